@@ -1,0 +1,2 @@
+// SPDX-License-Identifier: MIT
+#include "audio/audio_file.h"

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+// Atomic file replacement: write to a temporary file beside the target, fsync, rename over the
+// target, fsync the folder. On any failure (full disk included) the previous file stays intact
+// and the temporary file is removed.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <span>
+#include <string_view>
+
+namespace astpeft::core {
+
+void writeFileAtomic(const std::filesystem::path &path, std::span<const std::byte> bytes);
+void writeFileAtomic(const std::filesystem::path &path, std::string_view text);
+
+// Streaming variant for large files. commit() publishes; destruction without commit() discards.
+class AtomicFile
+{
+public:
+    explicit AtomicFile(const std::filesystem::path &path);
+    ~AtomicFile();
+    AtomicFile(const AtomicFile &) = delete;
+    AtomicFile &operator=(const AtomicFile &) = delete;
+
+    void write(std::span<const std::byte> bytes);
+    void write(std::string_view text);
+    void commit();
+
+private:
+    std::filesystem::path m_path;
+    std::filesystem::path m_tmp;
+    int m_fd = -1;
+};
+
+} // namespace astpeft::core

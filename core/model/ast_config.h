@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+// The Hugging Face AST configuration (config.json) and feature-extractor settings
+// (preprocessor_config.json). Torch-free.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace astpeft::core {
+
+struct AstConfig
+{
+    int hiddenSize = 768;
+    int numHiddenLayers = 12;
+    int numAttentionHeads = 12;
+    int intermediateSize = 3072;
+    std::string hiddenAct = "gelu"; // only exact (erf) "gelu" is supported
+    double hiddenDropoutProb = 0.0;
+    double attentionProbsDropoutProb = 0.0;
+    double layerNormEps = 1e-12;
+    double initializerRange = 0.02;
+    int patchSize = 16;
+    bool qkvBias = true;
+    int frequencyStride = 10;
+    int timeStride = 10;
+    int maxLength = 1024; // input frames (10 ms each)
+    int numMelBins = 128;
+    std::vector<std::string> labels; // id2label in id order; may be empty for a bare backbone
+    std::string problemType; // "single_label_classification", "multi_label_classification" or ""
+    std::vector<std::string> architectures;
+
+    // Feature extraction (preprocessor_config.json; AudioSet statistics by default).
+    int samplingRate = 16000; // Hz
+    float featureMean = -4.2677393f;
+    float featureStd = 4.5689974f;
+    bool doNormalize = true;
+
+    int frequencyPatches() const { return (numMelBins - patchSize) / frequencyStride + 1; }
+    int timePatches() const { return (maxLength - patchSize) / timeStride + 1; }
+    int numTokens() const { return 2 + frequencyPatches() * timePatches(); }
+    bool multiLabel() const;
+};
+
+// Reads `dir/config.json` and, when present, `dir/preprocessor_config.json`.
+// Throws core::Error naming the file and the offending field.
+AstConfig loadAstConfig(const std::filesystem::path &dir);
+// Parses config.json text alone (feature settings stay at their defaults). `file` names errors.
+AstConfig parseAstConfig(const std::string &json, const std::filesystem::path &file = {});
+// Writes config.json and preprocessor_config.json into `dir` atomically, in HF spelling.
+void saveAstConfig(const AstConfig &config, const std::filesystem::path &dir);
+std::string astConfigJson(const AstConfig &config);
+std::string preprocessorConfigJson(const AstConfig &config);
+
+} // namespace astpeft::core
