@@ -1,2 +1,400 @@
 // SPDX-License-Identifier: MIT
-int main() { return 0; }
+// astpeft: the command-line front end over core. Exit status: 0 success, 1 input error (one
+// line on stderr naming the file and the reason), 2 usage error.
+#include "audio/audio_file.h"
+#include "error.h"
+#include "features/fbank.h"
+#include "inference/classifier.h"
+#include "io/npy.h"
+#include "runtime/runtime.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace astpeft;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitInput = 1;
+constexpr int kExitUsage = 2;
+
+struct UsageError : std::runtime_error
+{
+    using std::runtime_error::runtime_error;
+};
+
+// Parsed "--name value" / "--flag" options and positional arguments of one command.
+struct Args
+{
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> values;
+    std::set<std::string> flags;
+
+    bool has(const std::string &name) const { return values.count(name) || flags.count(name); }
+    std::string value(const std::string &name, const std::string &fallback = {}) const
+    {
+        const auto it = values.find(name);
+        return it == values.end() ? fallback : it->second;
+    }
+    int intValue(const std::string &name, int fallback) const
+    {
+        const auto it = values.find(name);
+        if (it == values.end())
+            return fallback;
+        try {
+            std::size_t used = 0;
+            const int v = std::stoi(it->second, &used);
+            if (used == it->second.size())
+                return v;
+        } catch (const std::exception &) {
+        }
+        throw UsageError("--" + name + " needs an integer, got '" + it->second + "'");
+    }
+};
+
+struct Command
+{
+    std::string name;
+    std::string synopsis;
+    std::string help;
+    std::set<std::string> valueOptions; // take a value
+    std::set<std::string> flagOptions; // take none
+    std::function<int(const Args &)> run;
+};
+
+Args parseArgs(const Command &cmd, int argc, char **argv, int first)
+{
+    Args args;
+    for (int i = first; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.rfind("--", 0) == 0 && a.size() > 2) {
+            std::string name = a.substr(2);
+            std::optional<std::string> inlineValue;
+            if (const auto eq = name.find('='); eq != std::string::npos) {
+                inlineValue = name.substr(eq + 1);
+                name = name.substr(0, eq);
+            }
+            if (cmd.valueOptions.count(name)) {
+                if (inlineValue)
+                    args.values[name] = *inlineValue;
+                else if (i + 1 < argc)
+                    args.values[name] = argv[++i];
+                else
+                    throw UsageError("--" + name + " needs a value");
+            } else if (cmd.flagOptions.count(name) && !inlineValue) {
+                args.flags.insert(name);
+            } else {
+                throw UsageError("unknown option --" + name + " for '" + cmd.name + "'");
+            }
+        } else {
+            args.positional.push_back(a);
+        }
+    }
+    return args;
+}
+
+std::vector<std::string> splitList(const std::string &text)
+{
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : text) {
+        if (c == ',') {
+            out.push_back(cur);
+            cur.clear();
+        } else {
+            cur.push_back(c);
+        }
+    }
+    if (!cur.empty() || !out.empty())
+        out.push_back(cur);
+    return out;
+}
+
+core::ClassifierOptions classifierOptions(const Args &args)
+{
+    core::ClassifierOptions o;
+    o.maxLength = args.intValue("max-length", 0);
+    if (o.maxLength < 0)
+        throw UsageError("--max-length must be positive");
+    o.device = args.value("device", "auto");
+    o.precision = core::parsePrecision(args.value("precision", "fp32"));
+    const std::string positions = args.value("positions", "adapt");
+    if (positions == "zero")
+        o.positions = core::PositionMode::Zero;
+    else if (positions != "adapt")
+        throw UsageError("--positions must be adapt or zero");
+    return o;
+}
+
+json configJson(const core::AstConfig &c)
+{
+    return { { "hidden_size", c.hiddenSize },
+             { "num_hidden_layers", c.numHiddenLayers },
+             { "num_attention_heads", c.numAttentionHeads },
+             { "intermediate_size", c.intermediateSize },
+             { "patch_size", c.patchSize },
+             { "frequency_stride", c.frequencyStride },
+             { "time_stride", c.timeStride },
+             { "max_length", c.maxLength },
+             { "num_mel_bins", c.numMelBins },
+             { "layer_norm_eps", c.layerNormEps },
+             { "sampling_rate", c.samplingRate },
+             { "mean", c.featureMean },
+             { "std", c.featureStd },
+             { "problem_type", c.problemType },
+             { "tokens", c.numTokens() } };
+}
+
+int cmdInfo(const Args &args)
+{
+    if (args.positional.size() != 1)
+        throw UsageError("info needs exactly one MODEL");
+    const core::AstClassifier model(args.positional[0], classifierOptions(args));
+    const core::ModelSummary &s = model.summary();
+    const core::AstConfig &c = s.config;
+    const char *head = s.head == core::HeadKind::Hf ? "hf" : "mean-tokens";
+    if (args.has("json")) {
+        json j = { { "path", s.dir.string() },
+                   { "config", configJson(c) },
+                   { "parameters", s.parameters },
+                   { "backbone_parameters", s.backboneParameters },
+                   { "head_parameters", s.headParameters },
+                   { "head", c.labels.empty() ? "none" : head },
+                   { "multi_label", c.multiLabel() },
+                   { "stored_dtype", s.storedDType },
+                   { "checkpoint_max_length", s.checkpointMaxLength },
+                   { "labels", c.labels } };
+        std::cout << j.dump() << '\n';
+        return kExitOk;
+    }
+    std::printf("model          %s\n", s.dir.string().c_str());
+    std::printf("architecture   AST, %d layers, hidden %d, %d heads, FFN %d, patch %d, stride %dx%d\n",
+                c.numHiddenLayers, c.hiddenSize, c.numAttentionHeads, c.intermediateSize, c.patchSize,
+                c.frequencyStride, c.timeStride);
+    std::printf("input          %d frames x %d mel bins (%d tokens), %d Hz, mean %.7g, std %.7g\n",
+                c.maxLength, c.numMelBins, c.numTokens(), c.samplingRate, c.featureMean, c.featureStd);
+    std::printf("parameters     %lld (backbone %lld, head %lld)\n", (long long)s.parameters,
+                (long long)s.backboneParameters, (long long)s.headParameters);
+    std::printf("stored as      %s; checkpoint max_length %d\n", s.storedDType.c_str(), s.checkpointMaxLength);
+    std::printf("head           %s, %zu labels, %s\n", c.labels.empty() ? "none" : head, c.labels.size(),
+                c.multiLabel() ? "multi-label (sigmoid)" : "single-label (softmax)");
+    const std::size_t shown = std::min<std::size_t>(c.labels.size(), 20);
+    for (std::size_t i = 0; i < shown; ++i)
+        std::printf("  %4zu  %s\n", i, c.labels[i].c_str());
+    if (shown < c.labels.size())
+        std::printf("  ... %zu more\n", c.labels.size() - shown);
+    return kExitOk;
+}
+
+int cmdFbank(const Args &args)
+{
+    if (args.positional.size() != 1 || !args.has("out"))
+        throw UsageError("fbank needs one AUDIO and --out FILE.npy");
+    core::FrontEnd fe;
+    fe.maxLength = args.intValue("max-length", 1024);
+    if (fe.maxLength < 0)
+        throw UsageError("--max-length must be 0 (keep all frames) or positive");
+    fe.normalize = !args.has("raw");
+    const core::Audio audio = core::decodeAudio(args.positional[0], { .targetRate = fe.fbank.sampleRate });
+    core::FeatureMatrix f;
+    try {
+        f = core::extractFeatures(audio.samples, fe);
+    } catch (const core::Error &e) {
+        throw core::Error(core::ErrorKind::Format, e.reason(), args.positional[0]);
+    }
+    core::writeNpy(args.value("out"), f.data, { f.frames, f.bins });
+    return kExitOk;
+}
+
+int cmdPredict(const Args &args)
+{
+    if (args.positional.size() < 2)
+        throw UsageError("predict needs a MODEL and at least one AUDIO file");
+    const int topK = args.intValue("top-k", 5);
+    if (topK < 1)
+        throw UsageError("--top-k must be at least 1");
+    const core::AstClassifier model(args.positional[0], classifierOptions(args));
+    const core::FrontEnd fe = model.frontEnd();
+    const bool asJson = args.has("json");
+    int status = kExitOk;
+    for (std::size_t i = 1; i < args.positional.size(); ++i) {
+        const std::string &file = args.positional[i];
+        std::vector<float> logits;
+        try {
+            const core::Audio audio = core::decodeAudio(file, { .targetRate = fe.fbank.sampleRate });
+            core::FeatureMatrix f;
+            try {
+                f = core::extractFeatures(audio.samples, fe);
+            } catch (const core::Error &e) {
+                throw core::Error(core::ErrorKind::Format, e.reason(), file);
+            }
+            logits = model.logits({ f }).front();
+        } catch (const core::Error &e) {
+            std::cerr << "astpeft: " << e.what() << '\n';
+            status = kExitInput;
+            continue;
+        }
+        const auto scores = model.scores(logits);
+        const auto top = model.top(scores, topK);
+        if (asJson) {
+            json j = { { "file", file }, { "top", json::array() } };
+            for (const auto &t : top)
+                j["top"].push_back({ { "label", t.label }, { "score", t.score } });
+            if (args.has("logits"))
+                j["logits"] = logits;
+            std::cout << j.dump() << std::endl;
+        } else {
+            std::cout << file << '\n';
+            for (const auto &t : top)
+                std::printf("  %8.4f  %s\n", t.score, t.label.c_str());
+            if (args.has("logits")) {
+                std::cout << "  logits:";
+                for (float l : logits)
+                    std::printf(" %.6g", l);
+                std::cout << '\n';
+            }
+        }
+    }
+    return status;
+}
+
+int cmdInitModel(const Args &args)
+{
+    if (!args.positional.empty() || !args.has("out"))
+        throw UsageError("init-model needs --out DIR and no positional arguments");
+    core::RandomModelOptions o;
+    o.preset = args.value("preset", "tiny");
+    o.maxLength = args.intValue("max-length", 0);
+    if (o.maxLength < 0)
+        throw UsageError("--max-length must be positive");
+    if (args.has("labels")) {
+        o.labels = splitList(args.value("labels"));
+        for (const auto &l : o.labels)
+            if (l.empty())
+                throw UsageError("--labels has an empty label");
+        if (std::set<std::string>(o.labels.begin(), o.labels.end()).size() != o.labels.size())
+            throw UsageError("--labels has duplicate labels");
+    }
+    const std::string seed = args.value("seed", "0");
+    try {
+        o.seed = std::stoull(seed);
+    } catch (const std::exception &) {
+        throw UsageError("--seed needs a non-negative integer");
+    }
+    const std::string head = args.value("head", "hf");
+    if (head == "mean-tokens")
+        o.head = core::HeadKind::MeanTokens;
+    else if (head != "hf")
+        throw UsageError("--head must be hf or mean-tokens");
+    core::writeRandomModel(args.value("out"), o);
+    return kExitOk;
+}
+
+const std::vector<Command> &commands()
+{
+    static const std::vector<Command> list = {
+        { "info", "info MODEL [--json] [--max-length N]",
+          "Shows a model's configuration, parameter counts and labels.\n"
+          "MODEL is a Hugging Face AST folder (config.json + model.safetensors).",
+          { "max-length", "device", "precision", "positions" }, { "json" }, cmdInfo },
+        { "fbank", "fbank AUDIO --out FILE.npy [--max-length N] [--raw]",
+          "Writes AST input features as float32 .npy [frames, 128]: Kaldi log-mel fbank padded or\n"
+          "truncated to --max-length frames (default 1024; 0 keeps every frame) and normalised\n"
+          "with the AudioSet statistics ((x + 4.2677393) / (2 * 4.5689974)); --raw skips the\n"
+          "normalisation.",
+          { "out", "max-length" }, { "raw" }, cmdFbank },
+        { "predict", "predict MODEL AUDIO... [--top-k K] [--json] [--logits]",
+          "Classifies audio files. Scores are sigmoid for multi-label checkpoints, softmax\n"
+          "otherwise. With --json: one JSON object per input and line:\n"
+          "  {\"file\": ..., \"top\": [{\"label\": ..., \"score\": ...}], \"logits\": [...]}\n"
+          "(logits only with --logits). Options: --device cpu|cuda|auto, --precision fp32|bf16|fp16,\n"
+          "--max-length N (adapts the position embeddings), --positions adapt|zero.",
+          { "top-k", "max-length", "device", "precision", "positions" }, { "json", "logits" },
+          cmdPredict },
+        { "init-model",
+          "init-model --preset tiny|small|base [--max-length N] [--labels a,b,c] [--seed S] --out DIR",
+          "Writes a randomly initialised AST checkpoint in the Hugging Face layout. The same seed\n"
+          "gives the same weights on every platform and libtorch version. --head hf|mean-tokens.",
+          { "preset", "max-length", "labels", "seed", "out", "head" }, {}, cmdInitModel },
+    };
+    return list;
+}
+
+void printUsage(std::FILE *to)
+{
+    std::fprintf(to, "usage: astpeft [--threads N] COMMAND [ARGS]\n\ncommands:\n");
+    for (const Command &c : commands())
+        std::fprintf(to, "  %s\n", c.synopsis.c_str());
+    std::fprintf(to, "\n`astpeft COMMAND --help` describes a command. astpeft --version prints the version.\n");
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    core::ensurePassiveOpenMp(argv);
+    int first = 1;
+    int threads = 0;
+    while (first < argc && std::string(argv[first]).rfind("--", 0) == 0) {
+        const std::string a = argv[first];
+        if (a == "--help" || a == "-h") {
+            printUsage(stdout);
+            return kExitOk;
+        }
+        if (a == "--version") {
+            std::printf("astpeft %s (libtorch %s)\n", ASTPEFT_VERSION, core::runtimeInfo().torchVersion.c_str());
+            return kExitOk;
+        }
+        if (a == "--threads" && first + 1 < argc) {
+            threads = std::atoi(argv[first + 1]);
+            first += 2;
+            continue;
+        }
+        std::fprintf(stderr, "astpeft: unknown option %s\n", a.c_str());
+        printUsage(stderr);
+        return kExitUsage;
+    }
+    if (first >= argc) {
+        printUsage(stderr);
+        return kExitUsage;
+    }
+    const std::string name = argv[first];
+    const Command *cmd = nullptr;
+    for (const Command &c : commands())
+        if (c.name == name)
+            cmd = &c;
+    if (!cmd) {
+        std::fprintf(stderr, "astpeft: unknown command '%s'\n", name.c_str());
+        printUsage(stderr);
+        return kExitUsage;
+    }
+    for (int i = first + 1; i < argc; ++i)
+        if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+            std::printf("usage: astpeft %s\n\n%s\n", cmd->synopsis.c_str(), cmd->help.c_str());
+            return kExitOk;
+        }
+    try {
+        const Args args = parseArgs(*cmd, argc, argv, first + 1);
+        core::configureThreads(threads);
+        return cmd->run(args);
+    } catch (const UsageError &e) {
+        std::fprintf(stderr, "astpeft %s: %s\nusage: astpeft %s\n", name.c_str(), e.what(), cmd->synopsis.c_str());
+        return kExitUsage;
+    } catch (const core::Error &e) {
+        std::fprintf(stderr, "astpeft: %s\n", e.what());
+        return e.kind() == core::ErrorKind::Usage ? kExitUsage : kExitInput;
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "astpeft: internal error: %s\n", e.what());
+        return kExitInput;
+    }
+}

@@ -79,7 +79,8 @@ NpyArray readNpy(const std::filesystem::path &path)
     NpyArray array;
     std::int64_t count = 1;
     const std::string dims = m[1];
-    for (auto it = std::sregex_iterator(dims.begin(), dims.end(), std::regex("[0-9]+"));
+    const std::regex number("[0-9]+");
+    for (auto it = std::sregex_iterator(dims.begin(), dims.end(), number);
          it != std::sregex_iterator(); ++it) {
         array.shape.push_back(std::stoll(it->str()));
         count *= array.shape.back();
@@ -90,7 +91,7 @@ NpyArray readNpy(const std::filesystem::path &path)
     if (descr == "<f4") {
         in.read(reinterpret_cast<char *>(array.data.data()), std::streamsize(count * 4));
     } else {
-        std::vector<double> tmp(std::size_t(count));
+        std::vector<double> tmp(static_cast<std::size_t>(count));
         in.read(reinterpret_cast<char *>(tmp.data()), std::streamsize(count * 8));
         for (std::size_t i = 0; i < tmp.size(); ++i)
             array.data[i] = float(tmp[i]);

@@ -9,6 +9,18 @@
 
 namespace astpeft::core {
 
+// How the classification head pools the encoder output.
+enum class HeadKind {
+    Hf, // HF ASTForAudioClassification: mean of cls and distillation tokens, LayerNorm, Linear
+    MeanTokens, // the paper's head: mean over all tokens, Linear (no LayerNorm)
+};
+
+// Position embeddings when the checkpoint's max_length differs from the model's.
+enum class PositionMode {
+    Adapt, // original AST: crop the F' x T' grid around its centre, bilinear for a larger grid
+    Zero, // the paper's official code: left at zero (replicates its runs; never the default)
+};
+
 struct AstConfig
 {
     int hiddenSize = 768;

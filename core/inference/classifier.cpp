@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+#include "inference/classifier.h"
+
+#include "error.h"
+#include "model/checkpoint.h"
+#include "runtime/runtime.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace astpeft::core {
+
+Precision parsePrecision(const std::string &name)
+{
+    if (name == "fp32" || name == "f32" || name == "float32")
+        return Precision::F32;
+    if (name == "bf16" || name == "bfloat16")
+        return Precision::BF16;
+    if (name == "fp16" || name == "f16" || name == "float16")
+        return Precision::F16;
+    throw Error(ErrorKind::Usage, "unknown precision '" + name + "' (fp32, bf16 or fp16)");
+}
+
+struct AstClassifier::Private
+{
+    LoadedAst loaded;
+    ModelSummary summary;
+    torch::Device device { torch::kCPU };
+    torch::ScalarType computeType = torch::kFloat32;
+};
+
+AstClassifier::AstClassifier(const std::filesystem::path &model, const ClassifierOptions &options)
+    : d(std::make_unique<Private>())
+{
+    d->loaded = loadAstCheckpoint(model, { .maxLength = options.maxLength, .positions = options.positions });
+    const std::string device = resolveDevice(options.device);
+    d->device = torch::Device(device);
+    if (options.precision == Precision::BF16)
+        d->computeType = torch::kBFloat16;
+    else if (options.precision == Precision::F16)
+        d->computeType = torch::kFloat16;
+    if (d->computeType == torch::kFloat16 && d->device.is_cpu())
+        throw Error(ErrorKind::Usage, "fp16 inference needs a CUDA device; use fp32 or bf16 on CPU");
+    d->loaded.model->to(d->device, d->computeType);
+    d->loaded.model->eval();
+
+    ModelSummary &s = d->summary;
+    s.config = d->loaded.config;
+    s.dir = d->loaded.dir;
+    s.head = d->loaded.head;
+    s.backboneParameters = backboneParameterCount(s.config);
+    s.headParameters = headParameterCount(s.config, s.head);
+    s.parameters = 0;
+    for (const auto &p : d->loaded.model->parameters())
+        s.parameters += p.numel();
+    s.storedDType = d->loaded.sourceDType;
+    s.checkpointMaxLength = d->loaded.checkpointMaxLength;
+    s.device = device;
+}
+
+AstClassifier::~AstClassifier() = default;
+AstClassifier::AstClassifier(AstClassifier &&) noexcept = default;
+AstClassifier &AstClassifier::operator=(AstClassifier &&) noexcept = default;
+
+const ModelSummary &AstClassifier::summary() const
+{
+    return d->summary;
+}
+
+FrontEnd AstClassifier::frontEnd() const
+{
+    const AstConfig &c = d->summary.config;
+    FrontEnd f;
+    f.fbank.sampleRate = c.samplingRate;
+    f.fbank.numMelBins = c.numMelBins;
+    f.maxLength = c.maxLength;
+    f.normalize = c.doNormalize;
+    f.mean = c.featureMean;
+    f.std = c.featureStd;
+    return f;
+}
+
+std::vector<std::vector<float>> AstClassifier::logits(const std::vector<FeatureMatrix> &batch) const
+{
+    const AstConfig &c = d->summary.config;
+    if (batch.empty())
+        return {};
+    torch::Tensor input = torch::empty({ std::int64_t(batch.size()), c.maxLength, c.numMelBins });
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const FeatureMatrix &f = batch[i];
+        if (f.frames != c.maxLength || f.bins != c.numMelBins)
+            throw Error(ErrorKind::Usage,
+                        "features are [" + std::to_string(f.frames) + " x " + std::to_string(f.bins)
+                            + "], the model needs [" + std::to_string(c.maxLength) + " x "
+                            + std::to_string(c.numMelBins) + "]");
+        std::copy(f.data.begin(), f.data.end(), input[std::int64_t(i)].data_ptr<float>());
+    }
+    torch::InferenceMode guard;
+    const torch::Tensor out
+        = d->loaded.model->forward(input.to(d->device, d->computeType)).to(torch::kCPU, torch::kFloat32).contiguous();
+    std::vector<std::vector<float>> result(batch.size());
+    const std::int64_t width = out.size(1);
+    for (std::size_t i = 0; i < batch.size(); ++i)
+        result[i].assign(out.data_ptr<float>() + std::int64_t(i) * width,
+                         out.data_ptr<float>() + std::int64_t(i + 1) * width);
+    return result;
+}
+
+std::vector<float> AstClassifier::scores(const std::vector<float> &logits) const
+{
+    std::vector<float> s(logits.size());
+    if (d->summary.config.multiLabel()) {
+        std::transform(logits.begin(), logits.end(), s.begin(),
+                       [](float x) { return float(1.0 / (1.0 + std::exp(-double(x)))); });
+        return s;
+    }
+    if (logits.empty())
+        return s;
+    const float peak = *std::max_element(logits.begin(), logits.end());
+    double total = 0.0;
+    for (std::size_t i = 0; i < logits.size(); ++i)
+        total += std::exp(double(logits[i] - peak));
+    for (std::size_t i = 0; i < logits.size(); ++i)
+        s[i] = float(std::exp(double(logits[i] - peak)) / total);
+    return s;
+}
+
+std::vector<LabelScore> AstClassifier::top(const std::vector<float> &scores, int k) const
+{
+    std::vector<int> order(scores.size());
+    std::iota(order.begin(), order.end(), 0);
+    const std::size_t n = std::min<std::size_t>(std::size_t(std::max(k, 0)), order.size());
+    std::partial_sort(order.begin(), order.begin() + std::ptrdiff_t(n), order.end(),
+                      [&](int a, int b) { return scores[std::size_t(a)] > scores[std::size_t(b)]; });
+    const auto &labels = d->summary.config.labels;
+    std::vector<LabelScore> out;
+    for (std::size_t i = 0; i < n; ++i) {
+        const int idx = order[i];
+        out.push_back({ idx, std::size_t(idx) < labels.size() ? labels[std::size_t(idx)] : std::to_string(idx),
+                        scores[std::size_t(idx)] });
+    }
+    return out;
+}
+
+void AstClassifier::save(const std::filesystem::path &dir) const
+{
+    saveAstCheckpoint(d->loaded.model, d->summary.config, dir);
+}
+
+AstConfig presetConfig(const std::string &preset)
+{
+    AstConfig c;
+    if (preset == "tiny") {
+        c.hiddenSize = 64;
+        c.numHiddenLayers = 2;
+        c.numAttentionHeads = 2;
+        c.intermediateSize = 128;
+    } else if (preset == "small") {
+        c.hiddenSize = 192;
+        c.numHiddenLayers = 6;
+        c.numAttentionHeads = 3;
+        c.intermediateSize = 768;
+    } else if (preset != "base") {
+        throw Error(ErrorKind::Usage, "unknown preset '" + preset + "' (tiny, small or base)");
+    }
+    c.architectures = { "ASTForAudioClassification" };
+    return c;
+}
+
+void writeRandomModel(const std::filesystem::path &dir, const RandomModelOptions &options)
+{
+    AstConfig c = presetConfig(options.preset);
+    if (options.maxLength > 0)
+        c.maxLength = options.maxLength;
+    if (c.maxLength < c.patchSize)
+        throw Error(ErrorKind::Usage, "max_length must be at least " + std::to_string(c.patchSize) + " frames");
+    c.labels = options.labels;
+    if (c.labels.empty())
+        c.architectures = { "ASTModel" };
+    if (!c.labels.empty())
+        c.problemType = "single_label_classification";
+    AstForAudioClassification model(c, options.head);
+    randomInitialize(*model, c.initializerRange, options.seed);
+    saveAstCheckpoint(model, c, dir);
+}
+
+} // namespace astpeft::core

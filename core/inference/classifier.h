@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// An AST checkpoint loaded for inference, behind a torch-free interface (pimpl) that ui/ and
+// app/ can include. Thread-safety: const member functions may be called from one thread at a
+// time per object (torch modules are not re-entrant for training, but eval forward is).
+#pragma once
+
+#include "features/fbank.h"
+#include "model/ast_config.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace astpeft::core {
+
+enum class Precision { F32, BF16, F16 };
+Precision parsePrecision(const std::string &name); // "fp32", "bf16", "fp16"
+
+struct ClassifierOptions
+{
+    int maxLength = 0; // frames; 0 keeps the checkpoint's
+    PositionMode positions = PositionMode::Adapt;
+    std::string device = "auto"; // "auto", "cpu", "cuda", "cuda:N"
+    Precision precision = Precision::F32;
+};
+
+struct ModelSummary
+{
+    AstConfig config; // as loaded (max_length possibly overridden)
+    std::filesystem::path dir;
+    std::int64_t parameters = 0; // all
+    std::int64_t backboneParameters = 0; // ASTModel
+    std::int64_t headParameters = 0;
+    HeadKind head = HeadKind::Hf;
+    std::string storedDType; // of model.safetensors
+    int checkpointMaxLength = 0;
+    std::string device; // resolved
+};
+
+struct LabelScore
+{
+    int index = 0;
+    std::string label;
+    float score = 0.0f;
+};
+
+class AstClassifier
+{
+public:
+    explicit AstClassifier(const std::filesystem::path &model, const ClassifierOptions &options = {});
+    ~AstClassifier();
+    AstClassifier(AstClassifier &&) noexcept;
+    AstClassifier &operator=(AstClassifier &&) noexcept;
+
+    const ModelSummary &summary() const;
+    // Exactly the preprocessing this model expects (rate, mel bins, max_length, statistics).
+    FrontEnd frontEnd() const;
+
+    // features: each [maxLength x numMelBins], normalised. Returns logits per input.
+    std::vector<std::vector<float>> logits(const std::vector<FeatureMatrix> &batch) const;
+    // Sigmoid for multi-label checkpoints, softmax otherwise.
+    std::vector<float> scores(const std::vector<float> &logits) const;
+    // The k best labels by score, best first.
+    std::vector<LabelScore> top(const std::vector<float> &scores, int k) const;
+
+    void save(const std::filesystem::path &dir) const;
+
+private:
+    struct Private;
+    std::unique_ptr<Private> d;
+};
+
+// Architecture presets for init-model: "tiny" (64 hidden, 2 layers), "small" (192, 6),
+// "base" (768, 12: AST-base). Throws core::Error(Usage) naming the presets otherwise.
+AstConfig presetConfig(const std::string &preset);
+
+struct RandomModelOptions
+{
+    std::string preset = "tiny";
+    int maxLength = 0; // 0 keeps the preset's (1024)
+    std::vector<std::string> labels; // empty: a bare backbone without head
+    std::uint64_t seed = 0;
+    HeadKind head = HeadKind::Hf;
+};
+// Writes a randomly initialised checkpoint in the HF layout (see randomInitialize()).
+void writeRandomModel(const std::filesystem::path &dir, const RandomModelOptions &options);
+
+} // namespace astpeft::core

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+#include "model/ast.h"
+
+#include "error.h"
+
+#include <cmath>
+
+namespace astpeft::core {
+
+namespace {
+torch::nn::LayerNorm makeLayerNorm(const AstConfig &c)
+{
+    return torch::nn::LayerNorm(
+        torch::nn::LayerNormOptions({ c.hiddenSize }).eps(c.layerNormEps).elementwise_affine(true));
+}
+} // namespace
+
+AstPatchEmbeddingsImpl::AstPatchEmbeddingsImpl(const AstConfig &c)
+{
+    projection = register_module(
+        "projection", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, c.hiddenSize, c.patchSize)
+                                            .stride({ c.frequencyStride, c.timeStride })));
+}
+
+torch::Tensor AstPatchEmbeddingsImpl::forward(const torch::Tensor &features)
+{
+    // [B, T, F] -> [B, 1, F, T]: frequency is the conv's height, time its width.
+    const torch::Tensor x = features.unsqueeze(1).transpose(2, 3);
+    // [B, D, F', T'] -> [B, F' * T', D]: token index = f * T' + t (frequency-major).
+    return projection(x).flatten(2).transpose(1, 2);
+}
+
+AstEmbeddingsImpl::AstEmbeddingsImpl(const AstConfig &c)
+{
+    cls_token = register_parameter("cls_token", torch::zeros({ 1, 1, c.hiddenSize }));
+    distillation_token = register_parameter("distillation_token", torch::zeros({ 1, 1, c.hiddenSize }));
+    position_embeddings
+        = register_parameter("position_embeddings", torch::zeros({ 1, c.numTokens(), c.hiddenSize }));
+    patch_embeddings = register_module("patch_embeddings", AstPatchEmbeddings(c));
+}
+
+torch::Tensor AstEmbeddingsImpl::forward(const torch::Tensor &features)
+{
+    const torch::Tensor patches = patch_embeddings(features);
+    const std::int64_t batch = patches.size(0);
+    const torch::Tensor tokens = torch::cat({ cls_token.expand({ batch, -1, -1 }),
+                                              distillation_token.expand({ batch, -1, -1 }), patches },
+                                            1);
+    return tokens + position_embeddings;
+}
+
+AstSelfAttentionImpl::AstSelfAttentionImpl(const AstConfig &c)
+    : heads(c.numAttentionHeads)
+{
+    const auto opts = torch::nn::LinearOptions(c.hiddenSize, c.hiddenSize).bias(c.qkvBias);
+    query = register_module("query", torch::nn::Linear(opts));
+    key = register_module("key", torch::nn::Linear(opts));
+    value = register_module("value", torch::nn::Linear(opts));
+}
+
+torch::Tensor AstSelfAttentionImpl::forward(const torch::Tensor &hidden)
+{
+    const std::int64_t b = hidden.size(0), n = hidden.size(1), d = hidden.size(2);
+    const std::int64_t headDim = d / heads;
+    auto split = [&](const torch::Tensor &t) { return t.view({ b, n, heads, headDim }).transpose(1, 2); };
+    const torch::Tensor q = split(query(hidden));
+    const torch::Tensor k = split(key(hidden));
+    const torch::Tensor v = split(value(hidden));
+    const torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(headDim));
+    const torch::Tensor probs = torch::softmax(scores, -1);
+    return torch::matmul(probs, v).transpose(1, 2).reshape({ b, n, d });
+}
+
+AstDenseImpl::AstDenseImpl(int in, int out)
+{
+    dense = register_module("dense", torch::nn::Linear(in, out));
+}
+
+AstAttentionImpl::AstAttentionImpl(const AstConfig &c)
+{
+    attention = register_module("attention", AstSelfAttention(c));
+    output = register_module("output", AstDense(c.hiddenSize, c.hiddenSize));
+}
+
+AstLayerImpl::AstLayerImpl(const AstConfig &c)
+{
+    layernorm_before = register_module("layernorm_before", makeLayerNorm(c));
+    attention = register_module("attention", AstAttention(c));
+    layernorm_after = register_module("layernorm_after", makeLayerNorm(c));
+    intermediate = register_module("intermediate", AstDense(c.hiddenSize, c.intermediateSize));
+    output = register_module("output", AstDense(c.intermediateSize, c.hiddenSize));
+}
+
+torch::Tensor AstLayerImpl::forward(const torch::Tensor &x)
+{
+    const torch::Tensor h = x + attention(layernorm_before(x));
+    return h + output(torch::gelu(intermediate(layernorm_after(h))));
+}
+
+AstEncoderImpl::AstEncoderImpl(const AstConfig &c)
+{
+    layer = register_module("layer", torch::nn::ModuleList());
+    for (int i = 0; i < c.numHiddenLayers; ++i)
+        layer->push_back(AstLayer(c));
+}
+
+torch::Tensor AstEncoderImpl::forward(torch::Tensor x)
+{
+    for (const auto &module : *layer)
+        x = module->as<AstLayer>()->forward(x);
+    return x;
+}
+
+AstModelImpl::AstModelImpl(const AstConfig &c)
+    : config(c)
+{
+    embeddings = register_module("embeddings", AstEmbeddings(c));
+    encoder = register_module("encoder", AstEncoder(c));
+    layernorm = register_module("layernorm", makeLayerNorm(c));
+}
+
+torch::Tensor AstModelImpl::forward(const torch::Tensor &features)
+{
+    if (features.dim() != 3 || features.size(1) != config.maxLength
+        || features.size(2) != config.numMelBins)
+        throw Error(ErrorKind::Usage,
+                    "AST input must be [batch, " + std::to_string(config.maxLength) + ", "
+                        + std::to_string(config.numMelBins) + "]");
+    return layernorm(encoder(embeddings(features)));
+}
+
+AstHeadImpl::AstHeadImpl(const AstConfig &c, HeadKind k, int numLabels)
+    : kind(k)
+{
+    if (kind == HeadKind::Hf)
+        layernorm = register_module("layernorm", makeLayerNorm(c));
+    dense = register_module("dense", torch::nn::Linear(c.hiddenSize, numLabels));
+}
+
+torch::Tensor AstHeadImpl::forward(const torch::Tensor &hidden)
+{
+    if (kind == HeadKind::Hf) {
+        const torch::Tensor pooled = (hidden.select(1, 0) + hidden.select(1, 1)) / 2;
+        return dense(layernorm(pooled));
+    }
+    return dense(hidden.mean(1));
+}
+
+AstForAudioClassificationImpl::AstForAudioClassificationImpl(const AstConfig &c, HeadKind head)
+{
+    audio_spectrogram_transformer = register_module("audio_spectrogram_transformer", AstModel(c));
+    if (!c.labels.empty())
+        classifier = register_module("classifier", AstHead(c, head, int(c.labels.size())));
+}
+
+torch::Tensor AstForAudioClassificationImpl::forward(const torch::Tensor &features)
+{
+    const torch::Tensor hidden = audio_spectrogram_transformer(features);
+    if (classifier)
+        return classifier(hidden);
+    return (hidden.select(1, 0) + hidden.select(1, 1)) / 2;
+}
+
+std::int64_t backboneParameterCount(const AstConfig &c)
+{
+    const std::int64_t d = c.hiddenSize, i = c.intermediateSize, p = c.patchSize;
+    const std::int64_t embeddings = 2 * d + std::int64_t(c.numTokens()) * d + d * p * p + d;
+    const std::int64_t attention = 3 * (d * d + (c.qkvBias ? d : 0)) + d * d + d;
+    const std::int64_t layer = 4 * d + attention + d * i + i + i * d + d;
+    return embeddings + c.numHiddenLayers * layer + 2 * d;
+}
+
+std::int64_t headParameterCount(const AstConfig &c, HeadKind head)
+{
+    const std::int64_t labels = std::int64_t(c.labels.size());
+    if (labels == 0)
+        return 0;
+    return (head == HeadKind::Hf ? 2 * c.hiddenSize : 0) + c.hiddenSize * labels + labels;
+}
+
+torch::Tensor adaptPositionEmbeddings(const torch::Tensor &source, int srcF, int srcT, int dstF,
+                                      int dstT)
+{
+    const std::int64_t d = source.size(2);
+    if (source.size(1) != 2 + std::int64_t(srcF) * srcT)
+        throw Error(ErrorKind::Model, "position embeddings do not match their grid");
+    const torch::Tensor special = source.narrow(1, 0, 2);
+    // [1, F*T, D] -> [1, D, F, T]
+    torch::Tensor grid = source.narrow(1, 2, std::int64_t(srcF) * srcT)
+                             .transpose(1, 2)
+                             .reshape({ 1, d, srcF, srcT });
+    namespace F = torch::nn::functional;
+    auto fit = [&](torch::Tensor g, int dim, int src, int dst) {
+        if (dst < src) // crop around the centre, as the original AST does
+            return g.narrow(dim, src / 2 - dst / 2, dst);
+        if (dst > src) {
+            std::vector<std::int64_t> size { g.size(2), g.size(3) };
+            size[std::size_t(dim - 2)] = dst;
+            return F::interpolate(g, F::InterpolateFuncOptions()
+                                         .size(size)
+                                         .mode(torch::kBilinear)
+                                         .align_corners(false));
+        }
+        return g;
+    };
+    grid = fit(grid, 2, srcF, dstF);
+    grid = fit(grid, 3, srcT, dstT);
+    const torch::Tensor tokens = grid.reshape({ 1, d, std::int64_t(dstF) * dstT }).transpose(1, 2);
+    return torch::cat({ special, tokens }, 1).contiguous();
+}
+
+} // namespace astpeft::core

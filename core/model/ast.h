@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+// The Audio Spectrogram Transformer as a libtorch module tree whose parameter names are exactly
+// Hugging Face's (ASTForAudioClassification), so that a state dict maps one to one.
+// Core-internal: includes torch; ui/ and app/ use inference/classifier.h instead.
+#pragma once
+
+#include "model/ast_config.h"
+
+#include <torch/torch.h>
+
+namespace astpeft::core {
+
+struct AstPatchEmbeddingsImpl : torch::nn::Module
+{
+    explicit AstPatchEmbeddingsImpl(const AstConfig &config);
+    // [B, T, F] time-major features -> [B, F' * T', D] frequency-major tokens.
+    torch::Tensor forward(const torch::Tensor &features);
+    torch::nn::Conv2d projection { nullptr };
+};
+TORCH_MODULE(AstPatchEmbeddings);
+
+struct AstEmbeddingsImpl : torch::nn::Module
+{
+    explicit AstEmbeddingsImpl(const AstConfig &config);
+    torch::Tensor forward(const torch::Tensor &features); // -> [B, N, D] with N = 2 + F' * T'
+    torch::Tensor cls_token; // [1, 1, D]
+    torch::Tensor distillation_token; // [1, 1, D]
+    torch::Tensor position_embeddings; // [1, N, D]
+    AstPatchEmbeddings patch_embeddings { nullptr };
+};
+TORCH_MODULE(AstEmbeddings);
+
+struct AstSelfAttentionImpl : torch::nn::Module
+{
+    explicit AstSelfAttentionImpl(const AstConfig &config);
+    torch::Tensor forward(const torch::Tensor &hidden); // [B, N, D] -> context [B, N, D]
+    int heads;
+    torch::nn::Linear query { nullptr }, key { nullptr }, value { nullptr };
+};
+TORCH_MODULE(AstSelfAttention);
+
+// A module holding one Linear named "dense" (HF's ASTSelfOutput, ASTIntermediate, ASTOutput).
+struct AstDenseImpl : torch::nn::Module
+{
+    AstDenseImpl(int in, int out);
+    torch::Tensor forward(const torch::Tensor &x) { return dense(x); }
+    torch::nn::Linear dense { nullptr };
+};
+TORCH_MODULE(AstDense);
+
+struct AstAttentionImpl : torch::nn::Module
+{
+    explicit AstAttentionImpl(const AstConfig &config);
+    torch::Tensor forward(const torch::Tensor &hidden) { return output(attention(hidden)); }
+    AstSelfAttention attention { nullptr };
+    AstDense output { nullptr };
+};
+TORCH_MODULE(AstAttention);
+
+// Pre-LN layer: h = x + Attn(LN1 x); y = h + W2 GELU(W1 LN2 h). GELU is exact (erf).
+struct AstLayerImpl : torch::nn::Module
+{
+    explicit AstLayerImpl(const AstConfig &config);
+    torch::Tensor forward(const torch::Tensor &x);
+    torch::nn::LayerNorm layernorm_before { nullptr };
+    AstAttention attention { nullptr };
+    torch::nn::LayerNorm layernorm_after { nullptr };
+    AstDense intermediate { nullptr };
+    AstDense output { nullptr };
+};
+TORCH_MODULE(AstLayer);
+
+struct AstEncoderImpl : torch::nn::Module
+{
+    explicit AstEncoderImpl(const AstConfig &config);
+    torch::Tensor forward(torch::Tensor x);
+    torch::nn::ModuleList layer { nullptr }; // of AstLayer
+};
+TORCH_MODULE(AstEncoder);
+
+// HF ASTModel: embeddings, encoder, final LayerNorm. Returns the last hidden state [B, N, D].
+struct AstModelImpl : torch::nn::Module
+{
+    explicit AstModelImpl(const AstConfig &config);
+    torch::Tensor forward(const torch::Tensor &features);
+    AstConfig config;
+    AstEmbeddings embeddings { nullptr };
+    AstEncoder encoder { nullptr };
+    torch::nn::LayerNorm layernorm { nullptr };
+};
+TORCH_MODULE(AstModel);
+
+struct AstHeadImpl : torch::nn::Module
+{
+    AstHeadImpl(const AstConfig &config, HeadKind kind, int numLabels);
+    torch::Tensor forward(const torch::Tensor &hidden); // [B, N, D] -> logits [B, labels]
+    HeadKind kind;
+    torch::nn::LayerNorm layernorm { nullptr }; // Hf only
+    torch::nn::Linear dense { nullptr };
+};
+TORCH_MODULE(AstHead);
+
+// HF ASTForAudioClassification: parameter names "audio_spectrogram_transformer.*" and
+// "classifier.*". Without labels there is no head and forward() returns pooled hidden states.
+struct AstForAudioClassificationImpl : torch::nn::Module
+{
+    AstForAudioClassificationImpl(const AstConfig &config, HeadKind head = HeadKind::Hf);
+    torch::Tensor forward(const torch::Tensor &features); // [B, T, F] -> logits [B, labels]
+    AstModel audio_spectrogram_transformer { nullptr };
+    AstHead classifier { nullptr }; // null when config.labels is empty
+};
+TORCH_MODULE(AstForAudioClassification);
+
+inline constexpr const char *kBackbonePrefix = "audio_spectrogram_transformer.";
+
+// Parameter counts of a model built from `config` (no tensors allocated).
+std::int64_t backboneParameterCount(const AstConfig &config);
+std::int64_t headParameterCount(const AstConfig &config, HeadKind head);
+
+// source: [1, 2 + srcF * srcT, D] -> [1, 2 + dstF * dstT, D]; the two special tokens are kept.
+torch::Tensor adaptPositionEmbeddings(const torch::Tensor &source, int srcF, int srcT, int dstF,
+                                      int dstT);
+
+} // namespace astpeft::core

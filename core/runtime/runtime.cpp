@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+#include "runtime/runtime.h"
+
+#include "error.h"
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+#include <unistd.h>
+
+#ifdef __x86_64__
+#include <cpuid.h>
+#endif
+
+namespace astpeft::core {
+
+void configureThreads(int threads)
+{
+    if (threads <= 0)
+        threads = int(std::max(1u, std::thread::hardware_concurrency()));
+    at::set_num_threads(threads);
+}
+
+namespace {
+bool cpuHasFastBf16()
+{
+#ifdef __x86_64__
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5))) // AVX512_BF16
+        return true;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 22))) // AMX-BF16
+        return true;
+#endif
+    return false;
+}
+} // namespace
+
+RuntimeInfo runtimeInfo()
+{
+    RuntimeInfo info;
+    info.torchVersion = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR)
+        + "." + std::to_string(TORCH_VERSION_PATCH);
+    info.threads = at::get_num_threads();
+    info.cudaAvailable = torch::cuda::is_available();
+    info.cudaDevices = info.cudaAvailable ? int(torch::cuda::device_count()) : 0;
+    info.bf16Fast = cpuHasFastBf16();
+    return info;
+}
+
+std::string resolveDevice(const std::string &requested)
+{
+    if (requested == "auto")
+        return torch::cuda::is_available() ? "cuda" : "cpu";
+    if (requested == "cpu")
+        return requested;
+    if (requested == "cuda" || requested.rfind("cuda:", 0) == 0) {
+        if (!torch::cuda::is_available())
+            throw Error(ErrorKind::Usage,
+                        "device " + requested
+                            + " requested, but this libtorch build or machine has no usable CUDA "
+                              "device; use --device cpu");
+        return requested;
+    }
+    throw Error(ErrorKind::Usage, "unknown device '" + requested + "' (cpu, cuda, cuda:N or auto)");
+}
+
+void ensurePassiveOpenMp(char **argv)
+{
+    if (std::getenv("OMP_WAIT_POLICY") || std::getenv("ASTPEFT_NO_REEXEC"))
+        return;
+    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    ::setenv("ASTPEFT_NO_REEXEC", "1", 1);
+    ::execv("/proc/self/exe", argv); // returns only on failure: carry on with the defaults
+}
+
+} // namespace astpeft::core
