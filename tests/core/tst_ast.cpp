@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: MIT
+// The AST backbone: parity with an independent PyTorch implementation (tools/ast_reference.py,
+// float64) on random AST-base checkpoints at max_length 100 and 1024, exact parameter counts,
+// position-embedding adaptation, strict loading, round trips and pickle refusal.
+// torch comes before Qt: Qt's `slots` macro breaks torch headers.
+#include "audio/audio_file.h"
+#include "error.h"
+#include "features/fbank.h"
+#include "inference/classifier.h"
+#include "io/npy.h"
+#include "io/safetensors.h"
+#include "model/ast.h"
+#include "model/checkpoint.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <fstream>
+
+using namespace astpeft::core;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kFixtures = ASTPEFT_FIXTURES;
+const std::vector<std::string> kLabels = { "dog", "rooster", "rain", "sea_waves", "crackling_fire",
+    "crying_baby", "sneezing", "clock_tick", "helicopter", "chainsaw" };
+
+FeatureMatrix speechFeatures(int maxLength)
+{
+    const Audio audio = decodeAudio(kFixtures / "fbank" / "speech.wav");
+    FrontEnd fe;
+    fe.maxLength = maxLength;
+    return extractFeatures(audio.samples, fe);
+}
+
+// max |a - b| / max |b|
+double relativeError(const std::vector<float> &a, const std::vector<float> &b)
+{
+    double diff = 0.0, scale = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        diff = std::max(diff, std::abs(double(a[i]) - double(b[i])));
+        scale = std::max(scale, std::abs(double(b[i])));
+    }
+    return diff / scale;
+}
+
+std::vector<float> logitsOf(const fs::path &model, int maxLength = 0)
+{
+    const AstClassifier c(model, { .maxLength = maxLength, .device = "cpu" });
+    return c.logits({ speechFeatures(c.summary().config.maxLength) }).front();
+}
+
+// Rewrites dir/model.safetensors through `edit`, which may add, drop or replace tensors.
+void rewriteWeights(const fs::path &dir,
+    const std::function<void(std::vector<std::pair<TensorToWrite, std::vector<std::byte>>> &)>
+        &edit)
+{
+    std::vector<std::pair<TensorToWrite, std::vector<std::byte>>> items;
+    {
+        const SafetensorsFile file(dir / "model.safetensors");
+        for (const TensorInfo &t : file.tensors()) {
+            const auto bytes = file.data(t);
+            items.push_back({ { t.name, t.dtype, t.shape, {} }, { bytes.begin(), bytes.end() } });
+        }
+    }
+    edit(items);
+    std::vector<TensorToWrite> tensors;
+    for (auto &[t, bytes] : items) {
+        t.bytes = bytes;
+        tensors.push_back(t);
+    }
+    writeSafetensors(dir / "model.safetensors", tensors);
+}
+
+} // namespace
+
+class TestAst : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init() { torch::manual_seed(0); }
+
+    void parityWithReference_data()
+    {
+        QTest::addColumn<int>("maxLength");
+        QTest::addRow("ast-base max_length 100") << 100;
+        QTest::addRow("ast-base max_length 1024") << 1024;
+    }
+    void parityWithReference()
+    {
+        QFETCH(int, maxLength);
+        QTemporaryDir tmp;
+        const fs::path dir = fs::path(tmp.path().toStdString()) / "base";
+        writeRandomModel(
+            dir, { .preset = "base", .maxLength = maxLength, .labels = kLabels, .seed = 20240715 });
+        const NpyArray expected =
+            readNpy(kFixtures / "ast" / ("base_" + std::to_string(maxLength) + "_logits.npy"));
+        const std::vector<float> ours = logitsOf(dir);
+        QCOMPARE(ours.size(), expected.data.size());
+        const double rel = relativeError(ours, expected.data);
+        qInfo("relative error vs reference: %.3g", rel);
+        QVERIFY2(rel <= 1e-4, qPrintable(QString::number(rel)));
+    }
+
+    void bf16CheckpointWithOtherStrideAndEps()
+    {
+        // Written by tools/make_random_ast.py (BF16 storage, time stride 12, eps 1e-6).
+        const fs::path dir = kFixtures / "ast" / "small_bf16";
+        const AstClassifier c(dir, { .device = "cpu" });
+        QCOMPARE(c.summary().storedDType, std::string("BF16"));
+        QCOMPARE(c.summary().config.timeStride, 12);
+        const NpyArray expected = readNpy(kFixtures / "ast" / "small_bf16_logits.npy");
+        QVERIFY(relativeError(logitsOf(dir), expected.data) <= 1e-4);
+    }
+
+    void parameterCounts_data()
+    {
+        QTest::addColumn<int>("maxLength");
+        QTest::addColumn<qlonglong>("expected");
+        // ASTModel parameters from the paper's reference table (paper.md section 1.3).
+        QTest::addRow("1024") << 1024 << 86187264LL;
+        QTest::addRow("500 ESC-50") << 500 << 85708032LL;
+        QTest::addRow("400 FSC/US8K") << 400 << 85615872LL;
+        QTest::addRow("100 GSC") << 100 << 85339392LL;
+        QTest::addRow("800 IEMOCAP") << 800 << 85984512LL;
+    }
+    void parameterCounts()
+    {
+        QFETCH(int, maxLength);
+        QFETCH(qlonglong, expected);
+        AstConfig c = presetConfig("base");
+        c.maxLength = maxLength;
+        QCOMPARE(backboneParameterCount(c), std::int64_t(expected));
+        AstModel model(c);
+        std::int64_t counted = 0;
+        for (const auto &p : model->parameters())
+            counted += p.numel();
+        QCOMPARE(counted, std::int64_t(expected));
+        c.labels = kLabels;
+        QCOMPARE(headParameterCount(c, HeadKind::Hf), std::int64_t(2 * 768 + 768 * 10 + 10));
+        QCOMPARE(headParameterCount(c, HeadKind::MeanTokens), std::int64_t(768 * 10 + 10));
+    }
+
+    void keyNamesAreHuggingFaces()
+    {
+        AstConfig c = presetConfig("tiny");
+        c.labels = { "a", "b" };
+        AstForAudioClassification model(c);
+        std::set<std::string> names;
+        for (const auto &p : model->named_parameters())
+            names.insert(p.key());
+        for (const char *name : { "audio_spectrogram_transformer.embeddings.cls_token",
+                 "audio_spectrogram_transformer.embeddings.distillation_token",
+                 "audio_spectrogram_transformer.embeddings.position_embeddings",
+                 "audio_spectrogram_transformer.embeddings.patch_embeddings.projection.weight",
+                 "audio_spectrogram_transformer.encoder.layer.1.layernorm_before.bias",
+                 "audio_spectrogram_transformer.encoder.layer.0.attention.attention.query.weight",
+                 "audio_spectrogram_transformer.encoder.layer.0.attention.attention.value.bias",
+                 "audio_spectrogram_transformer.encoder.layer.0.attention.output.dense.weight",
+                 "audio_spectrogram_transformer.encoder.layer.1.layernorm_after.weight",
+                 "audio_spectrogram_transformer.encoder.layer.1.intermediate.dense.weight",
+                 "audio_spectrogram_transformer.encoder.layer.1.output.dense.bias",
+                 "audio_spectrogram_transformer.layernorm.weight", "classifier.layernorm.weight",
+                 "classifier.dense.bias" })
+            QVERIFY2(names.count(name), name);
+        // 5 embedding tensors + 16 per layer + 2 final LN + 4 head
+        QCOMPARE(names.size(), std::size_t(5 + 16 * 2 + 2 + 4));
+    }
+
+    void frequencyMajorTokenOrder()
+    {
+        // A patch conv that copies its top-left input pixel: token f * T' + t must then read
+        // the feature at time 10 t, mel bin 10 f.
+        AstConfig c = presetConfig("tiny");
+        c.maxLength = 46; // T' = 4, F' = 12
+        AstPatchEmbeddings patches(c);
+        torch::NoGradGuard g;
+        patches->projection->weight.zero_();
+        patches->projection->bias.zero_();
+        patches->projection->weight.index_put_({ 0, 0, 0, 0 }, 1.0);
+        const torch::Tensor x = torch::arange(46 * 128, torch::kFloat32).reshape({ 1, 46, 128 });
+        const torch::Tensor tokens = patches(x);
+        QCOMPARE(tokens.size(1), std::int64_t(12 * 4));
+        for (int f = 0; f < 12; ++f)
+            for (int t = 0; t < 4; ++t)
+                QCOMPARE(tokens[0][f * 4 + t][0].item<float>(), float(10 * t * 128 + 10 * f));
+    }
+
+    void positionEmbeddingsAdaptToMaxLength()
+    {
+        QTemporaryDir tmp;
+        const fs::path dir = fs::path(tmp.path().toStdString()) / "m";
+        writeRandomModel(
+            dir, { .preset = "tiny", .maxLength = 1024, .labels = { "a", "b" }, .seed = 5 });
+        const LoadedAst full = loadAstCheckpoint(dir);
+        const torch::Tensor pos =
+            full.model->audio_spectrogram_transformer->embeddings->position_embeddings;
+        QCOMPARE(pos.size(1), std::int64_t(2 + 12 * 101));
+
+        // Shorter: the centre 9 of 101 time columns (50 - 4 .. 50 + 4), special tokens kept.
+        const LoadedAst shorter = loadAstCheckpoint(dir, { .maxLength = 100 });
+        const torch::Tensor cropped =
+            shorter.model->audio_spectrogram_transformer->embeddings->position_embeddings;
+        QCOMPARE(cropped.size(1), std::int64_t(2 + 12 * 9));
+        QVERIFY(torch::equal(cropped.narrow(1, 0, 2), pos.narrow(1, 0, 2)));
+        for (int f = 0; f < 12; ++f)
+            for (int t = 0; t < 9; ++t)
+                QVERIFY(torch::equal(cropped[0][2 + f * 9 + t], pos[0][2 + f * 101 + 46 + t]));
+        QCOMPARE(shorter.checkpointMaxLength, 1024);
+
+        // Longer: bilinear; the grid keeps 12 rows, so each row is a 1-D linear resampling
+        // whose first column lies between the original first two (align_corners = false).
+        const LoadedAst longer = loadAstCheckpoint(dir, { .maxLength = 2048 });
+        const torch::Tensor grown =
+            longer.model->audio_spectrogram_transformer->embeddings->position_embeddings;
+        const int t2 = (2048 - 16) / 10 + 1;
+        QCOMPARE(grown.size(1), std::int64_t(2 + 12 * t2));
+        const torch::Tensor expect = torch::nn::functional::interpolate(
+            pos.narrow(1, 2, 12 * 101).transpose(1, 2).reshape({ 1, -1, 12, 101 }),
+            torch::nn::functional::InterpolateFuncOptions()
+                .size(std::vector<std::int64_t> { 12, t2 })
+                .mode(torch::kBilinear)
+                .align_corners(false));
+        QVERIFY(torch::allclose(
+            grown.narrow(1, 2, 12 * t2), expect.reshape({ 1, -1, 12 * t2 }).transpose(1, 2)));
+
+        // The paper's official code: zeros.
+        const LoadedAst zero =
+            loadAstCheckpoint(dir, { .maxLength = 100, .positions = PositionMode::Zero });
+        QVERIFY(zero.model->audio_spectrogram_transformer->embeddings->position_embeddings.abs()
+                    .sum()
+                    .item<float>()
+            == 0.0f);
+        // Same length: loaded as stored.
+        QVERIFY(
+            torch::equal(loadAstCheckpoint(dir, { .maxLength = 1024 })
+                             .model->audio_spectrogram_transformer->embeddings->position_embeddings,
+                pos));
+    }
+
+    void saveLoadRoundTripIsExact_data()
+    {
+        QTest::addColumn<QString>("head");
+        QTest::addRow("hf head") << "hf";
+        QTest::addRow("mean-tokens head") << "mean-tokens";
+    }
+    void saveLoadRoundTripIsExact()
+    {
+        QFETCH(QString, head);
+        QTemporaryDir tmp;
+        const fs::path a = fs::path(tmp.path().toStdString()) / "a";
+        const fs::path b = fs::path(tmp.path().toStdString()) / "b";
+        writeRandomModel(a,
+            { .preset = "tiny",
+                .maxLength = 100,
+                .labels = { "x", "y", "z" },
+                .seed = 9,
+                .head = head == "hf" ? HeadKind::Hf : HeadKind::MeanTokens });
+        const AstClassifier first(a, { .device = "cpu" });
+        QCOMPARE(first.summary().head, head == "hf" ? HeadKind::Hf : HeadKind::MeanTokens);
+        first.save(b);
+        const AstClassifier second(b, { .device = "cpu" });
+        const auto f = speechFeatures(100);
+        QCOMPARE(first.logits({ f }), second.logits({ f }));
+        QCOMPARE(loadAstConfig(b).labels, (std::vector<std::string> { "x", "y", "z" }));
+    }
+
+    void meanTokensHeadPoolsAllTokens()
+    {
+        QTemporaryDir tmp;
+        const fs::path dir = fs::path(tmp.path().toStdString()) / "m";
+        writeRandomModel(dir,
+            { .preset = "tiny",
+                .maxLength = 100,
+                .labels = { "x", "y" },
+                .seed = 2,
+                .head = HeadKind::MeanTokens });
+        LoadedAst m = loadAstCheckpoint(dir);
+        const auto f = speechFeatures(100);
+        const torch::Tensor x =
+            torch::from_blob(const_cast<float *>(f.data.data()), { 1, 100, 128 });
+        torch::NoGradGuard g;
+        const torch::Tensor hidden = m.model->audio_spectrogram_transformer(x);
+        const torch::Tensor manual =
+            torch::matmul(hidden.mean(1), m.model->classifier->dense->weight.t())
+            + m.model->classifier->dense->bias;
+        QVERIFY(torch::allclose(m.model->forward(x), manual, 1e-5, 1e-6));
+    }
+
+    void batchEqualsSingles()
+    {
+        QTemporaryDir tmp;
+        const fs::path dir = fs::path(tmp.path().toStdString()) / "m";
+        writeRandomModel(
+            dir, { .preset = "tiny", .maxLength = 100, .labels = { "x", "y" }, .seed = 4 });
+        const AstClassifier c(dir, { .device = "cpu" });
+        FeatureMatrix silence = speechFeatures(100);
+        std::fill(silence.data.begin(), silence.data.end(), 0.4670324f);
+        const auto speech = speechFeatures(100);
+        const auto both = c.logits({ speech, silence });
+        const auto one = c.logits({ speech }).front();
+        for (std::size_t i = 0; i < one.size(); ++i)
+            QVERIFY(std::abs(both[0][i] - one[i]) <= 1e-5f);
+        QVERIFY(both[0] != both[1]);
+    }
+
+    void strictLoadingListsProblems_data()
+    {
+        QTest::addColumn<QString>("edit");
+        QTest::addColumn<QString>("phrase");
+        QTest::addRow("missing")
+            << "drop"
+            << "1 missing tensors: audio_spectrogram_transformer.encoder.layer.1.output.dense.bias";
+        QTest::addRow("unexpected") << "add"
+                                    << "1 unexpected tensors: extra.weight";
+        QTest::addRow("mis-shaped")
+            << "reshape"
+            << "mis-shaped tensors: classifier.dense.weight (file [64,3], model [2,64])";
+    }
+    void strictLoadingListsProblems()
+    {
+        QFETCH(QString, edit);
+        QFETCH(QString, phrase);
+        QTemporaryDir tmp;
+        const fs::path dir = fs::path(tmp.path().toStdString()) / "m";
+        writeRandomModel(
+            dir, { .preset = "tiny", .maxLength = 100, .labels = { "x", "y" }, .seed = 1 });
+        rewriteWeights(dir, [&](auto &items) {
+            if (edit == "drop") {
+                std::erase_if(items, [](const auto &it) {
+                    return it.first.name
+                        == "audio_spectrogram_transformer.encoder.layer.1.output.dense.bias";
+                });
+            } else if (edit == "add") {
+                items.push_back(
+                    { { "extra.weight", DType::F32, { 2 }, {} }, std::vector<std::byte>(8) });
+            } else {
+                for (auto &it : items)
+                    if (it.first.name == "classifier.dense.weight") {
+                        it.first.shape = { 64, 3 };
+                        it.second.resize(64 * 3 * 4);
+                    }
+            }
+        });
+        try {
+            loadAstCheckpoint(dir);
+            QFAIL("loading should fail");
+        } catch (const Error &e) {
+            QCOMPARE(e.kind(), ErrorKind::Model);
+            QVERIFY2(QString(e.what()).contains(phrase), e.what());
+            QVERIFY2(QString(e.what()).contains("model.safetensors"), e.what());
+        }
+    }
+
+    void pickleIsRefused_data()
+    {
+        QTest::addColumn<QString>("file");
+        QTest::addRow("folder with pytorch_model.bin") << "pytorch_model.bin";
+        QTest::addRow("a .pt file") << "weights.pt";
+    }
+    void pickleIsRefused()
+    {
+        QFETCH(QString, file);
+        QTemporaryDir tmp;
+        const fs::path dir(tmp.path().toStdString());
+        std::ofstream(dir / file.toStdString()) << "not really a pickle";
+        const fs::path target = file.endsWith(".bin") ? dir : dir / file.toStdString();
+        try {
+            loadAstCheckpoint(target);
+            QFAIL("pickle should be refused");
+        } catch (const Error &e) {
+            QCOMPARE(e.kind(), ErrorKind::Unsupported);
+            QVERIFY2(
+                QString(e.what()).contains("tools/convert_pickle_to_safetensors.py"), e.what());
+            QVERIFY2(QString(e.what()).contains("arbitrary code"), e.what());
+        }
+    }
+
+    void missingFolderAndWeights()
+    {
+        QTemporaryDir tmp;
+        const fs::path dir(tmp.path().toStdString());
+        QVERIFY_THROWS_EXCEPTION(Error, loadAstCheckpoint(dir / "nope"));
+        try {
+            loadAstCheckpoint(dir);
+            QFAIL("an empty folder is not a model");
+        } catch (const Error &e) {
+            QVERIFY(QString(e.what()).contains("no model.safetensors"));
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAst)
+#include "tst_ast.moc"
