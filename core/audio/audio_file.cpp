@@ -156,7 +156,8 @@ std::int64_t claimedFramesIfTruncated(SNDFILE *file, const SF_INFO &info)
 {
     std::string log(16384, '\0');
     sf_command(file, SFC_GET_LOG_INFO, log.data(), int(log.size()));
-    log.resize(log.find('\0'));
+    if (const std::size_t nul = log.find('\0'); nul != std::string::npos)
+        log.resize(nul);
 
     const bool isW64 = majorFormat(info) == SF_FORMAT_W64;
     std::size_t start = 0;
@@ -208,8 +209,10 @@ OpenedFile openChecked(const fs::path &path)
 {
     std::error_code ec;
     const fs::file_status status = fs::status(path, ec);
-    if (!fs::exists(status))
+    if (status.type() == fs::file_type::not_found)
         throw Error(ErrorKind::Io, "no such file", path);
+    if (ec)
+        throw Error(ErrorKind::Io, "cannot access: " + ec.message(), path);
     if (fs::is_directory(status))
         throw Error(ErrorKind::Io, "is a directory, not an audio file", path);
     if (!fs::is_regular_file(status))
@@ -284,7 +287,13 @@ std::string lowerExtension(const fs::path &path)
 
 AudioInfo probeAudio(const std::filesystem::path &path)
 {
-    return toAudioInfo(openChecked(path).info);
+    const OpenedFile opened = openChecked(path);
+    const SF_INFO &info = opened.info;
+    // openChecked() lets estimated lengths through for decodeAudio to find the real one; a
+    // probe has only the estimate, and one that is missing or absurd is reported.
+    if (lengthIsEstimate(info) && (info.frames <= 0 || info.frames > kMaxSeconds * info.samplerate))
+        throw Error(ErrorKind::Format, "length unknown (cut or damaged stream?)", path);
+    return toAudioInfo(info);
 }
 
 Audio decodeAudio(const std::filesystem::path &path, const DecodeOptions &options)
@@ -325,7 +334,9 @@ Audio decodeAudio(const std::filesystem::path &path, const DecodeOptions &option
     audio.sampleRate = options.targetRate;
     std::vector<float> mono;
     try {
-        mono.reserve(std::size_t(std::clamp<std::int64_t>(info.frames, 0, limit)));
+        // An estimate may be SF_COUNT_MAX (a cut Ogg stream): reserve only plausible lengths.
+        if (info.frames > 0 && info.frames <= limit)
+            mono.reserve(std::size_t(info.frames));
         std::vector<float> buffer(std::size_t(kReadChunkFrames) * std::size_t(channels));
         std::int64_t read = 0;
         while (read < limit) {
