@@ -181,7 +181,7 @@ int cmdInfo(const Args &args)
     std::printf("architecture   AST, %d layers, hidden %d, %d heads, FFN %d, patch %d, stride %dx%d\n",
                 c.numHiddenLayers, c.hiddenSize, c.numAttentionHeads, c.intermediateSize, c.patchSize,
                 c.frequencyStride, c.timeStride);
-    std::printf("input          %d frames x %d mel bins (%d tokens), %d Hz, mean %.7g, std %.7g\n",
+    std::printf("input          %d frames x %d mel bins (%d tokens), %d Hz, mean %.8g, std %.8g\n",
                 c.maxLength, c.numMelBins, c.numTokens(), c.samplingRate, c.featureMean, c.featureStd);
     std::printf("parameters     %lld (backbone %lld, head %lld)\n", (long long)s.parameters,
                 (long long)s.backboneParameters, (long long)s.headParameters);

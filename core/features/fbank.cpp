@@ -171,15 +171,22 @@ FeatureMatrix FbankComputer::computeFrames(std::span<const float> wave, std::int
 
     const int fft = o.fftSize();
     const int len = o.frameLength;
-    // Stage 1: framing, DC removal, pre-emphasis, window, zero padding to fftSize.
-    // Arithmetic in float32 in torchaudio's order, so that rounding matches closely.
-    torch::Tensor frames = torch::empty({count, fft}, torch::kFloat32);
-    float *frameData = frames.data_ptr<float>();
+    const int numBins = fft / 2 + 1;
     const float pre = o.preemphasis;
+    const float floor = o.logFloor;
     const float *window = d->window.data();
-    at::parallel_for(0, count, 16, [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t f = begin; f < end; ++f) {
-            const float *x = wave.data() + (firstFrame + f) * o.frameShift;
+    const auto &filters = d->filters;
+    float *dst = out.data.data();
+    // Each chunk of frames runs the whole pipeline on one thread: torch's rfft does not
+    // parallelise over rows by itself, so chunking is what uses every core.
+    at::parallel_for(0, count, 64, [&](std::int64_t begin, std::int64_t end) {
+        const std::int64_t rows = end - begin;
+        // Stage 1: framing, DC removal, pre-emphasis, window, zero padding to fftSize.
+        // Arithmetic in float32 in torchaudio's order, so that rounding matches closely.
+        torch::Tensor frames = torch::empty({ rows, fft }, torch::kFloat32);
+        float *frameData = frames.data_ptr<float>();
+        for (std::int64_t f = 0; f < rows; ++f) {
+            const float *x = wave.data() + (firstFrame + begin + f) * o.frameShift;
             float *y = frameData + f * fft;
             double sum = 0.0;
             for (int j = 0; j < len; ++j)
@@ -193,24 +200,18 @@ FeatureMatrix FbankComputer::computeFrames(std::span<const float> wave, std::int
             }
             std::fill(y + len, y + fft, 0.0f);
         }
-    });
 
-    // Stage 2: real FFT of every frame (pocketfft on CPU through torch).
-    const torch::Tensor spectrum = torch::view_as_real(torch::fft::rfft(frames, fft, 1)).contiguous();
-    const float *spec = spectrum.data_ptr<float>(); // [count, fft/2 + 1, 2]
-    const int numBins = fft / 2 + 1;
+        // Stage 2: real FFT of every frame (pocketfft on CPU through torch).
+        const torch::Tensor spectrum = torch::view_as_real(torch::fft::rfft(frames, fft, 1)).contiguous();
+        const float *spec = spectrum.data_ptr<float>(); // [rows, fft/2 + 1, 2]
 
-    // Stage 3: power spectrum, sparse mel filters, floor, log.
-    float *dst = out.data.data();
-    const float floor = o.logFloor;
-    const auto &filters = d->filters;
-    at::parallel_for(0, count, 16, [&](std::int64_t begin, std::int64_t end) {
+        // Stage 3: power spectrum, sparse mel filters, floor, log.
         std::vector<float> power(static_cast<std::size_t>(numBins));
-        for (std::int64_t f = begin; f < end; ++f) {
+        for (std::int64_t f = 0; f < rows; ++f) {
             const float *s = spec + f * numBins * 2;
             for (int k = 0; k < numBins; ++k)
                 power[std::size_t(k)] = s[2 * k] * s[2 * k] + s[2 * k + 1] * s[2 * k + 1];
-            float *row = dst + f * o.numMelBins;
+            float *row = dst + (begin + f) * o.numMelBins;
             for (int b = 0; b < o.numMelBins; ++b) {
                 const MelFilter &filter = filters[std::size_t(b)];
                 const float *p = power.data() + filter.first;

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# One-command set-up on a fresh Debian 12 machine: installs the Debian packages the project
+# needs (with sudo when not root), builds Release into $ASTPEFT_BUILD_DIR (default build/), then
+#   demo   runs the main job: the CLI on generated audio (tools/demo.sh)
+#   test   runs the whole test suite through ctest
+#   bench  runs the benchmarks (bench/run.sh; also installs python3-torch and torchaudio)
+#   build  only builds
+set -euo pipefail
+mode=${1:-demo}
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${ASTPEFT_BUILD_DIR:-$root/build}
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache git
+  libtorch-dev libopenblas0-pthread     # without the pthread OpenBLAS, matmul is ~35x slower
+  qt6-base-dev libqcustomplot-dev portaudio19-dev libsndfile1-dev libsamplerate0-dev
+  nlohmann-json3-dev
+  sox libsox-fmt-all espeak-ng           # tests and the demo synthesise their audio
+)
+case "$mode" in
+  bench) packages+=(python3-torch python3-torchaudio python3-numpy) ;;
+  demo|test|build) ;;
+  *) echo "usage: tools/bootstrap.sh [demo|test|bench|build]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "== installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+echo "== building Release in $build"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build" -j "$(nproc)"
+
+# Spinning OpenMP workers fight OpenBLAS's pthreads over the cores; see bench/README.md.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+case "$mode" in
+  demo) "$root/tools/demo.sh" "$build" ;;
+  test) ctest --test-dir "$build" --output-on-failure ;;
+  bench) "$root/bench/run.sh" "$build" ;;
+  build) ;;
+esac
