@@ -56,8 +56,7 @@ struct Args
             const int v = std::stoi(it->second, &used);
             if (used == it->second.size())
                 return v;
-        } catch (const std::exception &) {
-        }
+        } catch (const std::exception &) { }
         throw UsageError("--" + name + " needs an integer, got '" + it->second + "'");
     }
 };
@@ -138,21 +137,13 @@ core::ClassifierOptions classifierOptions(const Args &args)
 
 json configJson(const core::AstConfig &c)
 {
-    return { { "hidden_size", c.hiddenSize },
-             { "num_hidden_layers", c.numHiddenLayers },
-             { "num_attention_heads", c.numAttentionHeads },
-             { "intermediate_size", c.intermediateSize },
-             { "patch_size", c.patchSize },
-             { "frequency_stride", c.frequencyStride },
-             { "time_stride", c.timeStride },
-             { "max_length", c.maxLength },
-             { "num_mel_bins", c.numMelBins },
-             { "layer_norm_eps", c.layerNormEps },
-             { "sampling_rate", c.samplingRate },
-             { "mean", c.featureMean },
-             { "std", c.featureStd },
-             { "problem_type", c.problemType },
-             { "tokens", c.numTokens() } };
+    return { { "hidden_size", c.hiddenSize }, { "num_hidden_layers", c.numHiddenLayers },
+        { "num_attention_heads", c.numAttentionHeads }, { "intermediate_size", c.intermediateSize },
+        { "patch_size", c.patchSize }, { "frequency_stride", c.frequencyStride },
+        { "time_stride", c.timeStride }, { "max_length", c.maxLength },
+        { "num_mel_bins", c.numMelBins }, { "layer_norm_eps", c.layerNormEps },
+        { "sampling_rate", c.samplingRate }, { "mean", c.featureMean }, { "std", c.featureStd },
+        { "problem_type", c.problemType }, { "tokens", c.numTokens() } };
 }
 
 int cmdInfo(const Args &args)
@@ -164,30 +155,27 @@ int cmdInfo(const Args &args)
     const core::AstConfig &c = s.config;
     const char *head = s.head == core::HeadKind::Hf ? "hf" : "mean-tokens";
     if (args.has("json")) {
-        json j = { { "path", s.dir.string() },
-                   { "config", configJson(c) },
-                   { "parameters", s.parameters },
-                   { "backbone_parameters", s.backboneParameters },
-                   { "head_parameters", s.headParameters },
-                   { "head", c.labels.empty() ? "none" : head },
-                   { "multi_label", c.multiLabel() },
-                   { "stored_dtype", s.storedDType },
-                   { "checkpoint_max_length", s.checkpointMaxLength },
-                   { "labels", c.labels } };
+        json j = { { "path", s.dir.string() }, { "config", configJson(c) },
+            { "parameters", s.parameters }, { "backbone_parameters", s.backboneParameters },
+            { "head_parameters", s.headParameters }, { "head", c.labels.empty() ? "none" : head },
+            { "multi_label", c.multiLabel() }, { "stored_dtype", s.storedDType },
+            { "checkpoint_max_length", s.checkpointMaxLength }, { "labels", c.labels } };
         std::cout << j.dump() << '\n';
         return kExitOk;
     }
     std::printf("model          %s\n", s.dir.string().c_str());
-    std::printf("architecture   AST, %d layers, hidden %d, %d heads, FFN %d, patch %d, stride %dx%d\n",
-                c.numHiddenLayers, c.hiddenSize, c.numAttentionHeads, c.intermediateSize, c.patchSize,
-                c.frequencyStride, c.timeStride);
+    std::printf(
+        "architecture   AST, %d layers, hidden %d, %d heads, FFN %d, patch %d, stride %dx%d\n",
+        c.numHiddenLayers, c.hiddenSize, c.numAttentionHeads, c.intermediateSize, c.patchSize,
+        c.frequencyStride, c.timeStride);
     std::printf("input          %d frames x %d mel bins (%d tokens), %d Hz, mean %.8g, std %.8g\n",
-                c.maxLength, c.numMelBins, c.numTokens(), c.samplingRate, c.featureMean, c.featureStd);
+        c.maxLength, c.numMelBins, c.numTokens(), c.samplingRate, c.featureMean, c.featureStd);
     std::printf("parameters     %lld (backbone %lld, head %lld)\n", (long long)s.parameters,
-                (long long)s.backboneParameters, (long long)s.headParameters);
-    std::printf("stored as      %s; checkpoint max_length %d\n", s.storedDType.c_str(), s.checkpointMaxLength);
-    std::printf("head           %s, %zu labels, %s\n", c.labels.empty() ? "none" : head, c.labels.size(),
-                c.multiLabel() ? "multi-label (sigmoid)" : "single-label (softmax)");
+        (long long)s.backboneParameters, (long long)s.headParameters);
+    std::printf("stored as      %s; checkpoint max_length %d\n", s.storedDType.c_str(),
+        s.checkpointMaxLength);
+    std::printf("head           %s, %zu labels, %s\n", c.labels.empty() ? "none" : head,
+        c.labels.size(), c.multiLabel() ? "multi-label (sigmoid)" : "single-label (softmax)");
     const std::size_t shown = std::min<std::size_t>(c.labels.size(), 20);
     for (std::size_t i = 0; i < shown; ++i)
         std::printf("  %4zu  %s\n", i, c.labels[i].c_str());
@@ -205,7 +193,8 @@ int cmdFbank(const Args &args)
     if (fe.maxLength < 0)
         throw UsageError("--max-length must be 0 (keep all frames) or positive");
     fe.normalize = !args.has("raw");
-    const core::Audio audio = core::decodeAudio(args.positional[0], { .targetRate = fe.fbank.sampleRate });
+    const core::Audio audio =
+        core::decodeAudio(args.positional[0], { .targetRate = fe.fbank.sampleRate });
     core::FeatureMatrix f;
     try {
         f = core::extractFeatures(audio.samples, fe);
@@ -231,7 +220,8 @@ int cmdPredict(const Args &args)
         const std::string &file = args.positional[i];
         std::vector<float> logits;
         try {
-            const core::Audio audio = core::decodeAudio(file, { .targetRate = fe.fbank.sampleRate });
+            const core::Audio audio =
+                core::decodeAudio(file, { .targetRate = fe.fbank.sampleRate });
             core::FeatureMatrix f;
             try {
                 f = core::extractFeatures(audio.samples, fe);
@@ -304,28 +294,32 @@ const std::vector<Command> &commands()
 {
     static const std::vector<Command> list = {
         { "info", "info MODEL [--json] [--max-length N]",
-          "Shows a model's configuration, parameter counts and labels.\n"
-          "MODEL is a Hugging Face AST folder (config.json + model.safetensors).",
-          { "max-length", "device", "precision", "positions" }, { "json" }, cmdInfo },
+            "Shows a model's configuration, parameter counts and labels.\n"
+            "MODEL is a Hugging Face AST folder (config.json + model.safetensors).",
+            { "max-length", "device", "precision", "positions" }, { "json" }, cmdInfo },
         { "fbank", "fbank AUDIO --out FILE.npy [--max-length N] [--raw]",
-          "Writes AST input features as float32 .npy [frames, 128]: Kaldi log-mel fbank padded or\n"
-          "truncated to --max-length frames (default 1024; 0 keeps every frame) and normalised\n"
-          "with the AudioSet statistics ((x + 4.2677393) / (2 * 4.5689974)); --raw skips the\n"
-          "normalisation.",
-          { "out", "max-length" }, { "raw" }, cmdFbank },
+            "Writes AST input features as float32 .npy [frames, 128]: Kaldi log-mel fbank padded "
+            "or\n"
+            "truncated to --max-length frames (default 1024; 0 keeps every frame) and normalised\n"
+            "with the AudioSet statistics ((x + 4.2677393) / (2 * 4.5689974)); --raw skips the\n"
+            "normalisation.",
+            { "out", "max-length" }, { "raw" }, cmdFbank },
         { "predict", "predict MODEL AUDIO... [--top-k K] [--json] [--logits]",
-          "Classifies audio files. Scores are sigmoid for multi-label checkpoints, softmax\n"
-          "otherwise. With --json: one JSON object per input and line:\n"
-          "  {\"file\": ..., \"top\": [{\"label\": ..., \"score\": ...}], \"logits\": [...]}\n"
-          "(logits only with --logits). Options: --device cpu|cuda|auto, --precision fp32|bf16|fp16,\n"
-          "--max-length N (adapts the position embeddings), --positions adapt|zero.",
-          { "top-k", "max-length", "device", "precision", "positions" }, { "json", "logits" },
-          cmdPredict },
+            "Classifies audio files. Scores are sigmoid for multi-label checkpoints, softmax\n"
+            "otherwise. With --json: one JSON object per input and line:\n"
+            "  {\"file\": ..., \"top\": [{\"label\": ..., \"score\": ...}], \"logits\": [...]}\n"
+            "(logits only with --logits). Options: --device cpu|cuda|auto, --precision "
+            "fp32|bf16|fp16,\n"
+            "--max-length N (adapts the position embeddings), --positions adapt|zero.",
+            { "top-k", "max-length", "device", "precision", "positions" }, { "json", "logits" },
+            cmdPredict },
         { "init-model",
-          "init-model --preset tiny|small|base [--max-length N] [--labels a,b,c] [--seed S] --out DIR",
-          "Writes a randomly initialised AST checkpoint in the Hugging Face layout. The same seed\n"
-          "gives the same weights on every platform and libtorch version. --head hf|mean-tokens.",
-          { "preset", "max-length", "labels", "seed", "out", "head" }, {}, cmdInitModel },
+            "init-model --preset tiny|small|base [--max-length N] [--labels a,b,c] [--seed S] "
+            "--out DIR",
+            "Writes a randomly initialised AST checkpoint in the Hugging Face layout. The same "
+            "seed\n"
+            "gives the same weights on every platform and libtorch version. --head hf|mean-tokens.",
+            { "preset", "max-length", "labels", "seed", "out", "head" }, {}, cmdInitModel },
     };
     return list;
 }
@@ -335,7 +329,8 @@ void printUsage(std::FILE *to)
     std::fprintf(to, "usage: astpeft [--threads N] COMMAND [ARGS]\n\ncommands:\n");
     for (const Command &c : commands())
         std::fprintf(to, "  %s\n", c.synopsis.c_str());
-    std::fprintf(to, "\n`astpeft COMMAND --help` describes a command. astpeft --version prints the version.\n");
+    std::fprintf(to,
+        "\n`astpeft COMMAND --help` describes a command. astpeft --version prints the version.\n");
 }
 
 } // namespace
@@ -345,18 +340,26 @@ int main(int argc, char **argv)
     core::ensurePassiveOpenMp(argv);
     int first = 1;
     int threads = 0;
-    while (first < argc && std::string(argv[first]).rfind("--", 0) == 0) {
+    while (first < argc && std::string(argv[first]).rfind("-", 0) == 0) {
         const std::string a = argv[first];
         if (a == "--help" || a == "-h") {
             printUsage(stdout);
             return kExitOk;
         }
         if (a == "--version") {
-            std::printf("astpeft %s (libtorch %s)\n", ASTPEFT_VERSION, core::runtimeInfo().torchVersion.c_str());
+            std::printf("astpeft %s (libtorch %s)\n", ASTPEFT_VERSION,
+                core::runtimeInfo().torchVersion.c_str());
             return kExitOk;
         }
-        if (a == "--threads" && first + 1 < argc) {
-            threads = std::atoi(argv[first + 1]);
+        if (a == "--threads") {
+            const std::string value = first + 1 < argc ? argv[first + 1] : "";
+            char *end = nullptr;
+            const long n = std::strtol(value.c_str(), &end, 10);
+            if (value.empty() || *end != '\0' || n < 0 || n > 1024) {
+                std::fprintf(stderr, "astpeft: --threads needs a count (0 = one per core)\n");
+                return kExitUsage;
+            }
+            threads = int(n);
             first += 2;
             continue;
         }
@@ -388,7 +391,8 @@ int main(int argc, char **argv)
         core::configureThreads(threads);
         return cmd->run(args);
     } catch (const UsageError &e) {
-        std::fprintf(stderr, "astpeft %s: %s\nusage: astpeft %s\n", name.c_str(), e.what(), cmd->synopsis.c_str());
+        std::fprintf(stderr, "astpeft %s: %s\nusage: astpeft %s\n", name.c_str(), e.what(),
+            cmd->synopsis.c_str());
         return kExitUsage;
     } catch (const core::Error &e) {
         std::fprintf(stderr, "astpeft: %s\n", e.what());

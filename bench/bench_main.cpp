@@ -87,15 +87,11 @@ int benchFbank(int argc, char **argv)
                 perRep.push_back(dt);
                 total += dt;
             }
-            nlohmann::json j = { { "impl", "cpp" },
-                                 { "bench", "fbank" },
-                                 { "clip_s", seconds },
-                                 { "mode", clips == 1 ? "single" : "batch32" },
-                                 { "clips", clips },
-                                 { "threads", core::runtimeInfo().threads },
-                                 { "reps", perRep.size() },
-                                 { "audio_s_per_s", double(perRep.size()) * clips * seconds / total },
-                                 { "ms_per_clip_median", percentile(perRep, 50) * 1000.0 / clips } };
+            nlohmann::json j = { { "impl", "cpp" }, { "bench", "fbank" }, { "clip_s", seconds },
+                { "mode", clips == 1 ? "single" : "batch32" }, { "clips", clips },
+                { "threads", core::runtimeInfo().threads }, { "reps", perRep.size() },
+                { "audio_s_per_s", double(perRep.size()) * clips * seconds / total },
+                { "ms_per_clip_median", percentile(perRep, 50) * 1000.0 / clips } };
             std::cout << j.dump() << std::endl;
         }
     }
@@ -130,15 +126,11 @@ int benchForward(int argc, char **argv)
         model.logits({ f });
         ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
-    nlohmann::json j = { { "impl", "cpp" },
-                         { "max_length", c.maxLength },
-                         { "median_ms", percentile(ms, 50) },
-                         { "p95_ms", percentile(ms, 95) },
-                         { "peak_rss_mb", peakRssMb() },
-                         { "threads", core::runtimeInfo().threads },
-                         { "dtype", option(argc, argv, "precision", "fp32") },
-                         { "runs", runs },
-                         { "tokens", c.numTokens() } };
+    nlohmann::json j = { { "impl", "cpp" }, { "max_length", c.maxLength },
+        { "median_ms", percentile(ms, 50) }, { "p95_ms", percentile(ms, 95) },
+        { "peak_rss_mb", peakRssMb() }, { "threads", core::runtimeInfo().threads },
+        { "dtype", option(argc, argv, "precision", "fp32") }, { "runs", runs },
+        { "tokens", c.numTokens() } };
     std::cout << j.dump() << std::endl;
     return 0;
 }

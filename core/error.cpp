@@ -15,7 +15,6 @@ Error::Error(ErrorKind kind, const std::string &message, const std::filesystem::
     , m_kind(kind)
     , m_file(file)
     , m_reason(message)
-{
-}
+{ }
 
 } // namespace astpeft::core

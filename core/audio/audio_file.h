@@ -16,7 +16,8 @@ struct DecodeOptions
     int channel = -1; // -1: average all channels; k >= 0: keep only channel k (0-based)
 };
 
-// What the file header says, before any conversion.
+// What the file says, before any conversion. For MP3 and Ogg, whose headers only estimate the
+// length, decodeAudio() sets `frames` to the count actually decoded.
 struct AudioInfo
 {
     int sampleRate = 0; // Hz
@@ -47,7 +48,7 @@ std::vector<float> resample(std::span<const float> input, int fromRate, int toRa
 
 // Writes mono or interleaved multi-channel audio; subtype "PCM_16", "PCM_24", "FLOAT", or
 // "VORBIS"/"FLAC"/"MPEG" by extension (.wav, .flac, .ogg, .mp3). Used by tests and tools.
-void writeAudio(const std::filesystem::path &path, std::span<const float> interleaved, int sampleRate,
-                int channels = 1, const std::string &subtype = "PCM_16");
+void writeAudio(const std::filesystem::path &path, std::span<const float> interleaved,
+    int sampleRate, int channels = 1, const std::string &subtype = "PCM_16");
 
 } // namespace astpeft::core

@@ -37,8 +37,8 @@ std::vector<MelFilter> melFilters(const FbankOptions &o)
     const double high = o.highFreq <= 0.0 ? nyquist + o.highFreq : o.highFreq;
     if (o.lowFreq < 0.0 || high > nyquist || o.lowFreq >= high)
         throw Error(ErrorKind::Usage,
-                    "fbank: need 0 <= low_freq < high_freq <= Nyquist (" + std::to_string(o.lowFreq)
-                        + " Hz, " + std::to_string(high) + " Hz)");
+            "fbank: need 0 <= low_freq < high_freq <= Nyquist (" + std::to_string(o.lowFreq)
+                + " Hz, " + std::to_string(high) + " Hz)");
     const double binWidth = double(o.sampleRate) / o.fftSize();
     const double melLow = melScale(o.lowFreq);
     const double melDelta = (melScale(high) - melLow) / (o.numMelBins + 1);
@@ -72,7 +72,8 @@ std::vector<MelFilter> melFilters(const FbankOptions &o)
 void checkOptions(const FbankOptions &o)
 {
     if (o.sampleRate <= 0 || o.frameLength <= 1 || o.frameShift <= 0 || o.numMelBins <= 0)
-        throw Error(ErrorKind::Usage, "fbank: sample rate, frame length, shift and mel bins must be positive");
+        throw Error(ErrorKind::Usage,
+            "fbank: sample rate, frame length, shift and mel bins must be positive");
 }
 
 } // namespace
@@ -105,8 +106,8 @@ FbankComputer::FbankComputer(const FbankOptions &options)
     checkOptions(options);
     d->options = options;
     // torch's own Hann window (periodic=false), so that our window equals torchaudio's bit for bit.
-    const torch::Tensor w = torch::hann_window(options.frameLength, /*periodic=*/false,
-                                               torch::TensorOptions().dtype(torch::kFloat32));
+    const torch::Tensor w = torch::hann_window(
+        options.frameLength, /*periodic=*/false, torch::TensorOptions().dtype(torch::kFloat32));
     d->window.assign(w.data_ptr<float>(), w.data_ptr<float>() + options.frameLength);
     d->filters = melFilters(options);
 }
@@ -131,7 +132,8 @@ std::vector<float> FbankComputer::melMatrix() const
     std::vector<float> m(std::size_t(d->options.numMelBins) * std::size_t(cols), 0.0f);
     for (int b = 0; b < d->options.numMelBins; ++b) {
         const MelFilter &f = d->filters[std::size_t(b)];
-        std::copy(f.weights.begin(), f.weights.end(), m.begin() + std::ptrdiff_t(b) * cols + f.first);
+        std::copy(
+            f.weights.begin(), f.weights.end(), m.begin() + std::ptrdiff_t(b) * cols + f.first);
     }
     return m;
 }
@@ -141,26 +143,26 @@ FeatureMatrix FbankComputer::compute(std::span<const float> wave) const
     const std::int64_t frames = fbankFrameCount(std::int64_t(wave.size()), d->options);
     if (frames == 0)
         throw Error(ErrorKind::Usage,
-                    "audio is shorter than one analysis frame (" + std::to_string(d->options.frameLength)
-                        + " samples, 25 ms at 16 kHz): got " + std::to_string(wave.size())
-                        + " samples");
+            "audio is shorter than one analysis frame (" + std::to_string(d->options.frameLength)
+                + " samples, 25 ms at 16 kHz): got " + std::to_string(wave.size()) + " samples");
     return computeFrames(wave, 0, frames);
 }
 
-FeatureMatrix FbankComputer::computeFrames(std::span<const float> wave, std::int64_t firstFrame,
-                                           std::int64_t count) const
+FeatureMatrix FbankComputer::computeFrames(
+    std::span<const float> wave, std::int64_t firstFrame, std::int64_t count) const
 {
     const FbankOptions &o = d->options;
     const std::int64_t available = fbankFrameCount(std::int64_t(wave.size()), o);
     if (firstFrame < 0 || count < 0 || firstFrame + count > available)
         throw Error(ErrorKind::Usage,
-                    "fbank: frames [" + std::to_string(firstFrame) + ", "
-                        + std::to_string(firstFrame + count) + ") out of range; the audio has "
-                        + std::to_string(available) + " frames");
-    const auto bad = std::find_if(wave.begin(), wave.end(), [](float x) { return !std::isfinite(x); });
+            "fbank: frames [" + std::to_string(firstFrame) + ", "
+                + std::to_string(firstFrame + count) + ") out of range; the audio has "
+                + std::to_string(available) + " frames");
+    const auto bad =
+        std::find_if(wave.begin(), wave.end(), [](float x) { return !std::isfinite(x); });
     if (bad != wave.end())
         throw Error(ErrorKind::Usage,
-                    "audio contains a non-finite sample at index " + std::to_string(bad - wave.begin()));
+            "audio contains a non-finite sample at index " + std::to_string(bad - wave.begin()));
 
     FeatureMatrix out;
     out.frames = count;
@@ -202,7 +204,8 @@ FeatureMatrix FbankComputer::computeFrames(std::span<const float> wave, std::int
         }
 
         // Stage 2: real FFT of every frame (pocketfft on CPU through torch).
-        const torch::Tensor spectrum = torch::view_as_real(torch::fft::rfft(frames, fft, 1)).contiguous();
+        const torch::Tensor spectrum =
+            torch::view_as_real(torch::fft::rfft(frames, fft, 1)).contiguous();
         const float *spec = spectrum.data_ptr<float>(); // [rows, fft/2 + 1, 2]
 
         // Stage 3: power spectrum, sparse mel filters, floor, log.
@@ -275,20 +278,24 @@ torch::Tensor fbankBatch(const torch::Tensor &waves, const FbankOptions &options
     // from_blob does not copy: clone() before the vectors go out of scope.
     std::vector<float> windowValues = computer.window();
     std::vector<float> melValues = computer.melMatrix();
-    const torch::Tensor window
-        = torch::from_blob(windowValues.data(), { options.frameLength }, torch::kFloat32).clone().to(fopts);
+    const torch::Tensor window =
+        torch::from_blob(windowValues.data(), { options.frameLength }, torch::kFloat32)
+            .clone()
+            .to(fopts);
     const int fft = options.fftSize();
-    const torch::Tensor mel
-        = torch::from_blob(melValues.data(), { options.numMelBins, fft / 2 + 1 }, torch::kFloat32)
-              .clone()
-              .to(fopts)
-              .t();
-    torch::Tensor frames = waves.to(torch::kFloat32).unfold(1, options.frameLength, options.frameShift);
+    const torch::Tensor mel =
+        torch::from_blob(melValues.data(), { options.numMelBins, fft / 2 + 1 }, torch::kFloat32)
+            .clone()
+            .to(fopts)
+            .t();
+    torch::Tensor frames =
+        waves.to(torch::kFloat32).unfold(1, options.frameLength, options.frameShift);
     frames = frames - frames.mean(-1, true);
-    const torch::Tensor previous = torch::cat(
-        { frames.narrow(-1, 0, 1), frames.narrow(-1, 0, options.frameLength - 1) }, -1);
+    const torch::Tensor previous =
+        torch::cat({ frames.narrow(-1, 0, 1), frames.narrow(-1, 0, options.frameLength - 1) }, -1);
     frames = (frames - options.preemphasis * previous) * window;
-    const torch::Tensor power = torch::view_as_real(torch::fft::rfft(frames, fft, -1)).pow(2).sum(-1);
+    const torch::Tensor power =
+        torch::view_as_real(torch::fft::rfft(frames, fft, -1)).pow(2).sum(-1);
     return torch::matmul(power, mel).clamp_min(options.logFloor).log();
 }
 
@@ -299,9 +306,9 @@ torch::Tensor finishFeatures(const torch::Tensor &fbank, const FrontEnd &frontEn
     if (frontEnd.maxLength > 0 && frames > frontEnd.maxLength) {
         x = x.narrow(1, 0, frontEnd.maxLength);
     } else if (frontEnd.maxLength > 0 && frames < frontEnd.maxLength) {
-        x = torch::cat({ x, torch::zeros({ x.size(0), frontEnd.maxLength - frames, x.size(2) },
-                                         x.options()) },
-                       1);
+        x = torch::cat(
+            { x, torch::zeros({ x.size(0), frontEnd.maxLength - frames, x.size(2) }, x.options()) },
+            1);
     }
     if (frontEnd.normalize)
         x = (x - frontEnd.mean) / (2.0f * frontEnd.std);

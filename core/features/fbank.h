@@ -63,8 +63,8 @@ public:
     // Throws core::Error(Usage) when the input is shorter than one frame or not finite.
     FeatureMatrix compute(std::span<const float> wave) const;
     // Frames [firstFrame, firstFrame + count) of `wave` only (streaming: the new frames).
-    FeatureMatrix computeFrames(std::span<const float> wave, std::int64_t firstFrame,
-                                std::int64_t count) const;
+    FeatureMatrix computeFrames(
+        std::span<const float> wave, std::int64_t firstFrame, std::int64_t count) const;
 
     // The mel filterbank as a dense [numMelBins x (fftSize/2 + 1)] matrix (Nyquist column 0).
     std::vector<float> melMatrix() const;

@@ -33,7 +33,8 @@ struct AstClassifier::Private
 AstClassifier::AstClassifier(const std::filesystem::path &model, const ClassifierOptions &options)
     : d(std::make_unique<Private>())
 {
-    d->loaded = loadAstCheckpoint(model, { .maxLength = options.maxLength, .positions = options.positions });
+    d->loaded = loadAstCheckpoint(
+        model, { .maxLength = options.maxLength, .positions = options.positions });
     const std::string device = resolveDevice(options.device);
     d->device = torch::Device(device);
     if (options.precision == Precision::BF16)
@@ -41,7 +42,8 @@ AstClassifier::AstClassifier(const std::filesystem::path &model, const Classifie
     else if (options.precision == Precision::F16)
         d->computeType = torch::kFloat16;
     if (d->computeType == torch::kFloat16 && d->device.is_cpu())
-        throw Error(ErrorKind::Usage, "fp16 inference needs a CUDA device; use fp32 or bf16 on CPU");
+        throw Error(
+            ErrorKind::Usage, "fp16 inference needs a CUDA device; use fp32 or bf16 on CPU");
     d->loaded.model->to(d->device, d->computeType);
     d->loaded.model->eval();
 
@@ -91,19 +93,20 @@ std::vector<std::vector<float>> AstClassifier::logits(const std::vector<FeatureM
         const FeatureMatrix &f = batch[i];
         if (f.frames != c.maxLength || f.bins != c.numMelBins)
             throw Error(ErrorKind::Usage,
-                        "features are [" + std::to_string(f.frames) + " x " + std::to_string(f.bins)
-                            + "], the model needs [" + std::to_string(c.maxLength) + " x "
-                            + std::to_string(c.numMelBins) + "]");
+                "features are [" + std::to_string(f.frames) + " x " + std::to_string(f.bins)
+                    + "], the model needs [" + std::to_string(c.maxLength) + " x "
+                    + std::to_string(c.numMelBins) + "]");
         std::copy(f.data.begin(), f.data.end(), input[std::int64_t(i)].data_ptr<float>());
     }
     torch::InferenceMode guard;
-    const torch::Tensor out
-        = d->loaded.model->forward(input.to(d->device, d->computeType)).to(torch::kCPU, torch::kFloat32).contiguous();
+    const torch::Tensor out = d->loaded.model->forward(input.to(d->device, d->computeType))
+                                  .to(torch::kCPU, torch::kFloat32)
+                                  .contiguous();
     std::vector<std::vector<float>> result(batch.size());
     const std::int64_t width = out.size(1);
     for (std::size_t i = 0; i < batch.size(); ++i)
         result[i].assign(out.data_ptr<float>() + std::int64_t(i) * width,
-                         out.data_ptr<float>() + std::int64_t(i + 1) * width);
+            out.data_ptr<float>() + std::int64_t(i + 1) * width);
     return result;
 }
 
@@ -112,7 +115,7 @@ std::vector<float> AstClassifier::scores(const std::vector<float> &logits) const
     std::vector<float> s(logits.size());
     if (d->summary.config.multiLabel()) {
         std::transform(logits.begin(), logits.end(), s.begin(),
-                       [](float x) { return float(1.0 / (1.0 + std::exp(-double(x)))); });
+            [](float x) { return float(1.0 / (1.0 + std::exp(-double(x)))); });
         return s;
     }
     if (logits.empty())
@@ -132,13 +135,14 @@ std::vector<LabelScore> AstClassifier::top(const std::vector<float> &scores, int
     std::iota(order.begin(), order.end(), 0);
     const std::size_t n = std::min<std::size_t>(std::size_t(std::max(k, 0)), order.size());
     std::partial_sort(order.begin(), order.begin() + std::ptrdiff_t(n), order.end(),
-                      [&](int a, int b) { return scores[std::size_t(a)] > scores[std::size_t(b)]; });
+        [&](int a, int b) { return scores[std::size_t(a)] > scores[std::size_t(b)]; });
     const auto &labels = d->summary.config.labels;
     std::vector<LabelScore> out;
     for (std::size_t i = 0; i < n; ++i) {
         const int idx = order[i];
-        out.push_back({ idx, std::size_t(idx) < labels.size() ? labels[std::size_t(idx)] : std::to_string(idx),
-                        scores[std::size_t(idx)] });
+        out.push_back({ idx,
+            std::size_t(idx) < labels.size() ? labels[std::size_t(idx)] : std::to_string(idx),
+            scores[std::size_t(idx)] });
     }
     return out;
 }
@@ -174,7 +178,8 @@ void writeRandomModel(const std::filesystem::path &dir, const RandomModelOptions
     if (options.maxLength > 0)
         c.maxLength = options.maxLength;
     if (c.maxLength < c.patchSize)
-        throw Error(ErrorKind::Usage, "max_length must be at least " + std::to_string(c.patchSize) + " frames");
+        throw Error(ErrorKind::Usage,
+            "max_length must be at least " + std::to_string(c.patchSize) + " frames");
     c.labels = options.labels;
     if (c.labels.empty())
         c.architectures = { "ASTModel" };

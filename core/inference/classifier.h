@@ -49,7 +49,8 @@ struct LabelScore
 class AstClassifier
 {
 public:
-    explicit AstClassifier(const std::filesystem::path &model, const ClassifierOptions &options = {});
+    explicit AstClassifier(
+        const std::filesystem::path &model, const ClassifierOptions &options = {});
     ~AstClassifier();
     AstClassifier(AstClassifier &&) noexcept;
     AstClassifier &operator=(AstClassifier &&) noexcept;

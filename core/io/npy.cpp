@@ -15,7 +15,7 @@ namespace astpeft::core {
 static_assert(std::endian::native == std::endian::little, "npy I/O assumes a little-endian host");
 
 void writeNpy(const std::filesystem::path &path, std::span<const float> data,
-              const std::vector<std::int64_t> &shape)
+    const std::vector<std::int64_t> &shape)
 {
     std::int64_t count = 1;
     for (auto d : shape)
@@ -71,7 +71,8 @@ NpyArray readNpy(const std::filesystem::path &path)
         throw Error(ErrorKind::Format, "missing dtype in .npy header", path);
     const std::string descr = m[1];
     if (descr != "<f4" && descr != "<f8")
-        throw Error(ErrorKind::Unsupported, "unsupported .npy dtype " + descr + " (need <f4)", path);
+        throw Error(
+            ErrorKind::Unsupported, "unsupported .npy dtype " + descr + " (need <f4)", path);
     if (std::regex_search(header, std::regex("'fortran_order':\\s*True")))
         throw Error(ErrorKind::Unsupported, "Fortran-order .npy arrays are not supported", path);
     if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))

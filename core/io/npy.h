@@ -17,7 +17,7 @@ struct NpyArray
 
 // Atomic write of a '<f4' array.
 void writeNpy(const std::filesystem::path &path, std::span<const float> data,
-              const std::vector<std::int64_t> &shape);
+    const std::vector<std::int64_t> &shape);
 // Reads '<f4' (and converts '<f8') arrays; throws core::Error naming the file otherwise.
 NpyArray readNpy(const std::filesystem::path &path);
 

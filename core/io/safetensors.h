@@ -74,6 +74,6 @@ struct TensorToWrite
 // spaces to a multiple of 8 bytes as the reference implementation does. Throws on duplicate
 // names or byte counts that do not match the shape.
 void writeSafetensors(const std::filesystem::path &path, const std::vector<TensorToWrite> &tensors,
-                      const std::map<std::string, std::string> &metadata = {});
+    const std::map<std::string, std::string> &metadata = {});
 
 } // namespace astpeft::core

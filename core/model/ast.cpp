@@ -17,9 +17,9 @@ torch::nn::LayerNorm makeLayerNorm(const AstConfig &c)
 
 AstPatchEmbeddingsImpl::AstPatchEmbeddingsImpl(const AstConfig &c)
 {
-    projection = register_module(
-        "projection", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, c.hiddenSize, c.patchSize)
-                                            .stride({ c.frequencyStride, c.timeStride })));
+    projection = register_module("projection",
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(1, c.hiddenSize, c.patchSize)
+                              .stride({ c.frequencyStride, c.timeStride })));
 }
 
 torch::Tensor AstPatchEmbeddingsImpl::forward(const torch::Tensor &features)
@@ -33,9 +33,10 @@ torch::Tensor AstPatchEmbeddingsImpl::forward(const torch::Tensor &features)
 AstEmbeddingsImpl::AstEmbeddingsImpl(const AstConfig &c)
 {
     cls_token = register_parameter("cls_token", torch::zeros({ 1, 1, c.hiddenSize }));
-    distillation_token = register_parameter("distillation_token", torch::zeros({ 1, 1, c.hiddenSize }));
-    position_embeddings
-        = register_parameter("position_embeddings", torch::zeros({ 1, c.numTokens(), c.hiddenSize }));
+    distillation_token =
+        register_parameter("distillation_token", torch::zeros({ 1, 1, c.hiddenSize }));
+    position_embeddings =
+        register_parameter("position_embeddings", torch::zeros({ 1, c.numTokens(), c.hiddenSize }));
     patch_embeddings = register_module("patch_embeddings", AstPatchEmbeddings(c));
 }
 
@@ -43,9 +44,10 @@ torch::Tensor AstEmbeddingsImpl::forward(const torch::Tensor &features)
 {
     const torch::Tensor patches = patch_embeddings(features);
     const std::int64_t batch = patches.size(0);
-    const torch::Tensor tokens = torch::cat({ cls_token.expand({ batch, -1, -1 }),
-                                              distillation_token.expand({ batch, -1, -1 }), patches },
-                                            1);
+    const torch::Tensor tokens =
+        torch::cat({ cls_token.expand({ batch, -1, -1 }),
+                       distillation_token.expand({ batch, -1, -1 }), patches },
+            1);
     return tokens + position_embeddings;
 }
 
@@ -62,7 +64,9 @@ torch::Tensor AstSelfAttentionImpl::forward(const torch::Tensor &hidden)
 {
     const std::int64_t b = hidden.size(0), n = hidden.size(1), d = hidden.size(2);
     const std::int64_t headDim = d / heads;
-    auto split = [&](const torch::Tensor &t) { return t.view({ b, n, heads, headDim }).transpose(1, 2); };
+    auto split = [&](const torch::Tensor &t) {
+        return t.view({ b, n, heads, headDim }).transpose(1, 2);
+    };
     const torch::Tensor q = split(query(hidden));
     const torch::Tensor k = split(key(hidden));
     const torch::Tensor v = split(value(hidden));
@@ -124,8 +128,8 @@ torch::Tensor AstModelImpl::forward(const torch::Tensor &features)
     if (features.dim() != 3 || features.size(1) != config.maxLength
         || features.size(2) != config.numMelBins)
         throw Error(ErrorKind::Usage,
-                    "AST input must be [batch, " + std::to_string(config.maxLength) + ", "
-                        + std::to_string(config.numMelBins) + "]");
+            "AST input must be [batch, " + std::to_string(config.maxLength) + ", "
+                + std::to_string(config.numMelBins) + "]");
     return layernorm(encoder(embeddings(features)));
 }
 
@@ -178,8 +182,8 @@ std::int64_t headParameterCount(const AstConfig &c, HeadKind head)
     return (head == HeadKind::Hf ? 2 * c.hiddenSize : 0) + c.hiddenSize * labels + labels;
 }
 
-torch::Tensor adaptPositionEmbeddings(const torch::Tensor &source, int srcF, int srcT, int dstF,
-                                      int dstT)
+torch::Tensor adaptPositionEmbeddings(
+    const torch::Tensor &source, int srcF, int srcT, int dstF, int dstT)
 {
     const std::int64_t d = source.size(2);
     if (source.size(1) != 2 + std::int64_t(srcF) * srcT)
@@ -196,10 +200,8 @@ torch::Tensor adaptPositionEmbeddings(const torch::Tensor &source, int srcF, int
         if (dst > src) {
             std::vector<std::int64_t> size { g.size(2), g.size(3) };
             size[std::size_t(dim - 2)] = dst;
-            return F::interpolate(g, F::InterpolateFuncOptions()
-                                         .size(size)
-                                         .mode(torch::kBilinear)
-                                         .align_corners(false));
+            return F::interpolate(g,
+                F::InterpolateFuncOptions().size(size).mode(torch::kBilinear).align_corners(false));
         }
         return g;
     };

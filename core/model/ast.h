@@ -118,7 +118,7 @@ std::int64_t backboneParameterCount(const AstConfig &config);
 std::int64_t headParameterCount(const AstConfig &config, HeadKind head);
 
 // source: [1, 2 + srcF * srcT, D] -> [1, 2 + dstF * dstT, D]; the two special tokens are kept.
-torch::Tensor adaptPositionEmbeddings(const torch::Tensor &source, int srcF, int srcT, int dstF,
-                                      int dstT);
+torch::Tensor adaptPositionEmbeddings(
+    const torch::Tensor &source, int srcF, int srcT, int dstF, int dstT);
 
 } // namespace astpeft::core

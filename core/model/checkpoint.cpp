@@ -44,11 +44,11 @@ bool isPickle(const std::filesystem::path &p)
 [[noreturn]] void refusePickle(const std::filesystem::path &p)
 {
     throw Error(ErrorKind::Unsupported,
-                "pickle checkpoints are not loaded: unpickling can run arbitrary code. Convert a "
-                "trusted file with `tools/convert_pickle_to_safetensors.py "
-                    + (std::filesystem::is_directory(p) ? p.string() : p.parent_path().string())
-                    + "` and load the resulting model.safetensors",
-                p);
+        "pickle checkpoints are not loaded: unpickling can run arbitrary code. Convert a "
+        "trusted file with `tools/convert_pickle_to_safetensors.py "
+            + (std::filesystem::is_directory(p) ? p.string() : p.parent_path().string())
+            + "` and load the resulting model.safetensors",
+        p);
 }
 
 // splitmix64: tiny, fast and identical everywhere.
@@ -85,8 +85,8 @@ std::filesystem::path resolveModelDir(const std::filesystem::path &path)
         if (path.extension() == ".safetensors")
             return path.parent_path().empty() ? fs::path(".") : path.parent_path();
         throw Error(ErrorKind::Unsupported,
-                    "not a model: give a Hugging Face model folder (config.json + model.safetensors)",
-                    path);
+            "not a model: give a Hugging Face model folder (config.json + model.safetensors)",
+            path);
     }
     if (!fs::exists(path / "model.safetensors")) {
         for (const char *name : { "pytorch_model.bin", "model.pt", "model.pth" })
@@ -101,21 +101,29 @@ torch::Tensor loadTensor(const SafetensorsFile &file, const TensorInfo &info)
 {
     torch::ScalarType type;
     switch (info.dtype) {
-    case DType::F32: type = torch::kFloat32; break;
-    case DType::F16: type = torch::kFloat16; break;
-    case DType::BF16: type = torch::kBFloat16; break;
-    case DType::F64: type = torch::kFloat64; break;
+    case DType::F32:
+        type = torch::kFloat32;
+        break;
+    case DType::F16:
+        type = torch::kFloat16;
+        break;
+    case DType::BF16:
+        type = torch::kBFloat16;
+        break;
+    case DType::F64:
+        type = torch::kFloat64;
+        break;
     default:
         throw Error(ErrorKind::Unsupported,
-                    "tensor " + info.name + " has dtype " + dtypeName(info.dtype)
-                        + "; model weights must be F32, F16, BF16 or F64",
-                    file.path());
+            "tensor " + info.name + " has dtype " + dtypeName(info.dtype)
+                + "; model weights must be F32, F16, BF16 or F64",
+            file.path());
     }
     const auto bytes = file.data(info);
     // from_blob does not own the mapping: clone (or convert) before the file goes away.
     const torch::Tensor view = torch::from_blob(const_cast<std::byte *>(bytes.data()),
-                                                std::vector<std::int64_t>(info.shape.begin(), info.shape.end()),
-                                                torch::TensorOptions().dtype(type));
+        std::vector<std::int64_t>(info.shape.begin(), info.shape.end()),
+        torch::TensorOptions().dtype(type));
     return type == torch::kFloat32 ? view.clone() : view.to(torch::kFloat32);
 }
 
@@ -129,17 +137,15 @@ LoadedAst loadAstCheckpoint(const std::filesystem::path &path, const CheckpointL
         out.config.maxLength = options.maxLength;
     if (out.config.maxLength < out.config.patchSize)
         throw Error(ErrorKind::Usage,
-                    "max_length " + std::to_string(out.config.maxLength)
-                        + " is shorter than one patch (" + std::to_string(out.config.patchSize)
-                        + " frames)");
+            "max_length " + std::to_string(out.config.maxLength) + " is shorter than one patch ("
+                + std::to_string(out.config.patchSize) + " frames)");
 
     const std::filesystem::path weights = out.dir / "model.safetensors";
     const SafetensorsFile file(weights);
 
     // HF ASTForAudioClassification keys carry the backbone prefix; a bare ASTModel's do not.
-    const bool prefixed = std::any_of(file.tensors().begin(), file.tensors().end(), [](const TensorInfo &t) {
-        return t.name.rfind(kBackbonePrefix, 0) == 0;
-    });
+    const bool prefixed = std::any_of(file.tensors().begin(), file.tensors().end(),
+        [](const TensorInfo &t) { return t.name.rfind(kBackbonePrefix, 0) == 0; });
     out.head = file.find("classifier.dense.weight") && !file.find("classifier.layernorm.weight")
         ? HeadKind::MeanTokens
         : HeadKind::Hf;
@@ -169,18 +175,16 @@ LoadedAst loadAstCheckpoint(const std::filesystem::path &path, const CheckpointL
         if (info->shape == want) {
             param.copy_(loadTensor(file, *info));
         } else if (positions && info->shape.size() == 3 && info->shape[0] == 1
-                   && info->shape[1] == checkpointConfig.numTokens() && info->shape[2] == want[2]) {
+            && info->shape[1] == checkpointConfig.numTokens() && info->shape[2] == want[2]) {
             if (options.positions == PositionMode::Zero)
                 param.zero_();
             else
                 param.copy_(adaptPositionEmbeddings(loadTensor(file, *info),
-                                                    checkpointConfig.frequencyPatches(),
-                                                    checkpointConfig.timePatches(),
-                                                    out.config.frequencyPatches(),
-                                                    out.config.timePatches()));
+                    checkpointConfig.frequencyPatches(), checkpointConfig.timePatches(),
+                    out.config.frequencyPatches(), out.config.timePatches()));
         } else {
             misshaped.push_back(fileName + " (file " + shapeString(info->shape) + ", model "
-                                + shapeString(want) + ")");
+                + shapeString(want) + ")");
         }
     }
     std::vector<std::string> unexpected;
@@ -210,7 +214,7 @@ LoadedAst loadAstCheckpoint(const std::filesystem::path &path, const CheckpointL
 }
 
 void saveAstCheckpoint(AstForAudioClassification &model, const AstConfig &config,
-                       const std::filesystem::path &dir, DType dtype)
+    const std::filesystem::path &dir, DType dtype)
 {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
@@ -229,8 +233,8 @@ void saveAstCheckpoint(AstForAudioClassification &model, const AstConfig &config
         torch::Tensor t = item.value().detach().to(torch::kCPU, type).contiguous();
         keep.push_back(t);
         tensors.push_back({ item.key(), dtype, t.sizes().vec(),
-                            std::span<const std::byte>(static_cast<const std::byte *>(t.data_ptr()),
-                                                       std::size_t(t.nbytes())) });
+            std::span<const std::byte>(
+                static_cast<const std::byte *>(t.data_ptr()), std::size_t(t.nbytes())) });
     }
     writeSafetensors(dir / "model.safetensors", tensors, { { "format", "pt" } });
     saveAstConfig(config, dir);
@@ -251,7 +255,8 @@ void randomInitialize(torch::nn::Module &model, double std, std::uint64_t seed)
             double v;
             if (isNorm && !isBias) {
                 v = 1.0 + 0.1 * rng.normal();
-            } else if (isBias || name.ends_with("_token") || name.ends_with("position_embeddings")) {
+            } else if (isBias || name.ends_with("_token")
+                || name.ends_with("position_embeddings")) {
                 v = 0.02 * rng.normal();
             } else {
                 do

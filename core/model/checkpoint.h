@@ -35,12 +35,13 @@ std::filesystem::path resolveModelDir(const std::filesystem::path &path);
 // Strict: every model tensor must be present with its shape (position embeddings excepted when
 // max_length differs: they are adapted as options.positions says) and no file tensor may be
 // left over. The error lists missing, unexpected and mis-shaped tensors.
-LoadedAst loadAstCheckpoint(const std::filesystem::path &path, const CheckpointLoadOptions &options = {});
+LoadedAst loadAstCheckpoint(
+    const std::filesystem::path &path, const CheckpointLoadOptions &options = {});
 
 // Writes the folder (created if needed); each file is replaced atomically. Tensors are written
 // as float32 (or `dtype` F16/BF16).
 void saveAstCheckpoint(AstForAudioClassification &model, const AstConfig &config,
-                       const std::filesystem::path &dir, DType dtype = DType::F32);
+    const std::filesystem::path &dir, DType dtype = DType::F32);
 
 // A float32 CPU copy of a stored tensor (F32, F16, BF16, F64 accepted).
 torch::Tensor loadTensor(const SafetensorsFile &file, const TensorInfo &info);

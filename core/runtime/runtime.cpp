@@ -41,8 +41,8 @@ bool cpuHasFastBf16()
 RuntimeInfo runtimeInfo()
 {
     RuntimeInfo info;
-    info.torchVersion = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR)
-        + "." + std::to_string(TORCH_VERSION_PATCH);
+    info.torchVersion = std::to_string(TORCH_VERSION_MAJOR) + "."
+        + std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
     info.threads = at::get_num_threads();
     info.cudaAvailable = torch::cuda::is_available();
     info.cudaDevices = info.cudaAvailable ? int(torch::cuda::device_count()) : 0;
@@ -59,9 +59,9 @@ std::string resolveDevice(const std::string &requested)
     if (requested == "cuda" || requested.rfind("cuda:", 0) == 0) {
         if (!torch::cuda::is_available())
             throw Error(ErrorKind::Usage,
-                        "device " + requested
-                            + " requested, but this libtorch build or machine has no usable CUDA "
-                              "device; use --device cpu");
+                "device " + requested
+                    + " requested, but this libtorch build or machine has no usable CUDA "
+                      "device; use --device cpu");
         return requested;
     }
     throw Error(ErrorKind::Usage, "unknown device '" + requested + "' (cpu, cuda, cuda:N or auto)");

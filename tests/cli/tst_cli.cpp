@@ -152,7 +152,7 @@ class TestCli : public QObject
 
     QString tmpPath(const QString &name) const { return m_tmp.filePath(name); }
 
-    // init-model into tmp/name; fails the calling test on a non-zero exit.
+    // Arguments for a tiny init-model into `dir`: max_length 100, labels yes/no/up.
     static QStringList initModelArgs(const QString &dir, const QString &seed = "3")
     {
         return { "init-model", "--preset", "tiny", "--max-length", "100", "--labels",
@@ -223,6 +223,7 @@ private Q_SLOTS:
             << QStringList { "frobnicate" } << "unknown command 'frobnicate'";
         QTest::addRow("unknown global option")
             << QStringList { "--frob", "info", m_model } << "unknown option --frob";
+        QTest::addRow("unknown short global option") << QStringList { "-x" } << "unknown option -x";
         QTest::addRow("unknown option")
             << QStringList { "info", m_model, "--frob" } << "unknown option --frob for 'info'";
         QTest::addRow("flag with a value")

@@ -84,7 +84,8 @@ private Q_SLOTS:
         double maxDiff = 0.0, sumDiff = 0.0;
         for (std::int64_t r = 0; r < ref.shape[0]; ++r)
             for (int b = 0; b < 128; ++b) {
-                const double d = std::abs(double(ours.at(r * step, b)) - ref.data[std::size_t(r * 128 + b)]);
+                const double d =
+                    std::abs(double(ours.at(r * step, b)) - ref.data[std::size_t(r * 128 + b)]);
                 maxDiff = std::max(maxDiff, d);
                 sumDiff += d;
             }
@@ -97,17 +98,20 @@ private Q_SLOTS:
     void batchedTorchPathEqualsCpuPath()
     {
         const int n = 16000;
-        std::vector<std::vector<float>> waves = { tone(n, 440), tone(n, 3000, 0.9), tone(n, 50, 0.01) };
+        std::vector<std::vector<float>> waves = { tone(n, 440), tone(n, 3000, 0.9),
+            tone(n, 50, 0.01) };
         for (std::size_t i = 0; i < waves[2].size(); ++i)
             waves[2][i] += float(0.05 * std::sin(i * 0.37) * std::cos(i * 0.011));
         torch::Tensor batch = torch::empty({ 3, n });
         for (int i = 0; i < 3; ++i)
-            std::copy(waves[std::size_t(i)].begin(), waves[std::size_t(i)].end(), batch[i].data_ptr<float>());
+            std::copy(waves[std::size_t(i)].begin(), waves[std::size_t(i)].end(),
+                batch[i].data_ptr<float>());
         const torch::Tensor torchFeatures = fbankBatch(batch);
         QCOMPARE(torchFeatures.size(1), std::int64_t(98));
         for (int i = 0; i < 3; ++i) {
             const FeatureMatrix cpu = computeFbank(waves[std::size_t(i)]);
-            const torch::Tensor t = torch::from_blob(const_cast<float *>(cpu.data.data()), { 98, 128 });
+            const torch::Tensor t =
+                torch::from_blob(const_cast<float *>(cpu.data.data()), { 98, 128 });
             // Raw log-mel; 1e-3 here is about 1e-4 after normalisation (spec: 5e-3).
             const float diff = (torchFeatures[i] - t).abs().max().item<float>();
             QVERIFY2(diff <= 1e-3f, qPrintable(QString::number(diff)));
@@ -119,8 +123,11 @@ private Q_SLOTS:
         QCOMPARE(finished.size(1), std::int64_t(100));
         QVERIFY(std::abs(finished[0][99][5].item<float>() - kPadValue) < 1e-6f);
         const FeatureMatrix cpu = extractFeatures(waves[0], fe);
-        const float diff
-            = (finished[0] - torch::from_blob(const_cast<float *>(cpu.data.data()), { 100, 128 })).abs().max().item<float>();
+        const float diff =
+            (finished[0] - torch::from_blob(const_cast<float *>(cpu.data.data()), { 100, 128 }))
+                .abs()
+                .max()
+                .item<float>();
         QVERIFY(diff <= 1e-4f);
     }
 
@@ -155,7 +162,8 @@ private Q_SLOTS:
         QFETCH(int, frames);
         QCOMPARE(fbankFrameCount(samples, {}), std::int64_t(frames));
         if (frames > 0)
-            QCOMPARE(computeFbank(std::vector<float>(std::size_t(samples), 0.1f)).frames, std::int64_t(frames));
+            QCOMPARE(computeFbank(std::vector<float>(std::size_t(samples), 0.1f)).frames,
+                std::int64_t(frames));
     }
 
     void shorterThanOneFrameIsAClearError()
