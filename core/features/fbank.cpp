@@ -4,8 +4,6 @@
 #include "error.h"
 #include "features/fbank_torch.h"
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <cmath>
 #include <mutex>
@@ -179,52 +177,58 @@ FeatureMatrix FbankComputer::computeFrames(
     const float *window = d->window.data();
     const auto &filters = d->filters;
     float *dst = out.data.data();
-    // Each chunk of frames runs the whole pipeline on one thread: torch's rfft does not
-    // parallelise over rows by itself, so chunking is what uses every core.
-    at::parallel_for(0, count, 64, [&](std::int64_t begin, std::int64_t end) {
-        const std::int64_t rows = end - begin;
-        // Stage 1: framing, DC removal, pre-emphasis, window, zero padding to fftSize.
-        // Arithmetic in float32 in torchaudio's order, so that rounding matches closely.
-        torch::Tensor frames = torch::empty({ rows, fft }, torch::kFloat32);
-        float *frameData = frames.data_ptr<float>();
-        for (std::int64_t f = 0; f < rows; ++f) {
-            const float *x = wave.data() + (firstFrame + begin + f) * o.frameShift;
-            float *y = frameData + f * fft;
-            double sum = 0.0;
-            for (int j = 0; j < len; ++j)
-                sum += x[j];
-            const float mean = float(sum / len);
-            float prev = x[0] - mean; // replicate padding: x[-1] = x[0]
-            for (int j = 0; j < len; ++j) {
-                const float cur = x[j] - mean;
-                y[j] = (cur - pre * prev) * window[j];
-                prev = cur;
+    // Sequential, in chunks of kChunk frames whose frames and spectrum (2 x 64 KB at 512 points)
+    // stay in the L2 cache. Deliberately single-threaded: torch's pocketfft rfft serialises
+    // concurrent callers (measured: 2 threads were slower than 1, see bench/README.md), and one
+    // core computes about 3,000 s of audio per second. Callers parallelise across clips.
+    constexpr std::int64_t kChunk = 32;
+    {
+        for (std::int64_t begin = 0; begin < count; begin += kChunk) {
+            const std::int64_t end = std::min(count, begin + kChunk);
+            const std::int64_t rows = end - begin;
+            // Stage 1: framing, DC removal, pre-emphasis, window, zero padding to fftSize.
+            // Arithmetic in float32 in torchaudio's order, so that rounding matches closely.
+            torch::Tensor frames = torch::empty({ rows, fft }, torch::kFloat32);
+            float *frameData = frames.data_ptr<float>();
+            for (std::int64_t f = 0; f < rows; ++f) {
+                const float *x = wave.data() + (firstFrame + begin + f) * o.frameShift;
+                float *y = frameData + f * fft;
+                double sum = 0.0;
+                for (int j = 0; j < len; ++j)
+                    sum += x[j];
+                const float mean = float(sum / len);
+                float prev = x[0] - mean; // replicate padding: x[-1] = x[0]
+                for (int j = 0; j < len; ++j) {
+                    const float cur = x[j] - mean;
+                    y[j] = (cur - pre * prev) * window[j];
+                    prev = cur;
+                }
+                std::fill(y + len, y + fft, 0.0f);
             }
-            std::fill(y + len, y + fft, 0.0f);
-        }
 
-        // Stage 2: real FFT of every frame (pocketfft on CPU through torch).
-        const torch::Tensor spectrum =
-            torch::view_as_real(torch::fft::rfft(frames, fft, 1)).contiguous();
-        const float *spec = spectrum.data_ptr<float>(); // [rows, fft/2 + 1, 2]
+            // Stage 2: real FFT of every frame (pocketfft on CPU through torch).
+            const torch::Tensor spectrum =
+                torch::view_as_real(torch::fft::rfft(frames, fft, 1)).contiguous();
+            const float *spec = spectrum.data_ptr<float>(); // [rows, fft/2 + 1, 2]
 
-        // Stage 3: power spectrum, sparse mel filters, floor, log.
-        std::vector<float> power(static_cast<std::size_t>(numBins));
-        for (std::int64_t f = 0; f < rows; ++f) {
-            const float *s = spec + f * numBins * 2;
-            for (int k = 0; k < numBins; ++k)
-                power[std::size_t(k)] = s[2 * k] * s[2 * k] + s[2 * k + 1] * s[2 * k + 1];
-            float *row = dst + (begin + f) * o.numMelBins;
-            for (int b = 0; b < o.numMelBins; ++b) {
-                const MelFilter &filter = filters[std::size_t(b)];
-                const float *p = power.data() + filter.first;
-                float e = 0.0f;
-                for (std::size_t k = 0; k < filter.weights.size(); ++k)
-                    e += filter.weights[k] * p[k];
-                row[b] = std::log(std::max(e, floor));
+            // Stage 3: power spectrum, sparse mel filters, floor, log.
+            std::vector<float> power(static_cast<std::size_t>(numBins));
+            for (std::int64_t f = 0; f < rows; ++f) {
+                const float *s = spec + f * numBins * 2;
+                for (int k = 0; k < numBins; ++k)
+                    power[std::size_t(k)] = s[2 * k] * s[2 * k] + s[2 * k + 1] * s[2 * k + 1];
+                float *row = dst + (begin + f) * o.numMelBins;
+                for (int b = 0; b < o.numMelBins; ++b) {
+                    const MelFilter &filter = filters[std::size_t(b)];
+                    const float *p = power.data() + filter.first;
+                    float e = 0.0f;
+                    for (std::size_t k = 0; k < filter.weights.size(); ++k)
+                        e += filter.weights[k] * p[k];
+                    row[b] = std::log(std::max(e, floor));
+                }
             }
         }
-    });
+    }
     return out;
 }
 

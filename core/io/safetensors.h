@@ -52,6 +52,10 @@ public:
     // The tensor's bytes inside the mapping; valid while this object lives.
     std::span<const std::byte> data(const TensorInfo &tensor) const;
     const std::map<std::string, std::string> &metadata() const { return m_metadata; }
+    // Drops the tensor's whole pages from memory once it has been copied (the mapping stays
+    // valid: pages are re-read from the file if touched again). Keeps the peak memory of a
+    // load near one copy of the weights instead of two.
+    void release(const TensorInfo &tensor) const;
 
 private:
     std::filesystem::path m_path;

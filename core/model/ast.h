@@ -30,12 +30,22 @@ struct AstEmbeddingsImpl : torch::nn::Module
 };
 TORCH_MODULE(AstEmbeddings);
 
+// Multi-head self-attention with HF's separate query/key/value Linears. Without autograd
+// (inference) it runs one fused QKV matmul (weights concatenated once and re-concatenated only
+// when a tensor's version counter changes) and, for long sequences, processes queries in
+// blocks so that the [heads, N, N] score matrix never exists at once.
 struct AstSelfAttentionImpl : torch::nn::Module
 {
     explicit AstSelfAttentionImpl(const AstConfig &config);
     torch::Tensor forward(const torch::Tensor &hidden); // [B, N, D] -> context [B, N, D]
     int heads;
     torch::nn::Linear query { nullptr }, key { nullptr }, value { nullptr };
+
+private:
+    // Fused [3D, D] weight and [3D] bias for inference, and what they were built from.
+    torch::Tensor m_fusedWeight, m_fusedBias;
+    std::vector<std::int64_t> m_fusedVersions;
+    const std::pair<torch::Tensor, torch::Tensor> fusedQkv();
 };
 TORCH_MODULE(AstSelfAttention);
 

@@ -124,7 +124,7 @@ torch::Tensor loadTensor(const SafetensorsFile &file, const TensorInfo &info)
     const torch::Tensor view = torch::from_blob(const_cast<std::byte *>(bytes.data()),
         std::vector<std::int64_t>(info.shape.begin(), info.shape.end()),
         torch::TensorOptions().dtype(type));
-    return type == torch::kFloat32 ? view.clone() : view.to(torch::kFloat32);
+    return view.to(torch::kFloat32, /*non_blocking=*/false, /*copy=*/true);
 }
 
 LoadedAst loadAstCheckpoint(const std::filesystem::path &path, const CheckpointLoadOptions &options)
@@ -174,6 +174,7 @@ LoadedAst loadAstCheckpoint(const std::filesystem::path &path, const CheckpointL
         const bool positions = name.ends_with("embeddings.position_embeddings");
         if (info->shape == want) {
             param.copy_(loadTensor(file, *info));
+            file.release(*info);
         } else if (positions && info->shape.size() == 3 && info->shape[0] == 1
             && info->shape[1] == checkpointConfig.numTokens() && info->shape[2] == want[2]) {
             if (options.positions == PositionMode::Zero)
