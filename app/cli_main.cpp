@@ -135,6 +135,16 @@ core::ClassifierOptions classifierOptions(const Args &args)
     return o;
 }
 
+// --channel K keeps channel K (0-based) instead of averaging all channels, as the paper does
+// for UrbanSound8K (channel 0).
+core::DecodeOptions decodeOptions(const Args &args, int rate)
+{
+    const int channel = args.intValue("channel", -1);
+    if (args.has("channel") && channel < 0)
+        throw UsageError("--channel must be 0 or more");
+    return { .targetRate = rate, .channel = channel };
+}
+
 json configJson(const core::AstConfig &c)
 {
     return { { "hidden_size", c.hiddenSize }, { "num_hidden_layers", c.numHiddenLayers },
@@ -194,7 +204,7 @@ int cmdFbank(const Args &args)
         throw UsageError("--max-length must be 0 (keep all frames) or positive");
     fe.normalize = !args.has("raw");
     const core::Audio audio =
-        core::decodeAudio(args.positional[0], { .targetRate = fe.fbank.sampleRate });
+        core::decodeAudio(args.positional[0], decodeOptions(args, fe.fbank.sampleRate));
     core::FeatureMatrix f;
     try {
         f = core::extractFeatures(audio.samples, fe);
@@ -221,7 +231,7 @@ int cmdPredict(const Args &args)
         std::vector<float> logits;
         try {
             const core::Audio audio =
-                core::decodeAudio(file, { .targetRate = fe.fbank.sampleRate });
+                core::decodeAudio(file, decodeOptions(args, fe.fbank.sampleRate));
             core::FeatureMatrix f;
             try {
                 f = core::extractFeatures(audio.samples, fe);
@@ -297,22 +307,24 @@ const std::vector<Command> &commands()
             "Shows a model's configuration, parameter counts and labels.\n"
             "MODEL is a Hugging Face AST folder (config.json + model.safetensors).",
             { "max-length", "device", "precision", "positions" }, { "json" }, cmdInfo },
-        { "fbank", "fbank AUDIO --out FILE.npy [--max-length N] [--raw]",
-            "Writes AST input features as float32 .npy [frames, 128]: Kaldi log-mel fbank padded "
-            "or\n"
-            "truncated to --max-length frames (default 1024; 0 keeps every frame) and normalised\n"
-            "with the AudioSet statistics ((x + 4.2677393) / (2 * 4.5689974)); --raw skips the\n"
-            "normalisation.",
-            { "out", "max-length" }, { "raw" }, cmdFbank },
+        { "fbank", "fbank AUDIO --out FILE.npy [--max-length N] [--raw] [--channel K]",
+            "Writes AST input features as float32 .npy [frames, 128]: Kaldi log-mel fbank\n"
+            "padded or truncated to --max-length frames (default 1024; 0 keeps every frame) and\n"
+            "normalised with the AudioSet statistics ((x + 4.2677393) / (2 * 4.5689974));\n"
+            "--raw skips the normalisation. Channels are averaged; --channel K keeps only\n"
+            "channel K (0-based).",
+            { "out", "max-length", "channel" }, { "raw" }, cmdFbank },
         { "predict", "predict MODEL AUDIO... [--top-k K] [--json] [--logits]",
             "Classifies audio files. Scores are sigmoid for multi-label checkpoints, softmax\n"
             "otherwise. With --json: one JSON object per input and line:\n"
             "  {\"file\": ..., \"top\": [{\"label\": ..., \"score\": ...}], \"logits\": [...]}\n"
-            "(logits only with --logits). Options: --device cpu|cuda|auto, --precision "
-            "fp32|bf16|fp16,\n"
-            "--max-length N (adapts the position embeddings), --positions adapt|zero.",
-            { "top-k", "max-length", "device", "precision", "positions" }, { "json", "logits" },
-            cmdPredict },
+            "(logits only with --logits). Options:\n"
+            "  --device cpu|cuda|auto    --precision fp32|bf16|fp16 (fp16 on CUDA only)\n"
+            "  --max-length N            frames; position embeddings are adapted\n"
+            "  --positions adapt|zero    zero: as the paper's official code (replication only)\n"
+            "  --channel K               keep channel K instead of averaging channels",
+            { "top-k", "max-length", "device", "precision", "positions", "channel" },
+            { "json", "logits" }, cmdPredict },
         { "init-model",
             "init-model --preset tiny|small|base [--max-length N] [--labels a,b,c] [--seed S] "
             "--out DIR",

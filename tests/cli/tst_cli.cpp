@@ -488,6 +488,39 @@ private Q_SLOTS:
         QVERIFY(!QFileInfo::exists(out));
     }
 
+    void fbankChannelSelection()
+    {
+        // Left: a 440 Hz sine; right: silence. Averaging halves the sine, channel 1 is silent.
+        const QString wav = tmpPath("stereo.wav");
+        std::vector<float> interleaved(2 * 16000, 0.0f);
+        for (std::size_t i = 0; i < 16000; ++i)
+            interleaved[2 * i] = 0.5f * float(std::sin(2 * M_PI * 440.0 * double(i) / 16000.0));
+        writeAudio(toPath(wav), interleaved, 16000, 2);
+        auto features = [&](const QStringList &extra) {
+            const QString out = tmpPath("stereo.npy");
+            const QStringList args =
+                QStringList { "fbank", wav, "--out", out, "--max-length", "0", "--raw" } + extra;
+            const Result r = runCli(args);
+            if (r.exitCode != 0)
+                qWarning("%s", qPrintable(describe(args, r)));
+            return readNpy(toPath(out));
+        };
+        const NpyArray mean = features({});
+        const NpyArray left = features({ "--channel", "0" });
+        const NpyArray right = features({ "--channel", "1" });
+        QCOMPARE(mean.shape, left.shape);
+        // Half the amplitude is a quarter of the power: log(1/4) = -1.386 in the tone's bins.
+        const std::size_t toneBin = 50 * 128 + 24; // frame 50, mel bin near 440 Hz
+        QVERIFY(std::abs((left.data[toneBin] - mean.data[toneBin]) - std::log(4.0)) < 0.01);
+        for (float v : right.data)
+            QVERIFY(std::abs(v - std::log(1.1920929e-07f)) < 1e-4f);
+        RUN_EXPECT(
+            bad, (QStringList { "fbank", wav, "--out", tmpPath("x.npy"), "--channel", "2" }), 1);
+        QVERIFY2(bad.err.contains(wav.toUtf8()), bad.err.constData());
+        RUN_EXPECT(
+            neg, (QStringList { "fbank", wav, "--out", tmpPath("x.npy"), "--channel", "-1" }), 2);
+    }
+
     void fbankMissingAudio()
     {
         const QString wav = tmpPath("nothing-here.wav");
