@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // core/io/atomic_file: publish-or-nothing file writes.
 #include "error.h"
+#include "test_support.h"
 #include "io/atomic_file.h"
 
 #include <QDir>
@@ -19,15 +20,7 @@ using namespace astpeft;
 
 namespace {
 
-template<typename F> std::optional<core::Error> captureError(F &&f)
-{
-    try {
-        f();
-    } catch (const core::Error &e) {
-        return e;
-    }
-    return std::nullopt;
-}
+using test::captureError;
 
 QByteArray readAll(const QString &path)
 {

@@ -3,6 +3,7 @@
 // audio is generated here (writeAudio, hand-made WAV headers, sox and espeak-ng when present).
 #include "audio/audio_file.h"
 #include "error.h"
+#include "test_support.h"
 
 #include <QDir>
 #include <QFile>
@@ -25,15 +26,7 @@ Q_DECLARE_METATYPE(core::ErrorKind)
 
 namespace {
 
-template<typename F> std::optional<core::Error> captureError(F &&f)
-{
-    try {
-        f();
-    } catch (const core::Error &e) {
-        return e;
-    }
-    return std::nullopt;
-}
+using test::captureError;
 
 std::filesystem::path fsPath(const QString &path)
 {
