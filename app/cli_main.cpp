@@ -6,11 +6,14 @@
 #include "features/fbank.h"
 #include "inference/classifier.h"
 #include "io/npy.h"
+#include "peft/peft_config.h"
 #include "runtime/runtime.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -300,6 +303,213 @@ int cmdInitModel(const Args &args)
     return kExitOk;
 }
 
+// Knob options shared by `params` and (later) `train`.
+const std::set<std::string> kKnobValues = { "method", "rank", "alpha", "targets", "block",
+    "placement", "mode", "bottleneck", "kernel", "prompts", "prefix-tokens", "activation", "init",
+    "budget" };
+const std::set<std::string> kKnobFlags = { "residual", "paper-scaling", "official-ln-bug" };
+
+std::set<std::string> withOptions(
+    std::set<std::string> options, std::initializer_list<std::string> more)
+{
+    options.insert(more);
+    return options;
+}
+
+int positiveInt(const Args &args, const std::string &name, int fallback)
+{
+    const int v = args.intValue(name, fallback);
+    if (v < 1)
+        throw UsageError("--" + name + " must be at least 1");
+    return v;
+}
+
+template<typename E>
+E pick(const Args &args, const std::string &name, E fallback,
+    const std::vector<std::pair<std::string, E>> &choices)
+{
+    if (!args.has(name))
+        return fallback;
+    std::string valid;
+    for (const auto &[text, value] : choices) {
+        if (args.value(name) == text)
+            return value;
+        valid += (valid.empty() ? "" : "|") + text;
+    }
+    throw UsageError("--" + name + " must be " + valid);
+}
+
+// The method from --method, at the paper's setting, with the knobs given on the command line.
+core::PeftConfig peftFromArgs(const Args &args)
+{
+    if (!args.has("method"))
+        throw UsageError("--method is required (astpeft methods lists them)");
+    const core::PeftMethod method = core::parseMethod(args.value("method"));
+    const auto block = pick(args, "block", core::AdapterBlock::Conformer,
+        { { "bottleneck", core::AdapterBlock::Bottleneck },
+            { "conformer", core::AdapterBlock::Conformer } });
+    core::PeftConfig p = core::paperSetting(method, block);
+    p.lora.rank = positiveInt(args, "rank", p.lora.rank);
+    if (args.has("alpha")) {
+        try {
+            p.lora.alpha = std::stod(args.value("alpha"));
+        } catch (const std::exception &) {
+            throw UsageError("--alpha needs a number");
+        }
+    }
+    if (args.has("targets")) {
+        p.lora.targets.clear();
+        for (const std::string &t : splitList(args.value("targets"))) {
+            if (t.size() != 1 || std::string("qkvo").find(t[0]) == std::string::npos
+                || std::find(p.lora.targets.begin(), p.lora.targets.end(), t[0])
+                    != p.lora.targets.end())
+                throw UsageError("--targets takes distinct letters from q, k, v, o, e.g. q,v");
+            p.lora.targets.push_back(t[0]);
+        }
+        if (p.lora.targets.empty())
+            throw UsageError("--targets needs at least one of q, k, v, o");
+    }
+    p.lora.paperScaling = args.has("paper-scaling");
+    p.adapter.placement = pick(args, "placement", p.adapter.placement,
+        { { "pfeiffer", core::AdapterPlacement::Pfeiffer },
+            { "houlsby", core::AdapterPlacement::Houlsby } });
+    p.adapter.mode = pick(args, "mode", p.adapter.mode,
+        { { "parallel", core::AdapterMode::Parallel },
+            { "sequential", core::AdapterMode::Sequential } });
+    p.adapter.activation = pick(args, "activation", p.adapter.activation,
+        { { "gelu", core::Activation::Gelu }, { "relu", core::Activation::Relu } });
+    p.adapter.residual = args.has("residual");
+    p.adapter.officialLayerNormBug = args.has("official-ln-bug");
+    p.adapter.bottleneck = positiveInt(args, "bottleneck", p.adapter.bottleneck);
+    p.adapter.kernel = positiveInt(args, "kernel", p.adapter.kernel);
+    p.prompts = positiveInt(args, "prompts", p.prompts);
+    p.prefixTokens = positiveInt(args, "prefix-tokens", p.prefixTokens);
+    if (p.prefixTokens % 2)
+        throw UsageError("--prefix-tokens must be even (key plus value tokens)");
+    p.init = pick(args, "init", p.init,
+        { { "identity", core::PeftInit::Identity }, { "paper", core::PeftInit::Paper } });
+    return p;
+}
+
+json knobsJson(const core::PeftConfig &p)
+{
+    using core::PeftMethod;
+    switch (p.method) {
+    case PeftMethod::Lora:
+        return { { "rank", p.lora.rank }, { "alpha", p.lora.alpha },
+            { "targets", std::string(p.lora.targets.begin(), p.lora.targets.end()) },
+            { "scaling", p.lora.paperScaling ? "alpha/RR" : "alpha/rank" } };
+    case PeftMethod::Adapter:
+        return { { "block",
+                     p.adapter.block == core::AdapterBlock::Bottleneck ? "bottleneck"
+                                                                       : "conformer" },
+            { "placement",
+                p.adapter.placement == core::AdapterPlacement::Pfeiffer ? "pfeiffer" : "houlsby" },
+            { "mode", p.adapter.mode == core::AdapterMode::Parallel ? "parallel" : "sequential" },
+            { "bottleneck", p.adapter.bottleneck }, { "kernel", p.adapter.kernel },
+            { "residual", p.adapter.residual },
+            { "activation", p.adapter.activation == core::Activation::Gelu ? "gelu" : "relu" } };
+    case PeftMethod::PromptShallow:
+    case PeftMethod::PromptDeep:
+        return { { "prompts", p.prompts } };
+    case PeftMethod::Prefix:
+        return { { "prefix_tokens", p.prefixTokens } };
+    default:
+        return json::object();
+    }
+}
+
+int cmdMethods(const Args &args)
+{
+    json list = json::array();
+    for (core::PeftMethod m : core::allMethods()) {
+        const core::PeftConfig paper = core::paperSetting(m);
+        json j = { { "name", core::methodName(m) }, { "summary", core::methodSummary(m) },
+            { "paper_learning_rate", core::paperLearningRate(m) },
+            { "defaults", knobsJson(paper) } };
+        list.push_back(j);
+    }
+    if (args.has("json")) {
+        std::cout << list.dump() << '\n';
+        return kExitOk;
+    }
+    for (const json &j : list) {
+        std::printf("%-15s %s\n", j["name"].get<std::string>().c_str(),
+            j["summary"].get<std::string>().c_str());
+        std::printf("%-15s lr %g", "", j["paper_learning_rate"].get<double>());
+        for (const auto &[k, v] : j["defaults"].items())
+            std::printf(", %s %s", k.c_str(),
+                v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
+        std::printf("\n");
+    }
+    std::printf(
+        "\nKnobs: --rank R --alpha A --targets q,v [--paper-scaling] (lora); --block "
+        "bottleneck|conformer\n"
+        "--placement pfeiffer|houlsby --mode parallel|sequential --bottleneck R --kernel K "
+        "[--residual]\n"
+        "--activation gelu|relu (adapter); --prompts N (prompt-*); --prefix-tokens N (prefix);\n"
+        "--init identity|paper; or --budget 250k|0.3%% to size the method's knob.\n");
+    return kExitOk;
+}
+
+int cmdParams(const Args &args)
+{
+    if (args.positional.size() != 1)
+        throw UsageError("params needs exactly one MODEL");
+    std::filesystem::path dir = args.positional[0];
+    if (std::filesystem::is_regular_file(dir))
+        dir = dir.parent_path();
+    core::AstConfig config = core::loadAstConfig(dir);
+    if (args.has("max-length"))
+        config.maxLength = positiveInt(args, "max-length", config.maxLength);
+    const int labels = args.has("labels") ? args.intValue("labels", 0) : int(config.labels.size());
+    if (labels < 0)
+        throw UsageError("--labels must be 0 or more");
+    core::PeftConfig peft = peftFromArgs(args);
+    const std::int64_t backbone = core::countParameters(config, peft, labels).backbone;
+    std::optional<std::int64_t> budget;
+    if (args.has("budget")) {
+        budget = core::parseBudget(args.value("budget"), backbone);
+        peft = core::solveBudget(config, peft, *budget, labels);
+    }
+    const core::ParameterBreakdown b = core::countParameters(config, peft, labels);
+    if (args.has("json")) {
+        json j = { { "method", core::methodName(peft.method) }, { "knobs", knobsJson(peft) },
+            { "trainable", b.total() }, { "trainable_without_head", b.withoutHead() },
+            { "paper_count", b.paperCount() },
+            { "breakdown",
+                { { "method_modules", b.methodModules }, { "layer_norms", b.layerNorms },
+                    { "final_layer_norm", b.finalLayerNorm }, { "biases", b.biases },
+                    { "backbone_weights", b.backboneWeights }, { "head", b.head } } },
+            { "backbone", b.backbone }, { "share_of_backbone", b.shareOfBackbone() },
+            { "adapter_file_bytes", b.adapterFileBytes() }, { "labels", labels } };
+        if (budget)
+            j["budget"] = *budget;
+        std::cout << j.dump() << '\n';
+        return kExitOk;
+    }
+    std::printf("method            %s %s\n", core::methodName(peft.method).c_str(),
+        knobsJson(peft).dump().c_str());
+    if (budget)
+        std::printf("budget            %lld\n", (long long)*budget);
+    const auto row = [](const char *name, std::int64_t n) {
+        std::printf("%-17s %12lld\n", name, (long long)n);
+    };
+    row("method modules", b.methodModules);
+    row("layer norms", b.layerNorms);
+    row("final layer norm", b.finalLayerNorm);
+    row("biases", b.biases);
+    row("backbone weights", b.backboneWeights);
+    row("head", b.head);
+    row("trainable", b.total());
+    row("without head", b.withoutHead());
+    row("paper's count", b.paperCount());
+    std::printf("%-17s %11.3f%% of %lld backbone parameters\n", "share",
+        100.0 * b.shareOfBackbone(), (long long)b.backbone);
+    std::printf("%-17s %12.1f KB (float32)\n", "adapter file", b.adapterFileBytes() / 1024.0);
+    return kExitOk;
+}
+
 const std::vector<Command> &commands()
 {
     static const std::vector<Command> list = {
@@ -325,6 +535,21 @@ const std::vector<Command> &commands()
             "  --channel K               keep channel K instead of averaging channels",
             { "top-k", "max-length", "device", "precision", "positions", "channel" },
             { "json", "logits" }, cmdPredict },
+        { "methods", "methods [--json]",
+            "Lists the parameter-efficient methods, their knobs, the paper's settings and "
+            "learning\n"
+            "rates.",
+            {}, { "json" }, cmdMethods },
+        { "params", "params MODEL --method M [knobs | --budget B] [--labels N] [--json]",
+            "Counts the trainable parameters of a method on MODEL's backbone, by part. Knobs as "
+            "in\n"
+            "`astpeft methods`; --budget 250k or 0.3% picks the largest size within the budget\n"
+            "(counted without the head). --labels N sets the head (default: the model's labels).\n"
+            "With --json: {\"method\", \"knobs\", \"trainable\", \"trainable_without_head\",\n"
+            "\"paper_count\", \"breakdown\", \"backbone\", \"share_of_backbone\",\n"
+            "\"adapter_file_bytes\", \"labels\"}.",
+            withOptions(kKnobValues, { "labels", "max-length" }),
+            withOptions(kKnobFlags, { "json" }), cmdParams },
         { "init-model",
             "init-model --preset tiny|small|base [--max-length N] [--labels a,b,c] [--seed S] "
             "--out DIR",
