@@ -534,6 +534,91 @@ private Q_SLOTS:
 
     // --- predict -------------------------------------------------------------------------
 
+    void methodsJson()
+    {
+        RUN_EXPECT(r, (QStringList { "methods", "--json" }), 0);
+        const QJsonArray list = QJsonDocument::fromJson(r.out).array();
+        QCOMPARE(list.size(), 8);
+        QStringList names;
+        for (const auto &v : list) {
+            names << v.toObject()["name"].toString();
+            QVERIFY(!v.toObject()["summary"].toString().isEmpty());
+        }
+        QCOMPARE(names,
+            (QStringList { "full", "linear", "bitfit", "prompt-shallow", "prompt-deep", "prefix",
+                "lora", "adapter" }));
+        QCOMPARE(list[6].toObject()["defaults"].toObject()["rank"].toInt(), 6);
+        RUN_EXPECT(plain, (QStringList { "methods" }), 0);
+        QVERIFY(plain.out.contains("--budget"));
+    }
+
+    void paramsOnAstBase_data()
+    {
+        QTest::addColumn<QStringList>("knobs");
+        QTest::addColumn<int>("withoutHead");
+        QTest::addRow("bottleneck pfeiffer")
+            << QStringList { "--method", "adapter", "--block", "bottleneck" } << 250512;
+        QTest::addRow("conformer houlsby")
+            << QStringList { "--method", "adapter", "--placement", "houlsby" } << 542976;
+        QTest::addRow("conformer k=8")
+            << QStringList { "--method", "adapter", "--kernel", "8" } << 270048;
+        QTest::addRow("lora q,v r=6")
+            << QStringList { "--method", "lora", "--targets", "q,v", "--rank", "6" } << 222720;
+        QTest::addRow("prefix 24")
+            << QStringList { "--method", "prefix", "--prefix-tokens", "24" } << 222720;
+        QTest::addRow("prompt-deep 25") << QStringList { "--method", "prompt-deep" } << 231936;
+        QTest::addRow("bitfit") << QStringList { "--method", "bitfit" } << 102144;
+        QTest::addRow("linear") << QStringList { "--method", "linear" } << 1536;
+    }
+    void paramsOnAstBase()
+    {
+        QFETCH(QStringList, knobs);
+        QFETCH(int, withoutHead);
+        // params reads config.json only: an AST-base config at max_length 100 is enough.
+        const QString dir = tmpPath("base-config");
+        AstConfig c;
+        c.maxLength = 100;
+        saveAstConfig(c, toPath(dir));
+        RUN_EXPECT(r, (QStringList { "params", dir, "--labels", "10", "--json" } + knobs), 0);
+        const QJsonObject j = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(j["trainable_without_head"].toInteger(), qint64(withoutHead));
+        QCOMPARE(j["trainable"].toInteger(), qint64(withoutHead + 7690));
+        QCOMPARE(j["backbone"].toInteger(), qint64(85339392));
+        QCOMPARE(j["breakdown"].toObject()["head"].toInteger(), qint64(7690));
+        QCOMPARE(j["method"].toString(), knobs[1]);
+    }
+
+    void paramsBudget()
+    {
+        const QString dir = tmpPath("base-config-budget");
+        AstConfig c;
+        c.maxLength = 100;
+        saveAstConfig(c, toPath(dir));
+        RUN_EXPECT(r,
+            (QStringList { "params", dir, "--method", "adapter", "--block", "bottleneck",
+                "--budget", "250k", "--json" }),
+            0);
+        const QJsonObject j = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(j["knobs"].toObject()["bottleneck"].toInt(), 11);
+        QCOMPARE(j["budget"].toInteger(), qint64(250000));
+        QVERIFY(j["trainable_without_head"].toInteger() <= 250000);
+        RUN_EXPECT(pct,
+            (QStringList { "params", dir, "--method", "lora", "--budget", "0.3%", "--json" }), 0);
+        QCOMPARE(QJsonDocument::fromJson(pct.out).object()["knobs"].toObject()["rank"].toInt(), 6);
+        RUN_EXPECT(
+            tooSmall, (QStringList { "params", dir, "--method", "lora", "--budget", "1000" }), 2);
+        QVERIFY2(tooSmall.err.contains("rank 1") && tooSmall.err.contains("38,400"),
+            tooSmall.err.constData());
+        for (const QStringList &bad : { QStringList { "--method", "adapters" },
+                 QStringList { "--method", "prefix", "--prefix-tokens", "23" },
+                 QStringList { "--method", "lora", "--targets", "q,x" },
+                 QStringList { "--method", "lora", "--budget", "lots" },
+                 QStringList { "--method", "adapter", "--placement", "middle" } }) {
+            const Result e = runCli(QStringList { "params", dir } + bad);
+            QVERIFY2(e.exitCode == 2, qPrintable(describe(QStringList { "params", dir } + bad, e)));
+        }
+    }
+
     void predictJson()
     {
         RUN_EXPECT(r,
