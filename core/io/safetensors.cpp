@@ -420,8 +420,10 @@ void SafetensorsFile::release(const TensorInfo &tensor) const
 {
     const std::span<const std::byte> bytes = data(tensor);
     const std::uintptr_t page = std::uintptr_t(::sysconf(_SC_PAGESIZE));
-    const std::uintptr_t first = (reinterpret_cast<std::uintptr_t>(bytes.data()) + page - 1) / page * page;
-    const std::uintptr_t last = (reinterpret_cast<std::uintptr_t>(bytes.data()) + bytes.size()) / page * page;
+    const std::uintptr_t first =
+        (reinterpret_cast<std::uintptr_t>(bytes.data()) + page - 1) / page * page;
+    const std::uintptr_t last =
+        (reinterpret_cast<std::uintptr_t>(bytes.data()) + bytes.size()) / page * page;
     if (last > first) // advisory: a failure only means the pages stay resident
         ::madvise(reinterpret_cast<void *>(first), last - first, MADV_DONTNEED);
 }

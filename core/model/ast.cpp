@@ -48,7 +48,12 @@ torch::Tensor AstEmbeddingsImpl::forward(const torch::Tensor &features)
         torch::cat({ cls_token.expand({ batch, -1, -1 }),
                        distillation_token.expand({ batch, -1, -1 }), patches },
             1);
-    return tokens + position_embeddings;
+    const torch::Tensor x = tokens + position_embeddings;
+    if (!prompts.defined())
+        return x;
+    // cat(x[:, :1], P, x[:, 2:]): the prompts take the distillation token's place.
+    return torch::cat(
+        { x.narrow(1, 0, 1), prompts.expand({ batch, -1, -1 }), x.narrow(1, 2, x.size(1) - 2) }, 1);
 }
 
 AstSelfAttentionImpl::AstSelfAttentionImpl(const AstConfig &c)
@@ -73,49 +78,67 @@ const std::pair<torch::Tensor, torch::Tensor> AstSelfAttentionImpl::fusedQkv()
     }
     if (versions != m_fusedVersions || !m_fusedWeight.defined()) {
         m_fusedWeight = torch::cat({ query->weight, key->weight, value->weight }, 0);
-        m_fusedBias = query->bias.defined()
-            ? torch::cat({ query->bias, key->bias, value->bias }, 0)
-            : torch::Tensor();
+        m_fusedBias = query->bias.defined() ? torch::cat({ query->bias, key->bias, value->bias }, 0)
+                                            : torch::Tensor();
         m_fusedVersions = std::move(versions);
     }
     return { m_fusedWeight, m_fusedBias };
 }
 
-torch::Tensor AstSelfAttentionImpl::forward(const torch::Tensor &hidden)
+torch::Tensor AstSelfAttentionImpl::forward(
+    const torch::Tensor &hidden, const torch::Tensor &prefixKeys, const torch::Tensor &prefixValues)
 {
     const std::int64_t b = hidden.size(0), n = hidden.size(1), d = hidden.size(2);
     const std::int64_t headDim = d / heads;
     const double scale = 1.0 / std::sqrt(double(headDim));
     const bool inference = !torch::GradMode::is_enabled();
-    torch::Tensor q, k, v; // [B, H, N, headDim]
+    torch::Tensor q, k, v; // [B, N, D] projections (views of the fused result in inference)
     if (inference) {
         const auto [weight, bias] = fusedQkv();
-        const torch::Tensor qkv
-            = torch::linear(hidden, weight, bias).view({ b, n, 3, heads, headDim }).permute({ 2, 0, 3, 1, 4 });
-        q = qkv[0];
-        k = qkv[1];
-        v = qkv[2];
+        const torch::Tensor qkv = torch::linear(hidden, weight, bias); // [B, N, 3D]
+        q = qkv.narrow(2, 0, d);
+        k = qkv.narrow(2, d, d);
+        v = qkv.narrow(2, 2 * d, d);
     } else {
-        auto split = [&](const torch::Tensor &t) {
-            return t.view({ b, n, heads, headDim }).transpose(1, 2);
-        };
-        q = split(query(hidden));
-        k = split(key(hidden));
-        v = split(value(hidden));
+        q = query(hidden);
+        k = key(hidden);
+        v = value(hidden);
     }
+    if (lora_q)
+        q = q + lora_q->forward(hidden);
+    if (lora_k)
+        k = k + lora_k->forward(hidden);
+    if (lora_v)
+        v = v + lora_v->forward(hidden);
+    if (prefixKeys.defined()) {
+        // cat(K[:, :1], Pk, K[:, 1:]) before the head split; queries keep N rows.
+        auto insert = [&](const torch::Tensor &t, const torch::Tensor &prefix) {
+            return torch::cat(
+                { t.narrow(1, 0, 1), prefix.expand({ b, -1, -1 }), t.narrow(1, 1, n - 1) }, 1);
+        };
+        k = insert(k, prefixKeys);
+        v = insert(v, prefixValues);
+    }
+    const std::int64_t nk = k.size(1); // keys: N, or N + prefix tokens
+    // [B, N, D] -> [B, H, N, headDim]. Splitting the last dimension is a view even for the
+    // narrowed slices of the fused [B, N, 3D] result.
+    auto split = [&](const torch::Tensor &t) {
+        return t.view({ b, t.size(1), heads, headDim }).transpose(1, 2);
+    };
     // Scaling q (N x headDim values) is cheaper than scaling the N x N scores.
-    q = q * scale;
+    const torch::Tensor qh = split(q) * scale;
+    const torch::Tensor kh = split(k), vh = split(v);
 
     // Query blocks: 256 rows keep a block's scores (H x 256 x N floats) cache-sized and halve
     // the memory traffic of softmax for 10 s inputs; short inputs take the direct path.
     constexpr std::int64_t kBlock = 256;
     if (!inference || n <= kBlock) {
-        const torch::Tensor probs = torch::softmax(torch::matmul(q, k.transpose(-1, -2)), -1);
-        return torch::matmul(probs, v).transpose(1, 2).reshape({ b, n, d });
+        const torch::Tensor probs = torch::softmax(torch::matmul(qh, kh.transpose(-1, -2)), -1);
+        return torch::matmul(probs, vh).transpose(1, 2).reshape({ b, n, d });
     }
-    const torch::Tensor qf = q.reshape({ b * heads, n, headDim });
-    const torch::Tensor kt = k.transpose(-1, -2).reshape({ b * heads, headDim, n }).contiguous();
-    const torch::Tensor vf = v.reshape({ b * heads, n, headDim }).contiguous();
+    const torch::Tensor qf = qh.reshape({ b * heads, n, headDim });
+    const torch::Tensor kt = kh.transpose(-1, -2).reshape({ b * heads, headDim, nk }).contiguous();
+    const torch::Tensor vf = vh.reshape({ b * heads, nk, headDim }).contiguous();
     torch::Tensor context = torch::empty({ b * heads, n, headDim }, hidden.options());
     for (std::int64_t start = 0; start < n; start += kBlock) {
         const std::int64_t rows = std::min(kBlock, n - start);
@@ -147,8 +170,25 @@ AstLayerImpl::AstLayerImpl(const AstConfig &c)
 
 torch::Tensor AstLayerImpl::forward(const torch::Tensor &x)
 {
-    const torch::Tensor h = x + attention(layernorm_before(x));
-    return h + output(torch::gelu(intermediate(layernorm_after(h))));
+    const torch::Tensor normed = layernorm_before(x);
+    torch::Tensor m = attention(normed, prefix_keys, prefix_values);
+    if (adapter_mhsa) {
+        if (adapterSequential)
+            m = adapterResidual ? adapter_mhsa->forward(m) + m : adapter_mhsa->forward(m);
+        else
+            m = adapterResidual ? m + adapter_mhsa->forward(normed) + normed
+                                : m + adapter_mhsa->forward(normed);
+    }
+    const torch::Tensor h = x + m;
+    const torch::Tensor u = layernorm_after(h);
+    torch::Tensor f = output(torch::gelu(intermediate(u)));
+    if (adapter_ffn) {
+        if (adapterSequential)
+            f = adapterResidual ? adapter_ffn->forward(f) + f : adapter_ffn->forward(f);
+        else
+            f = adapterResidual ? f + adapter_ffn->forward(u) + u : f + adapter_ffn->forward(u);
+    }
+    return h + f;
 }
 
 AstEncoderImpl::AstEncoderImpl(const AstConfig &c)
@@ -160,8 +200,16 @@ AstEncoderImpl::AstEncoderImpl(const AstConfig &c)
 
 torch::Tensor AstEncoderImpl::forward(torch::Tensor x)
 {
-    for (const auto &module : *layer)
-        x = module->as<AstLayer>()->forward(x);
+    for (std::size_t i = 0; i < layer->size(); ++i) {
+        if (i > 0 && deep_prompts.defined()) {
+            const std::int64_t n = deep_prompts.size(1);
+            const torch::Tensor p = deep_prompts[std::int64_t(i) - 1].unsqueeze(0);
+            x = torch::cat({ x.narrow(1, 0, 1), p.expand({ x.size(0), -1, -1 }),
+                               x.narrow(1, 1 + n, x.size(1) - 1 - n) },
+                1);
+        }
+        x = layer[i]->as<AstLayer>()->forward(x);
+    }
     return x;
 }
 

@@ -10,6 +10,14 @@
 
 namespace astpeft::core {
 
+// A side branch that PEFT attaches to the backbone (LoRA, adapters; peft/peft_modules.h): maps
+// [..., in] to [..., out]. The hooks below hold it through this interface so that the backbone
+// does not depend on the PEFT code; null hooks leave the forward pass exactly HF's.
+struct AstBranch : torch::nn::Module
+{
+    virtual torch::Tensor forward(const torch::Tensor &x) = 0;
+};
+
 struct AstPatchEmbeddingsImpl : torch::nn::Module
 {
     explicit AstPatchEmbeddingsImpl(const AstConfig &config);
@@ -22,24 +30,36 @@ TORCH_MODULE(AstPatchEmbeddings);
 struct AstEmbeddingsImpl : torch::nn::Module
 {
     explicit AstEmbeddingsImpl(const AstConfig &config);
-    torch::Tensor forward(const torch::Tensor &features); // -> [B, N, D] with N = 2 + F' * T'
+    // -> [B, N, D] with N = 2 + F' * T', or 1 + n + F' * T' with n prompts.
+    torch::Tensor forward(const torch::Tensor &features);
     torch::Tensor cls_token; // [1, 1, D]
     torch::Tensor distillation_token; // [1, 1, D]
     torch::Tensor position_embeddings; // [1, N, D]
     AstPatchEmbeddings patch_embeddings { nullptr };
+    // Prompt tuning (optional, registered as "prompts"): [1, n, D] replacing the distillation
+    // token after the position embeddings are added; prompts get no position embedding.
+    torch::Tensor prompts;
 };
 TORCH_MODULE(AstEmbeddings);
 
 // Multi-head self-attention with HF's separate query/key/value Linears. Without autograd
 // (inference) it runs one fused QKV matmul (weights concatenated once and re-concatenated only
 // when a tensor's version counter changes) and, for long sequences, processes queries in
-// blocks so that the [heads, N, N] score matrix never exists at once.
+// blocks so that the [heads, N, N] score matrix never exists at once. LoRA branches add to
+// the projections (after the fused matmul too: the fused weight never includes them), and
+// prefix tokens [1, P, D] in projected K/V space are inserted after position 0 of K and V, so
+// the output keeps N rows.
 struct AstSelfAttentionImpl : torch::nn::Module
 {
     explicit AstSelfAttentionImpl(const AstConfig &config);
-    torch::Tensor forward(const torch::Tensor &hidden); // [B, N, D] -> context [B, N, D]
+    // [B, N, D] -> context [B, N, D]; prefixKeys/prefixValues: both undefined or both [1, P, D].
+    torch::Tensor forward(const torch::Tensor &hidden, const torch::Tensor &prefixKeys = {},
+        const torch::Tensor &prefixValues = {});
     int heads;
     torch::nn::Linear query { nullptr }, key { nullptr }, value { nullptr };
+    // Optional LoRA branches (registered as "lora_q", "lora_k", "lora_v"): q = query(x) +
+    // lora_q(x).
+    std::shared_ptr<AstBranch> lora_q, lora_k, lora_v;
 
 private:
     // Fused [3D, D] weight and [3D] bias for inference, and what they were built from.
@@ -53,21 +73,35 @@ TORCH_MODULE(AstSelfAttention);
 struct AstDenseImpl : torch::nn::Module
 {
     AstDenseImpl(int in, int out);
-    torch::Tensor forward(const torch::Tensor &x) { return dense(x); }
+    torch::Tensor forward(const torch::Tensor &x)
+    {
+        return lora ? dense(x) + lora->forward(x) : dense(x);
+    }
     torch::nn::Linear dense { nullptr };
+    // Optional LoRA branch on `dense` (registered by whoever attaches it, e.g. "lora_o").
+    std::shared_ptr<AstBranch> lora;
 };
 TORCH_MODULE(AstDense);
 
 struct AstAttentionImpl : torch::nn::Module
 {
     explicit AstAttentionImpl(const AstConfig &config);
-    torch::Tensor forward(const torch::Tensor &hidden) { return output(attention(hidden)); }
+    torch::Tensor forward(const torch::Tensor &hidden, const torch::Tensor &prefixKeys = {},
+        const torch::Tensor &prefixValues = {})
+    {
+        return output(attention->forward(hidden, prefixKeys, prefixValues));
+    }
     AstSelfAttention attention { nullptr };
     AstDense output { nullptr };
 };
 TORCH_MODULE(AstAttention);
 
 // Pre-LN layer: h = x + Attn(LN1 x); y = h + W2 GELU(W1 LN2 h). GELU is exact (erf).
+//
+// Optional adapters (paper.md 3.3), with a = Attn(LN1 x), u = LN2 h, f = W2 GELU(W1 u):
+//   parallel:   h = x + a + Ad_mhsa(LN1 x) [+ LN1 x];  y = h + f + Ad_ffn(u) [+ u]
+//   sequential: h = x + Ad_mhsa(a) [+ a];              y = h + Ad_ffn(f) [+ f]
+// where [...] is added when adapterResidual is set; a null adapter leaves its branch as HF's.
 struct AstLayerImpl : torch::nn::Module
 {
     explicit AstLayerImpl(const AstConfig &config);
@@ -77,6 +111,13 @@ struct AstLayerImpl : torch::nn::Module
     torch::nn::LayerNorm layernorm_after { nullptr };
     AstDense intermediate { nullptr };
     AstDense output { nullptr };
+
+    // PEFT hooks, all optional. Adapters are registered as "adapter_mhsa" / "adapter_ffn";
+    // prefix tokens as "prefix_keys" / "prefix_values" ([1, P, D] each, P = prefix tokens / 2).
+    std::shared_ptr<AstBranch> adapter_mhsa, adapter_ffn;
+    bool adapterSequential = false;
+    bool adapterResidual = false;
+    torch::Tensor prefix_keys, prefix_values;
 };
 TORCH_MODULE(AstLayer);
 
@@ -85,6 +126,9 @@ struct AstEncoderImpl : torch::nn::Module
     explicit AstEncoderImpl(const AstConfig &config);
     torch::Tensor forward(torch::Tensor x);
     torch::nn::ModuleList layer { nullptr }; // of AstLayer
+    // Deep prompt tuning (optional, registered as "deep_prompts"): [layers - 1, n, D]; before
+    // layer i >= 1 the tokens at positions 1..n are overwritten by deep_prompts[i - 1].
+    torch::Tensor deep_prompts;
 };
 TORCH_MODULE(AstEncoder);
 
@@ -122,10 +166,6 @@ struct AstForAudioClassificationImpl : torch::nn::Module
 TORCH_MODULE(AstForAudioClassification);
 
 inline constexpr const char *kBackbonePrefix = "audio_spectrogram_transformer.";
-
-// Parameter counts of a model built from `config` (no tensors allocated).
-std::int64_t backboneParameterCount(const AstConfig &config);
-std::int64_t headParameterCount(const AstConfig &config, HeadKind head);
 
 // source: [1, 2 + srcF * srcT, D] -> [1, 2 + dstF * dstT, D]; the two special tokens are kept.
 torch::Tensor adaptPositionEmbeddings(

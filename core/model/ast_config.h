@@ -3,6 +3,7 @@
 // (preprocessor_config.json). Torch-free.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -53,6 +54,10 @@ struct AstConfig
     int numTokens() const { return 2 + frequencyPatches() * timePatches(); }
     bool multiLabel() const;
 };
+
+// Parameter counts of a model built from `config` (no tensors allocated; defined in ast.cpp).
+std::int64_t backboneParameterCount(const AstConfig &config);
+std::int64_t headParameterCount(const AstConfig &config, HeadKind head);
 
 // Reads `dir/config.json` and, when present, `dir/preprocessor_config.json`.
 // Throws core::Error naming the file and the offending field.

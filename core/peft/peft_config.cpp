@@ -2,7 +2,6 @@
 #include "peft/peft_config.h"
 
 #include "error.h"
-#include "model/ast.h"
 
 #include <cctype>
 #include <cmath>

@@ -18,7 +18,12 @@ enum class AdapterPlacement { Pfeiffer, Houlsby }; // FFN only; MHSA and FFN
 enum class AdapterMode { Parallel, Sequential };
 enum class Activation { Gelu, Relu };
 enum class PeftInit {
-    Identity, // LoRA and adapters start as the identity (zero last projection)
+    // LoRA and adapters start with a zero last projection: the adapted model equals the frozen
+    // backbone before the first step for LoRA and for adapters in parallel without residual
+    // (the paper's setting) or sequential with residual. Parallel with residual adds the
+    // adapter's input and sequential without residual drops the sub-layer output, so those
+    // two modes change the output at init by construction.
+    Identity,
     Paper, // N(0, 0.02) weights, zero biases: what the official runs ended up with
 };
 

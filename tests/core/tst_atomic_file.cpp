@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // core/io/atomic_file: publish-or-nothing file writes.
 #include "error.h"
-#include "test_support.h"
 #include "io/atomic_file.h"
+#include "test_support.h"
 
 #include <QDir>
 #include <QFile>

@@ -73,8 +73,8 @@ private Q_SLOTS:
         } else if (setup == "pickle") {
             std::ofstream((path + "/pytorch_model.bin").toStdString()) << "x";
         } else {
-            core::writeRandomModel(
-                path.toStdString(), { .preset = "tiny", .maxLength = 100, .labels = {}, .seed = 2 });
+            core::writeRandomModel(path.toStdString(),
+                { .preset = "tiny", .maxLength = 100, .labels = {}, .seed = 2 });
             std::ofstream((path + "/config.json").toStdString()) << "{ not json";
         }
         ui::MainWindow window;

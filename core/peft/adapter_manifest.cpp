@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+#include "peft/adapter_manifest.h"
+
+#include "error.h"
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace astpeft::core {
+
+using nlohmann::json;
+
+namespace {
+
+template<typename E> struct Names
+{
+    std::vector<std::pair<E, const char *>> items;
+    const char *name(E e) const
+    {
+        for (const auto &[v, n] : items)
+            if (v == e)
+                return n;
+        return "?";
+    }
+    E parse(const json &j, const std::string &field, const std::filesystem::path &file) const
+    {
+        std::string valid;
+        if (j.is_string())
+            for (const auto &[v, n] : items) {
+                if (j.get<std::string>() == n)
+                    return v;
+            }
+        for (const auto &[v, n] : items)
+            valid += (valid.empty() ? "" : ", ") + std::string(n);
+        throw Error(ErrorKind::Format, "field " + field + " must be one of " + valid, file);
+    }
+};
+
+const Names<AdapterBlock> kBlocks { { { AdapterBlock::Bottleneck, "bottleneck" },
+    { AdapterBlock::Conformer, "conformer" } } };
+const Names<AdapterPlacement> kPlacements { { { AdapterPlacement::Pfeiffer, "pfeiffer" },
+    { AdapterPlacement::Houlsby, "houlsby" } } };
+const Names<AdapterMode> kModes { { { AdapterMode::Parallel, "parallel" },
+    { AdapterMode::Sequential, "sequential" } } };
+const Names<Activation> kActivations { { { Activation::Gelu, "gelu" },
+    { Activation::Relu, "relu" } } };
+const Names<PeftInit> kInits { { { PeftInit::Identity, "identity" },
+    { PeftInit::Paper, "paper" } } };
+const Names<HeadKind> kHeads { { { HeadKind::Hf, "hf" },
+    { HeadKind::MeanTokens, "mean-tokens" } } };
+const Names<PositionMode> kPositions { { { PositionMode::Adapt, "adapt" },
+    { PositionMode::Zero, "zero" } } };
+
+// Typed access with errors that name the file and the field.
+struct Reader
+{
+    const json &root;
+    std::filesystem::path file;
+
+    const json &at(const json &obj, const std::string &key, const std::string &path) const
+    {
+        if (!obj.is_object() || !obj.contains(key))
+            throw Error(ErrorKind::Format, "missing field " + path, file);
+        return obj.at(key);
+    }
+    int integer(const json &obj, const std::string &key, const std::string &path, int min) const
+    {
+        const json &v = at(obj, key, path);
+        if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > 1 << 24)
+            throw Error(ErrorKind::Format,
+                "field " + path + " must be an integer >= " + std::to_string(min), file);
+        return v.get<int>();
+    }
+    double number(const json &obj, const std::string &key, const std::string &path) const
+    {
+        const json &v = at(obj, key, path);
+        if (!v.is_number())
+            throw Error(ErrorKind::Format, "field " + path + " must be a number", file);
+        return v.get<double>();
+    }
+    bool boolean(const json &obj, const std::string &key, const std::string &path) const
+    {
+        const json &v = at(obj, key, path);
+        if (!v.is_boolean())
+            throw Error(ErrorKind::Format, "field " + path + " must be true or false", file);
+        return v.get<bool>();
+    }
+    std::string string(const json &obj, const std::string &key, const std::string &path) const
+    {
+        const json &v = at(obj, key, path);
+        if (!v.is_string())
+            throw Error(ErrorKind::Format, "field " + path + " must be a string", file);
+        return v.get<std::string>();
+    }
+};
+
+struct Fnv1a
+{
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    void add(const void *data, std::size_t n)
+    {
+        const auto *p = static_cast<const unsigned char *>(data);
+        for (std::size_t i = 0; i < n; ++i) {
+            h ^= p[i];
+            h *= 0x100000001b3ull;
+        }
+    }
+    void add(const std::string &s)
+    {
+        add(s.data(), s.size());
+        add("\0", 1);
+    }
+};
+
+} // namespace
+
+std::string adapterManifestJson(const AdapterManifest &m)
+{
+    const PeftConfig &p = m.peft;
+    json j;
+    j["format"] = "astpeft-adapter";
+    j["format_version"] = kAdapterFormatVersion;
+    j["method"] = methodName(p.method);
+    j["init"] = kInits.name(p.init);
+    j["lora"] = { { "rank", p.lora.rank }, { "alpha", p.lora.alpha },
+        { "targets", std::string(p.lora.targets.begin(), p.lora.targets.end()) },
+        { "paper_scaling", p.lora.paperScaling } };
+    j["adapter"] = { { "block", kBlocks.name(p.adapter.block) },
+        { "placement", kPlacements.name(p.adapter.placement) },
+        { "mode", kModes.name(p.adapter.mode) }, { "residual", p.adapter.residual },
+        { "bottleneck", p.adapter.bottleneck }, { "kernel", p.adapter.kernel },
+        { "activation", kActivations.name(p.adapter.activation) },
+        { "official_layernorm_bug", p.adapter.officialLayerNormBug } };
+    j["prompts"] = p.prompts;
+    j["prefix_tokens"] = p.prefixTokens;
+    j["labels"] = m.labels;
+    j["head"] = kHeads.name(m.head);
+    j["positions"] = kPositions.name(m.positions);
+    const FrontEnd &f = m.frontEnd;
+    j["preprocessing"] = { { "sampling_rate", f.fbank.sampleRate },
+        { "num_mel_bins", f.fbank.numMelBins }, { "frame_length", f.fbank.frameLength },
+        { "frame_shift", f.fbank.frameShift }, { "low_freq", f.fbank.lowFreq },
+        { "high_freq", f.fbank.highFreq }, { "preemphasis", f.fbank.preemphasis },
+        { "max_length", f.maxLength }, { "do_normalize", f.normalize }, { "mean", f.mean },
+        { "std", f.std } };
+    j["backbone"] = { { "fingerprint", m.backboneFingerprint }, { "hidden_size", m.hiddenSize },
+        { "num_hidden_layers", m.numHiddenLayers } };
+    return j.dump(2) + "\n";
+}
+
+AdapterManifest parseAdapterManifest(const std::string &text, const std::filesystem::path &file)
+{
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::parse_error &e) {
+        throw Error(ErrorKind::Format, std::string("not valid JSON: ") + e.what(), file);
+    }
+    const Reader r { j, file };
+    if (!j.is_object() || r.string(j, "format", "format") != "astpeft-adapter")
+        throw Error(ErrorKind::Format,
+            "not an astpeft adapter (field format must be \"astpeft-adapter\")", file);
+    const int version = r.integer(j, "format_version", "format_version", 1);
+    if (version > kAdapterFormatVersion)
+        throw Error(ErrorKind::Unsupported,
+            "adapter format version " + std::to_string(version) + " is newer than this program's ("
+                + std::to_string(kAdapterFormatVersion) + ")",
+            file);
+    AdapterManifest m;
+    PeftConfig &p = m.peft;
+    try {
+        p.method = parseMethod(r.string(j, "method", "method"));
+    } catch (const Error &e) {
+        throw Error(ErrorKind::Format, "field method: " + e.reason(), file);
+    }
+    p.init = kInits.parse(r.at(j, "init", "init"), "init", file);
+    const json &lora = r.at(j, "lora", "lora");
+    p.lora.rank = r.integer(lora, "rank", "lora.rank", 1);
+    p.lora.alpha = r.number(lora, "alpha", "lora.alpha");
+    const std::string targets = r.string(lora, "targets", "lora.targets");
+    p.lora.targets.assign(targets.begin(), targets.end());
+    for (char t : p.lora.targets)
+        if (std::string("qkvo").find(t) == std::string::npos)
+            throw Error(
+                ErrorKind::Format, "field lora.targets must use the letters q, k, v, o", file);
+    p.lora.paperScaling = r.boolean(lora, "paper_scaling", "lora.paper_scaling");
+    const json &a = r.at(j, "adapter", "adapter");
+    p.adapter.block = kBlocks.parse(r.at(a, "block", "adapter.block"), "adapter.block", file);
+    p.adapter.placement =
+        kPlacements.parse(r.at(a, "placement", "adapter.placement"), "adapter.placement", file);
+    p.adapter.mode = kModes.parse(r.at(a, "mode", "adapter.mode"), "adapter.mode", file);
+    p.adapter.residual = r.boolean(a, "residual", "adapter.residual");
+    p.adapter.bottleneck = r.integer(a, "bottleneck", "adapter.bottleneck", 1);
+    p.adapter.kernel = r.integer(a, "kernel", "adapter.kernel", 1);
+    p.adapter.activation =
+        kActivations.parse(r.at(a, "activation", "adapter.activation"), "adapter.activation", file);
+    p.adapter.officialLayerNormBug =
+        r.boolean(a, "official_layernorm_bug", "adapter.official_layernorm_bug");
+    p.prompts = r.integer(j, "prompts", "prompts", 1);
+    p.prefixTokens = r.integer(j, "prefix_tokens", "prefix_tokens", 2);
+    if (p.prefixTokens % 2)
+        throw Error(ErrorKind::Format, "field prefix_tokens must be even", file);
+
+    const json &labels = r.at(j, "labels", "labels");
+    if (!labels.is_array() || labels.empty())
+        throw Error(ErrorKind::Format,
+            "field labels must be a non-empty array of strings (an adapter always has its head)",
+            file);
+    for (const json &l : labels) {
+        if (!l.is_string() || l.get<std::string>().empty())
+            throw Error(ErrorKind::Format, "field labels must hold non-empty strings", file);
+        m.labels.push_back(l.get<std::string>());
+    }
+    m.head = kHeads.parse(r.at(j, "head", "head"), "head", file);
+    m.positions = kPositions.parse(r.at(j, "positions", "positions"), "positions", file);
+
+    const json &pre = r.at(j, "preprocessing", "preprocessing");
+    FrontEnd &f = m.frontEnd;
+    f.fbank.sampleRate = r.integer(pre, "sampling_rate", "preprocessing.sampling_rate", 1);
+    f.fbank.numMelBins = r.integer(pre, "num_mel_bins", "preprocessing.num_mel_bins", 1);
+    f.fbank.frameLength = r.integer(pre, "frame_length", "preprocessing.frame_length", 2);
+    f.fbank.frameShift = r.integer(pre, "frame_shift", "preprocessing.frame_shift", 1);
+    f.fbank.lowFreq = r.number(pre, "low_freq", "preprocessing.low_freq");
+    f.fbank.highFreq = r.number(pre, "high_freq", "preprocessing.high_freq");
+    f.fbank.preemphasis = float(r.number(pre, "preemphasis", "preprocessing.preemphasis"));
+    f.maxLength = r.integer(pre, "max_length", "preprocessing.max_length", 1);
+    f.normalize = r.boolean(pre, "do_normalize", "preprocessing.do_normalize");
+    f.mean = float(r.number(pre, "mean", "preprocessing.mean"));
+    f.std = float(r.number(pre, "std", "preprocessing.std"));
+    if (!(f.std > 0.0f))
+        throw Error(ErrorKind::Format, "field preprocessing.std must be positive", file);
+
+    const json &b = r.at(j, "backbone", "backbone");
+    m.backboneFingerprint = r.string(b, "fingerprint", "backbone.fingerprint");
+    m.hiddenSize = r.integer(b, "hidden_size", "backbone.hidden_size", 1);
+    m.numHiddenLayers = r.integer(b, "num_hidden_layers", "backbone.num_hidden_layers", 1);
+    return m;
+}
+
+void saveAdapterManifest(const AdapterManifest &manifest, const std::filesystem::path &dir)
+{
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+        throw Error(ErrorKind::Io, "cannot create the folder: " + ec.message(), dir);
+    writeFileAtomic(dir / kAdapterConfigFile, adapterManifestJson(manifest));
+}
+
+AdapterManifest loadAdapterManifest(const std::filesystem::path &dir)
+{
+    const std::filesystem::path file = dir / kAdapterConfigFile;
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        throw Error(ErrorKind::Io,
+            std::filesystem::exists(dir) ? "no adapter_config.json in the adapter folder"
+                                         : "no such adapter folder",
+            std::filesystem::exists(dir) ? file : dir);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parseAdapterManifest(text.str(), file);
+}
+
+std::string backboneFingerprint(const std::filesystem::path &modelDir)
+{
+    const AstConfig c = loadAstConfig(modelDir);
+    Fnv1a h;
+    for (int v : { c.hiddenSize, c.numHiddenLayers, c.numAttentionHeads, c.intermediateSize,
+             c.patchSize, c.frequencyStride, c.timeStride, c.numMelBins, c.maxLength })
+        h.add(&v, sizeof v);
+    const SafetensorsFile file(modelDir / "model.safetensors");
+    constexpr std::size_t kSample = 4096;
+    for (const TensorInfo &t : file.tensors()) {
+        if (t.name.rfind("classifier.", 0) == 0)
+            continue;
+        h.add(t.name);
+        h.add(dtypeName(t.dtype));
+        for (std::int64_t d : t.shape)
+            h.add(&d, sizeof d);
+        const auto bytes = file.data(t);
+        const std::size_t n = bytes.size();
+        for (std::size_t start : { std::size_t(0), n / 2, n > kSample ? n - kSample : 0 })
+            h.add(bytes.data() + std::min(start, n), std::min(kSample, n - std::min(start, n)));
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.h));
+    return std::string("fnv1a64:") + hex;
+}
+
+} // namespace astpeft::core
