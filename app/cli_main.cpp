@@ -122,6 +122,18 @@ std::vector<std::string> splitList(const std::string &text)
     return out;
 }
 
+// The enum named by option `name`, or `fallback` when it is absent; a bad name is a usage error.
+template<typename E> E pick(const Args &args, const std::string &name, E fallback)
+{
+    if (!args.has(name))
+        return fallback;
+    try {
+        return core::parseEnum<E>(args.value(name));
+    } catch (const core::Error &e) { // "<what> must be one of ...": say which option
+        throw UsageError("--" + name + e.reason().substr(e.reason().find(" must be")));
+    }
+}
+
 core::ClassifierOptions classifierOptions(const Args &args)
 {
     core::ClassifierOptions o;
@@ -130,11 +142,7 @@ core::ClassifierOptions classifierOptions(const Args &args)
         throw UsageError("--max-length must be positive");
     o.device = args.value("device", "auto");
     o.precision = core::parsePrecision(args.value("precision", "fp32"));
-    const std::string positions = args.value("positions", "adapt");
-    if (positions == "zero")
-        o.positions = core::PositionMode::Zero;
-    else if (positions != "adapt")
-        throw UsageError("--positions must be adapt or zero");
+    o.positions = pick(args, "positions", core::PositionMode::Adapt);
     return o;
 }
 
@@ -166,7 +174,7 @@ int cmdInfo(const Args &args)
     const core::AstClassifier model(args.positional[0], classifierOptions(args));
     const core::ModelSummary &s = model.summary();
     const core::AstConfig &c = s.config;
-    const char *head = s.head == core::HeadKind::Hf ? "hf" : "mean-tokens";
+    const std::string head = core::enumName(s.head);
     if (args.has("json")) {
         json j = { { "path", s.dir.string() }, { "config", configJson(c) },
             { "parameters", s.parameters }, { "backbone_parameters", s.backboneParameters },
@@ -187,7 +195,7 @@ int cmdInfo(const Args &args)
         (long long)s.backboneParameters, (long long)s.headParameters);
     std::printf("stored as      %s; checkpoint max_length %d\n", s.storedDType.c_str(),
         s.checkpointMaxLength);
-    std::printf("head           %s, %zu labels, %s\n", c.labels.empty() ? "none" : head,
+    std::printf("head           %s, %zu labels, %s\n", c.labels.empty() ? "none" : head.c_str(),
         c.labels.size(), c.multiLabel() ? "multi-label (sigmoid)" : "single-label (softmax)");
     const std::size_t shown = std::min<std::size_t>(c.labels.size(), 20);
     for (std::size_t i = 0; i < shown; ++i)
@@ -294,11 +302,7 @@ int cmdInitModel(const Args &args)
     } catch (const std::exception &) {
         throw UsageError("--seed needs a non-negative integer");
     }
-    const std::string head = args.value("head", "hf");
-    if (head == "mean-tokens")
-        o.head = core::HeadKind::MeanTokens;
-    else if (head != "hf")
-        throw UsageError("--head must be hf or mean-tokens");
+    o.head = pick(args, "head", core::HeadKind::Hf);
     core::writeRandomModel(args.value("out"), o);
     return kExitOk;
 }
@@ -324,30 +328,13 @@ int positiveInt(const Args &args, const std::string &name, int fallback)
     return v;
 }
 
-template<typename E>
-E pick(const Args &args, const std::string &name, E fallback,
-    const std::vector<std::pair<std::string, E>> &choices)
-{
-    if (!args.has(name))
-        return fallback;
-    std::string valid;
-    for (const auto &[text, value] : choices) {
-        if (args.value(name) == text)
-            return value;
-        valid += (valid.empty() ? "" : "|") + text;
-    }
-    throw UsageError("--" + name + " must be " + valid);
-}
-
 // The method from --method, at the paper's setting, with the knobs given on the command line.
 core::PeftConfig peftFromArgs(const Args &args)
 {
     if (!args.has("method"))
         throw UsageError("--method is required (astpeft methods lists them)");
     const core::PeftMethod method = core::parseMethod(args.value("method"));
-    const auto block = pick(args, "block", core::AdapterBlock::Conformer,
-        { { "bottleneck", core::AdapterBlock::Bottleneck },
-            { "conformer", core::AdapterBlock::Conformer } });
+    const auto block = pick(args, "block", core::AdapterBlock::Conformer);
     core::PeftConfig p = core::paperSetting(method, block);
     p.lora.rank = positiveInt(args, "rank", p.lora.rank);
     if (args.has("alpha")) {
@@ -370,14 +357,9 @@ core::PeftConfig peftFromArgs(const Args &args)
             throw UsageError("--targets needs at least one of q, k, v, o");
     }
     p.lora.paperScaling = args.has("paper-scaling");
-    p.adapter.placement = pick(args, "placement", p.adapter.placement,
-        { { "pfeiffer", core::AdapterPlacement::Pfeiffer },
-            { "houlsby", core::AdapterPlacement::Houlsby } });
-    p.adapter.mode = pick(args, "mode", p.adapter.mode,
-        { { "parallel", core::AdapterMode::Parallel },
-            { "sequential", core::AdapterMode::Sequential } });
-    p.adapter.activation = pick(args, "activation", p.adapter.activation,
-        { { "gelu", core::Activation::Gelu }, { "relu", core::Activation::Relu } });
+    p.adapter.placement = pick(args, "placement", p.adapter.placement);
+    p.adapter.mode = pick(args, "mode", p.adapter.mode);
+    p.adapter.activation = pick(args, "activation", p.adapter.activation);
     p.adapter.residual = args.has("residual");
     p.adapter.officialLayerNormBug = args.has("official-ln-bug");
     p.adapter.bottleneck = positiveInt(args, "bottleneck", p.adapter.bottleneck);
@@ -386,8 +368,7 @@ core::PeftConfig peftFromArgs(const Args &args)
     p.prefixTokens = positiveInt(args, "prefix-tokens", p.prefixTokens);
     if (p.prefixTokens % 2)
         throw UsageError("--prefix-tokens must be even (key plus value tokens)");
-    p.init = pick(args, "init", p.init,
-        { { "identity", core::PeftInit::Identity }, { "paper", core::PeftInit::Paper } });
+    p.init = pick(args, "init", p.init);
     return p;
 }
 
@@ -400,15 +381,11 @@ json knobsJson(const core::PeftConfig &p)
             { "targets", std::string(p.lora.targets.begin(), p.lora.targets.end()) },
             { "scaling", p.lora.paperScaling ? "alpha/RR" : "alpha/rank" } };
     case PeftMethod::Adapter:
-        return { { "block",
-                     p.adapter.block == core::AdapterBlock::Bottleneck ? "bottleneck"
-                                                                       : "conformer" },
-            { "placement",
-                p.adapter.placement == core::AdapterPlacement::Pfeiffer ? "pfeiffer" : "houlsby" },
-            { "mode", p.adapter.mode == core::AdapterMode::Parallel ? "parallel" : "sequential" },
-            { "bottleneck", p.adapter.bottleneck }, { "kernel", p.adapter.kernel },
-            { "residual", p.adapter.residual },
-            { "activation", p.adapter.activation == core::Activation::Gelu ? "gelu" : "relu" } };
+        return { { "block", core::enumName(p.adapter.block) },
+            { "placement", core::enumName(p.adapter.placement) },
+            { "mode", core::enumName(p.adapter.mode) }, { "bottleneck", p.adapter.bottleneck },
+            { "kernel", p.adapter.kernel }, { "residual", p.adapter.residual },
+            { "activation", core::enumName(p.adapter.activation) } };
     case PeftMethod::PromptShallow:
     case PeftMethod::PromptDeep:
         return { { "prompts", p.prompts } };

@@ -3,6 +3,8 @@
 // (preprocessor_config.json). Torch-free.
 #pragma once
 
+#include "enum_names.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -53,6 +55,20 @@ struct AstConfig
     int timePatches() const { return (maxLength - patchSize) / timeStride + 1; }
     int numTokens() const { return 2 + frequencyPatches() * timePatches(); }
     bool multiLabel() const;
+};
+
+template<> struct EnumTable<HeadKind>
+{
+    static constexpr const char *what = "head";
+    static constexpr std::pair<HeadKind, const char *> items[] = { { HeadKind::Hf, "hf" },
+        { HeadKind::MeanTokens, "mean-tokens" } };
+};
+template<> struct EnumTable<PositionMode>
+{
+    static constexpr const char *what = "positions";
+    static constexpr std::pair<PositionMode, const char *> items[] = {
+        { PositionMode::Adapt, "adapt" }, { PositionMode::Zero, "zero" }
+    };
 };
 
 // Parameter counts of a model built from `config` (no tensors allocated; defined in ast.cpp).

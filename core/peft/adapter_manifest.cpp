@@ -17,45 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-template<typename E> struct Names
-{
-    std::vector<std::pair<E, const char *>> items;
-    const char *name(E e) const
-    {
-        for (const auto &[v, n] : items)
-            if (v == e)
-                return n;
-        return "?";
-    }
-    E parse(const json &j, const std::string &field, const std::filesystem::path &file) const
-    {
-        std::string valid;
-        if (j.is_string())
-            for (const auto &[v, n] : items) {
-                if (j.get<std::string>() == n)
-                    return v;
-            }
-        for (const auto &[v, n] : items)
-            valid += (valid.empty() ? "" : ", ") + std::string(n);
-        throw Error(ErrorKind::Format, "field " + field + " must be one of " + valid, file);
-    }
-};
-
-const Names<AdapterBlock> kBlocks { { { AdapterBlock::Bottleneck, "bottleneck" },
-    { AdapterBlock::Conformer, "conformer" } } };
-const Names<AdapterPlacement> kPlacements { { { AdapterPlacement::Pfeiffer, "pfeiffer" },
-    { AdapterPlacement::Houlsby, "houlsby" } } };
-const Names<AdapterMode> kModes { { { AdapterMode::Parallel, "parallel" },
-    { AdapterMode::Sequential, "sequential" } } };
-const Names<Activation> kActivations { { { Activation::Gelu, "gelu" },
-    { Activation::Relu, "relu" } } };
-const Names<PeftInit> kInits { { { PeftInit::Identity, "identity" },
-    { PeftInit::Paper, "paper" } } };
-const Names<HeadKind> kHeads { { { HeadKind::Hf, "hf" },
-    { HeadKind::MeanTokens, "mean-tokens" } } };
-const Names<PositionMode> kPositions { { { PositionMode::Adapt, "adapt" },
-    { PositionMode::Zero, "zero" } } };
-
 // Typed access with errors that name the file and the field.
 struct Reader
 {
@@ -97,6 +58,17 @@ struct Reader
             throw Error(ErrorKind::Format, "field " + path + " must be a string", file);
         return v.get<std::string>();
     }
+    template<typename E>
+    E enumeration(const json &obj, const std::string &key, const std::string &path) const
+    {
+        try {
+            return parseEnum<E>(string(obj, key, path));
+        } catch (const Error &e) {
+            if (e.kind() != ErrorKind::Usage)
+                throw;
+            throw Error(ErrorKind::Format, "field " + path + ": " + e.reason(), file);
+        }
+    }
 };
 
 struct Fnv1a
@@ -126,21 +98,20 @@ std::string adapterManifestJson(const AdapterManifest &m)
     j["format"] = "astpeft-adapter";
     j["format_version"] = kAdapterFormatVersion;
     j["method"] = methodName(p.method);
-    j["init"] = kInits.name(p.init);
+    j["init"] = enumName(p.init);
     j["lora"] = { { "rank", p.lora.rank }, { "alpha", p.lora.alpha },
         { "targets", std::string(p.lora.targets.begin(), p.lora.targets.end()) },
         { "paper_scaling", p.lora.paperScaling } };
-    j["adapter"] = { { "block", kBlocks.name(p.adapter.block) },
-        { "placement", kPlacements.name(p.adapter.placement) },
-        { "mode", kModes.name(p.adapter.mode) }, { "residual", p.adapter.residual },
-        { "bottleneck", p.adapter.bottleneck }, { "kernel", p.adapter.kernel },
-        { "activation", kActivations.name(p.adapter.activation) },
+    j["adapter"] = { { "block", enumName(p.adapter.block) },
+        { "placement", enumName(p.adapter.placement) }, { "mode", enumName(p.adapter.mode) },
+        { "residual", p.adapter.residual }, { "bottleneck", p.adapter.bottleneck },
+        { "kernel", p.adapter.kernel }, { "activation", enumName(p.adapter.activation) },
         { "official_layernorm_bug", p.adapter.officialLayerNormBug } };
     j["prompts"] = p.prompts;
     j["prefix_tokens"] = p.prefixTokens;
     j["labels"] = m.labels;
-    j["head"] = kHeads.name(m.head);
-    j["positions"] = kPositions.name(m.positions);
+    j["head"] = enumName(m.head);
+    j["positions"] = enumName(m.positions);
     const FrontEnd &f = m.frontEnd;
     j["preprocessing"] = { { "sampling_rate", f.fbank.sampleRate },
         { "num_mel_bins", f.fbank.numMelBins }, { "frame_length", f.fbank.frameLength },
@@ -178,7 +149,7 @@ AdapterManifest parseAdapterManifest(const std::string &text, const std::filesys
     } catch (const Error &e) {
         throw Error(ErrorKind::Format, "field method: " + e.reason(), file);
     }
-    p.init = kInits.parse(r.at(j, "init", "init"), "init", file);
+    p.init = r.enumeration<PeftInit>(j, "init", "init");
     const json &lora = r.at(j, "lora", "lora");
     p.lora.rank = r.integer(lora, "rank", "lora.rank", 1);
     p.lora.alpha = r.number(lora, "alpha", "lora.alpha");
@@ -190,15 +161,13 @@ AdapterManifest parseAdapterManifest(const std::string &text, const std::filesys
                 ErrorKind::Format, "field lora.targets must use the letters q, k, v, o", file);
     p.lora.paperScaling = r.boolean(lora, "paper_scaling", "lora.paper_scaling");
     const json &a = r.at(j, "adapter", "adapter");
-    p.adapter.block = kBlocks.parse(r.at(a, "block", "adapter.block"), "adapter.block", file);
-    p.adapter.placement =
-        kPlacements.parse(r.at(a, "placement", "adapter.placement"), "adapter.placement", file);
-    p.adapter.mode = kModes.parse(r.at(a, "mode", "adapter.mode"), "adapter.mode", file);
+    p.adapter.block = r.enumeration<AdapterBlock>(a, "block", "adapter.block");
+    p.adapter.placement = r.enumeration<AdapterPlacement>(a, "placement", "adapter.placement");
+    p.adapter.mode = r.enumeration<AdapterMode>(a, "mode", "adapter.mode");
     p.adapter.residual = r.boolean(a, "residual", "adapter.residual");
     p.adapter.bottleneck = r.integer(a, "bottleneck", "adapter.bottleneck", 1);
     p.adapter.kernel = r.integer(a, "kernel", "adapter.kernel", 1);
-    p.adapter.activation =
-        kActivations.parse(r.at(a, "activation", "adapter.activation"), "adapter.activation", file);
+    p.adapter.activation = r.enumeration<Activation>(a, "activation", "adapter.activation");
     p.adapter.officialLayerNormBug =
         r.boolean(a, "official_layernorm_bug", "adapter.official_layernorm_bug");
     p.prompts = r.integer(j, "prompts", "prompts", 1);
@@ -216,8 +185,8 @@ AdapterManifest parseAdapterManifest(const std::string &text, const std::filesys
             throw Error(ErrorKind::Format, "field labels must hold non-empty strings", file);
         m.labels.push_back(l.get<std::string>());
     }
-    m.head = kHeads.parse(r.at(j, "head", "head"), "head", file);
-    m.positions = kPositions.parse(r.at(j, "positions", "positions"), "positions", file);
+    m.head = r.enumeration<HeadKind>(j, "head", "head");
+    m.positions = r.enumeration<PositionMode>(j, "positions", "positions");
 
     const json &pre = r.at(j, "preprocessing", "preprocessing");
     FrontEnd &f = m.frontEnd;

@@ -27,6 +27,34 @@ enum class PeftInit {
     Paper, // N(0, 0.02) weights, zero biases: what the official runs ended up with
 };
 
+template<> struct EnumTable<AdapterBlock>
+{
+    static constexpr const char *what = "adapter block";
+    static constexpr std::pair<AdapterBlock, const char *> items[] = {
+        { AdapterBlock::Bottleneck, "bottleneck" }, { AdapterBlock::Conformer, "conformer" }
+    };
+};
+template<> struct EnumTable<AdapterPlacement>
+{
+    static constexpr const char *what = "adapter placement";
+    static constexpr std::pair<AdapterPlacement, const char *> items[] = {
+        { AdapterPlacement::Pfeiffer, "pfeiffer" }, { AdapterPlacement::Houlsby, "houlsby" }
+    };
+};
+template<> struct EnumTable<AdapterMode>
+{
+    static constexpr const char *what = "adapter mode";
+    static constexpr std::pair<AdapterMode, const char *> items[] = {
+        { AdapterMode::Parallel, "parallel" }, { AdapterMode::Sequential, "sequential" }
+    };
+};
+template<> struct EnumTable<Activation>
+{
+    static constexpr const char *what = "activation";
+    static constexpr std::pair<Activation, const char *> items[] = { { Activation::Gelu, "gelu" },
+        { Activation::Relu, "relu" } };
+};
+
 struct LoraKnobs
 {
     int rank = 6;
@@ -46,6 +74,14 @@ struct AdapterKnobs
     Activation activation = Activation::Gelu; // bottleneck block only
     bool officialLayerNormBug =
         false; // conformer: discard its LayerNorm output as the official code does
+};
+
+template<> struct EnumTable<PeftInit>
+{
+    static constexpr const char *what = "init";
+    static constexpr std::pair<PeftInit, const char *> items[] = {
+        { PeftInit::Identity, "identity" }, { PeftInit::Paper, "paper" }
+    };
 };
 
 struct PeftConfig

@@ -252,9 +252,9 @@ private Q_SLOTS:
         QTest::addRow("bad seed") << QStringList { "init-model", "--seed", "-x", "--out", out }
                                   << "--seed needs a non-negative integer";
         QTest::addRow("bad head") << QStringList { "init-model", "--head", "cnn", "--out", out }
-                                  << "--head must be hf or mean-tokens";
+                                  << "--head must be one of hf, mean-tokens";
         QTest::addRow("bad positions") << QStringList { "predict", m_model, kSpeech, "--positions",
-            "random" } << "--positions must be adapt or zero";
+            "random" } << "--positions must be one of adapt, zero";
         QTest::addRow("bad device") << QStringList { "predict", m_model, kSpeech, "--device",
             "tpu" } << "unknown device 'tpu'";
         QTest::addRow("bad precision")
