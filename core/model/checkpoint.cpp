@@ -13,28 +13,6 @@ namespace astpeft::core {
 
 namespace {
 
-std::string shapeString(c10::IntArrayRef shape)
-{
-    std::ostringstream s;
-    s << '[';
-    for (std::size_t i = 0; i < shape.size(); ++i)
-        s << (i ? "," : "") << shape[i];
-    s << ']';
-    return s.str();
-}
-
-std::string listProblem(const std::string &what, const std::vector<std::string> &names)
-{
-    std::ostringstream s;
-    s << names.size() << ' ' << what << ": ";
-    const std::size_t shown = std::min<std::size_t>(names.size(), 12);
-    for (std::size_t i = 0; i < shown; ++i)
-        s << (i ? ", " : "") << names[i];
-    if (shown < names.size())
-        s << ", ... (" << names.size() - shown << " more)";
-    return s.str();
-}
-
 bool isPickle(const std::filesystem::path &p)
 {
     const std::string ext = p.extension().string();
@@ -73,6 +51,42 @@ struct Rng
 };
 
 } // namespace
+
+std::string shapeString(c10::IntArrayRef shape)
+{
+    std::ostringstream s;
+    s << '[';
+    for (std::size_t i = 0; i < shape.size(); ++i)
+        s << (i ? "," : "") << shape[i];
+    s << ']';
+    return s.str();
+}
+
+void throwIfTensorsMismatch(const std::string &context, const std::vector<std::string> &missing,
+    const std::vector<std::string> &unexpected, const std::vector<std::string> &misshaped,
+    const std::filesystem::path &file)
+{
+    if (missing.empty() && unexpected.empty() && misshaped.empty())
+        return;
+    // A stream, not string +: GCC 12 reports a false stringop-overflow for the latter.
+    std::ostringstream message;
+    message << context << ':';
+    const char *separator = " ";
+    for (const auto &[what, names] : { std::pair { "missing tensors", &missing },
+             std::pair { "unexpected tensors", &unexpected },
+             std::pair { "mis-shaped tensors", &misshaped } }) {
+        if (names->empty())
+            continue;
+        message << separator << names->size() << ' ' << what << ": ";
+        const std::size_t shown = std::min<std::size_t>(names->size(), 12);
+        for (std::size_t i = 0; i < shown; ++i)
+            message << (i ? ", " : "") << (*names)[i];
+        if (shown < names->size())
+            message << ", ... (" << names->size() - shown << " more)";
+        separator = "; ";
+    }
+    throw Error(ErrorKind::Model, message.str(), file);
+}
 
 std::filesystem::path resolveModelDir(const std::filesystem::path &path)
 {
@@ -192,17 +206,8 @@ LoadedAst loadAstCheckpoint(const std::filesystem::path &path, const CheckpointL
     for (const TensorInfo &t : file.tensors())
         if (!used.count(t.name))
             unexpected.push_back(t.name);
-    if (!missing.empty() || !unexpected.empty() || !misshaped.empty()) {
-        std::string message = "checkpoint does not match its config.json:";
-        if (!missing.empty())
-            message += " " + listProblem("missing tensors", missing) + ";";
-        if (!unexpected.empty())
-            message += " " + listProblem("unexpected tensors", unexpected) + ";";
-        if (!misshaped.empty())
-            message += " " + listProblem("mis-shaped tensors", misshaped) + ";";
-        message.pop_back();
-        throw Error(ErrorKind::Model, message, weights);
-    }
+    throwIfTensorsMismatch(
+        "checkpoint does not match its config.json", missing, unexpected, misshaped, weights);
     out.sourceDType = "F32";
     int best = 0;
     for (const auto &[name, votes] : dtypeVotes)

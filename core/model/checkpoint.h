@@ -43,6 +43,15 @@ LoadedAst loadAstCheckpoint(
 void saveAstCheckpoint(AstForAudioClassification &model, const AstConfig &config,
     const std::filesystem::path &dir, DType dtype = DType::F32);
 
+// "[768,1,16,16]"
+std::string shapeString(c10::IntArrayRef shape);
+
+// Throws core::Error(Model) for `file` when any list is non-empty: "<context>: N missing
+// tensors: a, b; N unexpected tensors: ...; N mis-shaped tensors: ..." (12 names per list at most).
+void throwIfTensorsMismatch(const std::string &context, const std::vector<std::string> &missing,
+    const std::vector<std::string> &unexpected, const std::vector<std::string> &misshaped,
+    const std::filesystem::path &file);
+
 // A float32 CPU copy of a stored tensor (F32, F16, BF16, F64 accepted).
 torch::Tensor loadTensor(const SafetensorsFile &file, const TensorInfo &info);
 

@@ -14,28 +14,6 @@ namespace {
 
 constexpr const char *kMethodMetadata = "astpeft.method";
 
-std::string shapeString(c10::IntArrayRef shape)
-{
-    std::ostringstream s;
-    s << '[';
-    for (std::size_t i = 0; i < shape.size(); ++i)
-        s << (i ? "," : "") << shape[i];
-    s << ']';
-    return s.str();
-}
-
-std::string listProblem(const std::string &what, const std::vector<std::string> &names)
-{
-    std::ostringstream s;
-    s << names.size() << ' ' << what << ": ";
-    const std::size_t shown = std::min<std::size_t>(names.size(), 12);
-    for (std::size_t i = 0; i < shown; ++i)
-        s << (i ? ", " : "") << names[i];
-    if (shown < names.size())
-        s << ", ... (" << names.size() - shown << " more)";
-    return s.str();
-}
-
 // What an adapter file stores (see adapter_io.h), as handles to the model's own tensors.
 std::vector<std::pair<std::string, torch::Tensor>> adapterTensors(
     const AstForAudioClassification &model)
@@ -110,21 +88,9 @@ void attachAndLoad(
         if (std::none_of(expected.begin(), expected.end(),
                 [&](const auto &item) { return item.first == t.name; }))
             unexpected.push_back(t.name);
-    if (!missing.empty() || !unexpected.empty() || !misshaped.empty()) {
-        // A stream, not string +: GCC 12 reports a false stringop-overflow for the latter.
-        std::ostringstream message;
-        message << "the adapter tensors do not match " << method << " as " << kAdapterConfigFile
-                << " configures it:";
-        const char *separator = " ";
-        for (const auto &[what, names] : { std::pair { "missing tensors", &missing },
-                 std::pair { "unexpected tensors", &unexpected },
-                 std::pair { "mis-shaped tensors", &misshaped } })
-            if (!names->empty()) {
-                message << separator << listProblem(what, *names);
-                separator = "; ";
-            }
-        throw Error(ErrorKind::Model, message.str(), file.path());
-    }
+    throwIfTensorsMismatch("the adapter tensors do not match " + method + " as "
+            + kAdapterConfigFile + " configures it",
+        missing, unexpected, misshaped, file.path());
     torch::NoGradGuard noGrad;
     for (auto &[tensor, info] : plan)
         tensor.copy_(readTensor(file, *info)); // copy_ converts to the model's dtype and device
