@@ -6,7 +6,6 @@
 #include "peft/peft_modules.h"
 
 #include <algorithm>
-#include <sstream>
 
 namespace astpeft::core {
 
