@@ -306,6 +306,30 @@ private Q_SLOTS:
         QVERIFY(both[0] != both[1]);
     }
 
+    void bf16InferenceTracksFp32()
+    {
+        QTemporaryDir tmp;
+        const fs::path dir = fs::path(tmp.path().toStdString()) / "m";
+        writeRandomModel(
+            dir, { .preset = "tiny", .maxLength = 100, .labels = { "x", "y", "z" }, .seed = 6 });
+        const auto f = speechFeatures(100);
+        const auto fp32 = AstClassifier(dir, { .device = "cpu" }).logits({ f }).front();
+        const auto bf16 = AstClassifier(dir, { .device = "cpu", .precision = Precision::BF16 })
+                              .logits({ f })
+                              .front();
+        QVERIFY(fp32 != bf16); // bf16 really ran: 8-bit mantissas round differently
+        for (std::size_t i = 0; i < fp32.size(); ++i)
+            QVERIFY2(std::abs(fp32[i] - bf16[i]) < 0.02f,
+                qPrintable(QString::number(fp32[i] - bf16[i])));
+        try {
+            AstClassifier(dir, { .device = "cpu", .precision = Precision::F16 });
+            QFAIL("fp16 on CPU should be refused");
+        } catch (const Error &e) {
+            QCOMPARE(e.kind(), ErrorKind::Usage);
+            QVERIFY2(QString(e.what()).contains("CUDA"), e.what());
+        }
+    }
+
     void strictLoadingListsProblems_data()
     {
         QTest::addColumn<QString>("edit");
