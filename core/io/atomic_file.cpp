@@ -155,4 +155,12 @@ void writeFileAtomic(const std::filesystem::path &path, std::string_view text)
     file.commit();
 }
 
+void createDirectories(const std::filesystem::path &dir)
+{
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+        throw Error(ErrorKind::Io, "cannot create the folder: " + ec.message(), dir);
+}
+
 } // namespace astpeft::core

@@ -11,6 +11,9 @@
 
 namespace astpeft::core {
 
+// Creates `dir` and its missing parents; core::Error(Io) naming the folder when that fails.
+void createDirectories(const std::filesystem::path &dir);
+
 void writeFileAtomic(const std::filesystem::path &path, std::span<const std::byte> bytes);
 void writeFileAtomic(const std::filesystem::path &path, std::string_view text);
 

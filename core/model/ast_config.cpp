@@ -430,10 +430,7 @@ std::string preprocessorConfigJson(const AstConfig &c)
 
 void saveAstConfig(const AstConfig &config, const std::filesystem::path &dir)
 {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec)
-        throw Error(ErrorKind::Io, "cannot create folder: " + ec.message(), dir);
+    createDirectories(dir);
     writeFileAtomic(dir / "config.json", astConfigJson(config));
     writeFileAtomic(dir / "preprocessor_config.json", preprocessorConfigJson(config));
 }

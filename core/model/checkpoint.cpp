@@ -2,6 +2,7 @@
 #include "model/checkpoint.h"
 
 #include "error.h"
+#include "io/atomic_file.h"
 
 #include <algorithm>
 #include <cmath>
@@ -222,10 +223,7 @@ LoadedAst loadAstCheckpoint(const std::filesystem::path &path, const CheckpointL
 void saveAstCheckpoint(AstForAudioClassification &model, const AstConfig &config,
     const std::filesystem::path &dir, DType dtype)
 {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec)
-        throw Error(ErrorKind::Io, "cannot create the folder: " + ec.message(), dir);
+    createDirectories(dir);
     torch::ScalarType type = torch::kFloat32;
     if (dtype == DType::F16)
         type = torch::kFloat16;

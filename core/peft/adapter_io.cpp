@@ -2,6 +2,7 @@
 #include "peft/adapter_io.h"
 
 #include "error.h"
+#include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "peft/peft_modules.h"
 
@@ -107,10 +108,7 @@ void saveAdapter(AstForAudioClassification &model, const AdapterManifest &manife
             "the manifest has " + std::to_string(manifest.labels.size())
                 + " labels but the head has "
                 + std::to_string(model->classifier->dense->weight.size(0)) + " outputs");
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec)
-        throw Error(ErrorKind::Io, "cannot create the folder: " + ec.message(), dir);
+    createDirectories(dir);
 
     std::vector<torch::Tensor> keep; // owns the bytes the spans point to
     std::vector<TensorToWrite> tensors;

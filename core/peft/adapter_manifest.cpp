@@ -213,10 +213,7 @@ AdapterManifest parseAdapterManifest(const std::string &text, const std::filesys
 
 void saveAdapterManifest(const AdapterManifest &manifest, const std::filesystem::path &dir)
 {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec)
-        throw Error(ErrorKind::Io, "cannot create the folder: " + ec.message(), dir);
+    createDirectories(dir);
     writeFileAtomic(dir / kAdapterConfigFile, adapterManifestJson(manifest));
 }
 
