@@ -2,6 +2,7 @@
 // astpeft: the command-line front end over core. Exit status: 0 success, 1 input error (one
 // line on stderr naming the file and the reason), 2 usage error.
 #include "audio/audio_file.h"
+#include "cli_args.h"
 #include "error.h"
 #include "features/fbank.h"
 #include "inference/classifier.h"
@@ -23,116 +24,10 @@
 #include <vector>
 
 using namespace astpeft;
+using namespace astpeft::cli;
 using nlohmann::json;
 
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitInput = 1;
-constexpr int kExitUsage = 2;
-
-struct UsageError : std::runtime_error
-{
-    using std::runtime_error::runtime_error;
-};
-
-// Parsed "--name value" / "--flag" options and positional arguments of one command.
-struct Args
-{
-    std::vector<std::string> positional;
-    std::map<std::string, std::string> values;
-    std::set<std::string> flags;
-
-    bool has(const std::string &name) const { return values.count(name) || flags.count(name); }
-    std::string value(const std::string &name, const std::string &fallback = {}) const
-    {
-        const auto it = values.find(name);
-        return it == values.end() ? fallback : it->second;
-    }
-    int intValue(const std::string &name, int fallback) const
-    {
-        const auto it = values.find(name);
-        if (it == values.end())
-            return fallback;
-        try {
-            std::size_t used = 0;
-            const int v = std::stoi(it->second, &used);
-            if (used == it->second.size())
-                return v;
-        } catch (const std::exception &) { }
-        throw UsageError("--" + name + " needs an integer, got '" + it->second + "'");
-    }
-};
-
-struct Command
-{
-    std::string name;
-    std::string synopsis;
-    std::string help;
-    std::set<std::string> valueOptions; // take a value
-    std::set<std::string> flagOptions; // take none
-    std::function<int(const Args &)> run;
-};
-
-Args parseArgs(const Command &cmd, int argc, char **argv, int first)
-{
-    Args args;
-    for (int i = first; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a.rfind("--", 0) == 0 && a.size() > 2) {
-            std::string name = a.substr(2);
-            std::optional<std::string> inlineValue;
-            if (const auto eq = name.find('='); eq != std::string::npos) {
-                inlineValue = name.substr(eq + 1);
-                name = name.substr(0, eq);
-            }
-            if (cmd.valueOptions.count(name)) {
-                if (inlineValue)
-                    args.values[name] = *inlineValue;
-                else if (i + 1 < argc)
-                    args.values[name] = argv[++i];
-                else
-                    throw UsageError("--" + name + " needs a value");
-            } else if (cmd.flagOptions.count(name) && !inlineValue) {
-                args.flags.insert(name);
-            } else {
-                throw UsageError("unknown option --" + name + " for '" + cmd.name + "'");
-            }
-        } else {
-            args.positional.push_back(a);
-        }
-    }
-    return args;
-}
-
-std::vector<std::string> splitList(const std::string &text)
-{
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : text) {
-        if (c == ',') {
-            out.push_back(cur);
-            cur.clear();
-        } else {
-            cur.push_back(c);
-        }
-    }
-    if (!cur.empty() || !out.empty())
-        out.push_back(cur);
-    return out;
-}
-
-// The enum named by option `name`, or `fallback` when it is absent; a bad name is a usage error.
-template<typename E> E pick(const Args &args, const std::string &name, E fallback)
-{
-    if (!args.has(name))
-        return fallback;
-    try {
-        return core::parseEnum<E>(args.value(name));
-    } catch (const core::Error &e) { // "<what> must be one of ...": say which option
-        throw UsageError("--" + name + e.reason().substr(e.reason().find(" must be")));
-    }
-}
 
 core::ClassifierOptions classifierOptions(const Args &args)
 {
@@ -143,6 +38,7 @@ core::ClassifierOptions classifierOptions(const Args &args)
     o.device = args.value("device", "auto");
     o.precision = core::parsePrecision(args.value("precision", "fp32"));
     o.positions = pick(args, "positions", core::PositionMode::Adapt);
+    o.adapter = args.value("adapter");
     return o;
 }
 
@@ -307,71 +203,6 @@ int cmdInitModel(const Args &args)
     return kExitOk;
 }
 
-// Knob options shared by `params` and (later) `train`.
-const std::set<std::string> kKnobValues = { "method", "rank", "alpha", "targets", "block",
-    "placement", "mode", "bottleneck", "kernel", "prompts", "prefix-tokens", "activation", "init",
-    "budget" };
-const std::set<std::string> kKnobFlags = { "residual", "paper-scaling", "official-ln-bug" };
-
-std::set<std::string> withOptions(
-    std::set<std::string> options, std::initializer_list<std::string> more)
-{
-    options.insert(more);
-    return options;
-}
-
-int positiveInt(const Args &args, const std::string &name, int fallback)
-{
-    const int v = args.intValue(name, fallback);
-    if (v < 1)
-        throw UsageError("--" + name + " must be at least 1");
-    return v;
-}
-
-// The method from --method, at the paper's setting, with the knobs given on the command line.
-core::PeftConfig peftFromArgs(const Args &args)
-{
-    if (!args.has("method"))
-        throw UsageError("--method is required (astpeft methods lists them)");
-    const core::PeftMethod method = core::parseMethod(args.value("method"));
-    const auto block = pick(args, "block", core::AdapterBlock::Conformer);
-    core::PeftConfig p = core::paperSetting(method, block);
-    p.lora.rank = positiveInt(args, "rank", p.lora.rank);
-    if (args.has("alpha")) {
-        try {
-            p.lora.alpha = std::stod(args.value("alpha"));
-        } catch (const std::exception &) {
-            throw UsageError("--alpha needs a number");
-        }
-    }
-    if (args.has("targets")) {
-        p.lora.targets.clear();
-        for (const std::string &t : splitList(args.value("targets"))) {
-            if (t.size() != 1 || std::string("qkvo").find(t[0]) == std::string::npos
-                || std::find(p.lora.targets.begin(), p.lora.targets.end(), t[0])
-                    != p.lora.targets.end())
-                throw UsageError("--targets takes distinct letters from q, k, v, o, e.g. q,v");
-            p.lora.targets.push_back(t[0]);
-        }
-        if (p.lora.targets.empty())
-            throw UsageError("--targets needs at least one of q, k, v, o");
-    }
-    p.lora.paperScaling = args.has("paper-scaling");
-    p.adapter.placement = pick(args, "placement", p.adapter.placement);
-    p.adapter.mode = pick(args, "mode", p.adapter.mode);
-    p.adapter.activation = pick(args, "activation", p.adapter.activation);
-    p.adapter.residual = args.has("residual");
-    p.adapter.officialLayerNormBug = args.has("official-ln-bug");
-    p.adapter.bottleneck = positiveInt(args, "bottleneck", p.adapter.bottleneck);
-    p.adapter.kernel = positiveInt(args, "kernel", p.adapter.kernel);
-    p.prompts = positiveInt(args, "prompts", p.prompts);
-    p.prefixTokens = positiveInt(args, "prefix-tokens", p.prefixTokens);
-    if (p.prefixTokens % 2)
-        throw UsageError("--prefix-tokens must be even (key plus value tokens)");
-    p.init = pick(args, "init", p.init);
-    return p;
-}
-
 json knobsJson(const core::PeftConfig &p)
 {
     using core::PeftMethod;
@@ -501,8 +332,10 @@ const std::vector<Command> &commands()
             "--raw skips the normalisation. Channels are averaged; --channel K keeps only\n"
             "channel K (0-based).",
             { "out", "max-length", "channel" }, { "raw" }, cmdFbank },
-        { "predict", "predict MODEL AUDIO... [--top-k K] [--json] [--logits]",
-            "Classifies audio files. Scores are sigmoid for multi-label checkpoints, softmax\n"
+        { "predict", "predict MODEL [--adapter RUN] AUDIO... [--top-k K] [--json] [--logits]",
+            "Classifies audio files. --adapter RUN loads a trained adapter (a run folder of\n"
+            "`astpeft train`, or an adapter folder) onto the backbone MODEL, with exactly its\n"
+            "preprocessing. Scores are sigmoid for multi-label checkpoints, softmax\n"
             "otherwise. With --json: one JSON object per input and line:\n"
             "  {\"file\": ..., \"top\": [{\"label\": ..., \"score\": ...}], \"logits\": [...]}\n"
             "(logits only with --logits). Options:\n"
@@ -510,7 +343,7 @@ const std::vector<Command> &commands()
             "  --max-length N            frames; position embeddings are adapted\n"
             "  --positions adapt|zero    zero: as the paper's official code (replication only)\n"
             "  --channel K               keep channel K instead of averaging channels",
-            { "top-k", "max-length", "device", "precision", "positions", "channel" },
+            { "top-k", "max-length", "device", "precision", "positions", "channel", "adapter" },
             { "json", "logits" }, cmdPredict },
         { "methods", "methods [--json]",
             "Lists the parameter-efficient methods, their knobs, the paper's settings and "
@@ -538,10 +371,22 @@ const std::vector<Command> &commands()
     return list;
 }
 
+// Every command: the ones above, then train, eval and compare (cli_train.cpp).
+const std::vector<Command> &allCommands()
+{
+    static const std::vector<Command> all = [] {
+        std::vector<Command> out = commands();
+        for (Command &c : trainingCommands())
+            out.push_back(std::move(c));
+        return out;
+    }();
+    return all;
+}
+
 void printUsage(std::FILE *to)
 {
     std::fprintf(to, "usage: astpeft [--threads N] COMMAND [ARGS]\n\ncommands:\n");
-    for (const Command &c : commands())
+    for (const Command &c : allCommands())
         std::fprintf(to, "  %s\n", c.synopsis.c_str());
     std::fprintf(to,
         "\n`astpeft COMMAND --help` describes a command. astpeft --version prints the version.\n");
@@ -587,7 +432,7 @@ int main(int argc, char **argv)
     }
     const std::string name = argv[first];
     const Command *cmd = nullptr;
-    for (const Command &c : commands())
+    for (const Command &c : allCommands())
         if (c.name == name)
             cmd = &c;
     if (!cmd) {

@@ -3,11 +3,13 @@
 
 #include "error.h"
 #include "model/checkpoint.h"
+#include "peft/adapter_io.h"
 #include "runtime/runtime.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 namespace astpeft::core {
 
@@ -28,13 +30,29 @@ struct AstClassifier::Private
     ModelSummary summary;
     torch::Device device { torch::kCPU };
     torch::ScalarType computeType = torch::kFloat32;
+    std::optional<FrontEnd> adapterFrontEnd; // the adapter's preprocessing, when one is loaded
 };
 
 AstClassifier::AstClassifier(const std::filesystem::path &model, const ClassifierOptions &options)
     : d(std::make_unique<Private>())
 {
-    d->loaded = loadAstCheckpoint(
-        model, { .maxLength = options.maxLength, .positions = options.positions });
+    if (options.adapter.empty()) {
+        d->loaded = loadAstCheckpoint(
+            model, { .maxLength = options.maxLength, .positions = options.positions });
+    } else {
+        // The adapter fixes the input length and position handling it was trained with.
+        const AdapterManifest manifest = loadAdapterManifest(options.adapter);
+        const std::filesystem::path dir = resolveModelDir(model);
+        d->loaded = loadAstCheckpoint(
+            dir, { .maxLength = manifest.frontEnd.maxLength, .positions = manifest.positions });
+        loadAdapter(d->loaded.model, options.adapter, backboneFingerprint(dir));
+        d->loaded.config.labels = manifest.labels;
+        d->loaded.config.problemType = "single_label_classification";
+        d->loaded.head = manifest.head;
+        d->adapterFrontEnd = manifest.frontEnd;
+        d->summary.adapter = options.adapter;
+        d->summary.method = methodName(manifest.peft.method);
+    }
     const std::string device = resolveDevice(options.device);
     d->device = torch::Device(device);
     if (options.precision == Precision::BF16)
@@ -72,6 +90,8 @@ const ModelSummary &AstClassifier::summary() const
 
 FrontEnd AstClassifier::frontEnd() const
 {
+    if (d->adapterFrontEnd)
+        return *d->adapterFrontEnd;
     const AstConfig &c = d->summary.config;
     FrontEnd f;
     f.fbank.sampleRate = c.samplingRate;

@@ -24,6 +24,9 @@ struct ClassifierOptions
     PositionMode positions = PositionMode::Adapt;
     std::string device = "auto"; // "auto", "cpu", "cuda", "cuda:N"
     Precision precision = Precision::F32;
+    // An adapter folder (or a training run folder) to load onto the backbone: its labels, head
+    // and preprocessing replace the checkpoint's (maxLength and positions are the adapter's).
+    std::filesystem::path adapter {};
 };
 
 struct ModelSummary
@@ -37,6 +40,8 @@ struct ModelSummary
     std::string storedDType; // of model.safetensors
     int checkpointMaxLength = 0;
     std::string device; // resolved
+    std::filesystem::path adapter; // loaded adapter folder, if any
+    std::string method; // its PEFT method
 };
 
 struct LabelScore

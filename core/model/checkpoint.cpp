@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "io/atomic_file.h"
+#include "random.h"
 
 #include <algorithm>
 #include <cmath>
@@ -29,27 +30,6 @@ bool isPickle(const std::filesystem::path &p)
             + "` and load the resulting model.safetensors",
         p);
 }
-
-// splitmix64: tiny, fast and identical everywhere.
-struct Rng
-{
-    std::uint64_t state;
-    std::uint64_t next()
-    {
-        std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return z ^ (z >> 31);
-    }
-    double uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); } // [0, 1)
-    double normal()
-    {
-        double u1 = uniform();
-        while (u1 <= 0.0)
-            u1 = uniform();
-        return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * uniform());
-    }
-};
 
 } // namespace
 

@@ -14,19 +14,6 @@ namespace {
 
 constexpr const char *kMethodMetadata = "astpeft.method";
 
-// What an adapter file stores (see adapter_io.h), as handles to the model's own tensors.
-std::vector<std::pair<std::string, torch::Tensor>> adapterTensors(
-    const AstForAudioClassification &model)
-{
-    std::vector<std::pair<std::string, torch::Tensor>> out;
-    for (const auto &item : model->named_parameters())
-        if (item.value().requires_grad() || item.key().starts_with("classifier."))
-            out.emplace_back(item.key(), item.value());
-    for (const auto &item : model->named_buffers())
-        out.emplace_back(item.key(), item.value());
-    return out;
-}
-
 void checkFingerprint(const AdapterManifest &manifest, const std::filesystem::path &dir,
     const std::string &backboneFingerprint)
 {
@@ -97,6 +84,18 @@ void attachAndLoad(
 }
 
 } // namespace
+
+std::vector<std::pair<std::string, torch::Tensor>> adapterTensors(
+    const AstForAudioClassification &model)
+{
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (const auto &item : model->named_parameters())
+        if (item.value().requires_grad() || item.key().starts_with("classifier."))
+            out.emplace_back(item.key(), item.value());
+    for (const auto &item : model->named_buffers())
+        out.emplace_back(item.key(), item.value());
+    return out;
+}
 
 void saveAdapter(AstForAudioClassification &model, const AdapterManifest &manifest,
     const std::filesystem::path &dir)

@@ -25,6 +25,11 @@
 
 namespace astpeft::core {
 
+// What an adapter file stores (above), as handles to the model's own tensors (not copies):
+// trainable parameters, the head and every buffer, in registration order.
+std::vector<std::pair<std::string, torch::Tensor>> adapterTensors(
+    const AstForAudioClassification &model);
+
 // Writes dir/adapter_model.safetensors, then dir/adapter_config.json (each atomically; the
 // manifest last, so a folder with a manifest always has the matching weights). The folder is
 // created when missing. `model` carries the PEFT modules of manifest.peft (applyPeft) and the

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "peft/adapter_manifest.h"
+#include "peft/peft_json.h"
 
 #include "error.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
-
-#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -16,60 +15,6 @@ namespace astpeft::core {
 using nlohmann::json;
 
 namespace {
-
-// Typed access with errors that name the file and the field.
-struct Reader
-{
-    const json &root;
-    std::filesystem::path file;
-
-    const json &at(const json &obj, const std::string &key, const std::string &path) const
-    {
-        if (!obj.is_object() || !obj.contains(key))
-            throw Error(ErrorKind::Format, "missing field " + path, file);
-        return obj.at(key);
-    }
-    int integer(const json &obj, const std::string &key, const std::string &path, int min) const
-    {
-        const json &v = at(obj, key, path);
-        if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > 1 << 24)
-            throw Error(ErrorKind::Format,
-                "field " + path + " must be an integer >= " + std::to_string(min), file);
-        return v.get<int>();
-    }
-    double number(const json &obj, const std::string &key, const std::string &path) const
-    {
-        const json &v = at(obj, key, path);
-        if (!v.is_number())
-            throw Error(ErrorKind::Format, "field " + path + " must be a number", file);
-        return v.get<double>();
-    }
-    bool boolean(const json &obj, const std::string &key, const std::string &path) const
-    {
-        const json &v = at(obj, key, path);
-        if (!v.is_boolean())
-            throw Error(ErrorKind::Format, "field " + path + " must be true or false", file);
-        return v.get<bool>();
-    }
-    std::string string(const json &obj, const std::string &key, const std::string &path) const
-    {
-        const json &v = at(obj, key, path);
-        if (!v.is_string())
-            throw Error(ErrorKind::Format, "field " + path + " must be a string", file);
-        return v.get<std::string>();
-    }
-    template<typename E>
-    E enumeration(const json &obj, const std::string &key, const std::string &path) const
-    {
-        try {
-            return parseEnum<E>(string(obj, key, path));
-        } catch (const Error &e) {
-            if (e.kind() != ErrorKind::Usage)
-                throw;
-            throw Error(ErrorKind::Format, "field " + path + ": " + e.reason(), file);
-        }
-    }
-};
 
 struct Fnv1a
 {
@@ -91,12 +36,8 @@ struct Fnv1a
 
 } // namespace
 
-std::string adapterManifestJson(const AdapterManifest &m)
+void writePeftJson(json &j, const PeftConfig &p)
 {
-    const PeftConfig &p = m.peft;
-    json j;
-    j["format"] = "astpeft-adapter";
-    j["format_version"] = kAdapterFormatVersion;
     j["method"] = methodName(p.method);
     j["init"] = enumName(p.init);
     j["lora"] = { { "rank", p.lora.rank }, { "alpha", p.lora.alpha },
@@ -109,41 +50,12 @@ std::string adapterManifestJson(const AdapterManifest &m)
         { "official_layernorm_bug", p.adapter.officialLayerNormBug } };
     j["prompts"] = p.prompts;
     j["prefix_tokens"] = p.prefixTokens;
-    j["labels"] = m.labels;
-    j["head"] = enumName(m.head);
-    j["positions"] = enumName(m.positions);
-    const FrontEnd &f = m.frontEnd;
-    j["preprocessing"] = { { "sampling_rate", f.fbank.sampleRate },
-        { "num_mel_bins", f.fbank.numMelBins }, { "frame_length", f.fbank.frameLength },
-        { "frame_shift", f.fbank.frameShift }, { "low_freq", f.fbank.lowFreq },
-        { "high_freq", f.fbank.highFreq }, { "preemphasis", f.fbank.preemphasis },
-        { "max_length", f.maxLength }, { "do_normalize", f.normalize }, { "mean", f.mean },
-        { "std", f.std } };
-    j["backbone"] = { { "fingerprint", m.backboneFingerprint }, { "hidden_size", m.hiddenSize },
-        { "num_hidden_layers", m.numHiddenLayers } };
-    return j.dump(2) + "\n";
 }
 
-AdapterManifest parseAdapterManifest(const std::string &text, const std::filesystem::path &file)
+PeftConfig readPeftJson(const JsonReader &r, const json &j)
 {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::parse_error &e) {
-        throw Error(ErrorKind::Format, std::string("not valid JSON: ") + e.what(), file);
-    }
-    const Reader r { j, file };
-    if (!j.is_object() || r.string(j, "format", "format") != "astpeft-adapter")
-        throw Error(ErrorKind::Format,
-            "not an astpeft adapter (field format must be \"astpeft-adapter\")", file);
-    const int version = r.integer(j, "format_version", "format_version", 1);
-    if (version > kAdapterFormatVersion)
-        throw Error(ErrorKind::Unsupported,
-            "adapter format version " + std::to_string(version) + " is newer than this program's ("
-                + std::to_string(kAdapterFormatVersion) + ")",
-            file);
-    AdapterManifest m;
-    PeftConfig &p = m.peft;
+    const std::filesystem::path &file = r.file;
+    PeftConfig p;
     try {
         p.method = parseMethod(r.string(j, "method", "method"));
     } catch (const Error &e) {
@@ -174,6 +86,51 @@ AdapterManifest parseAdapterManifest(const std::string &text, const std::filesys
     p.prefixTokens = r.integer(j, "prefix_tokens", "prefix_tokens", 2);
     if (p.prefixTokens % 2)
         throw Error(ErrorKind::Format, "field prefix_tokens must be even", file);
+
+    return p;
+}
+
+std::string adapterManifestJson(const AdapterManifest &m)
+{
+    json j;
+    j["format"] = "astpeft-adapter";
+    j["format_version"] = kAdapterFormatVersion;
+    writePeftJson(j, m.peft);
+    j["labels"] = m.labels;
+    j["head"] = enumName(m.head);
+    j["positions"] = enumName(m.positions);
+    const FrontEnd &f = m.frontEnd;
+    j["preprocessing"] = { { "sampling_rate", f.fbank.sampleRate },
+        { "num_mel_bins", f.fbank.numMelBins }, { "frame_length", f.fbank.frameLength },
+        { "frame_shift", f.fbank.frameShift }, { "low_freq", f.fbank.lowFreq },
+        { "high_freq", f.fbank.highFreq }, { "preemphasis", f.fbank.preemphasis },
+        { "max_length", f.maxLength }, { "do_normalize", f.normalize }, { "mean", f.mean },
+        { "std", f.std } };
+    j["backbone"] = { { "fingerprint", m.backboneFingerprint }, { "hidden_size", m.hiddenSize },
+        { "num_hidden_layers", m.numHiddenLayers } };
+    return j.dump(2) + "\n";
+}
+
+AdapterManifest parseAdapterManifest(const std::string &text, const std::filesystem::path &file)
+{
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::parse_error &e) {
+        throw Error(ErrorKind::Format, std::string("not valid JSON: ") + e.what(), file);
+    }
+    const JsonReader r { j, file };
+    if (!j.is_object() || r.string(j, "format", "format") != "astpeft-adapter")
+        throw Error(ErrorKind::Format,
+            "not an astpeft adapter (field format must be \"astpeft-adapter\")", file);
+    const int version = r.integer(j, "format_version", "format_version", 1);
+    if (version > kAdapterFormatVersion)
+        throw Error(ErrorKind::Unsupported,
+            "adapter format version " + std::to_string(version) + " is newer than this program's ("
+                + std::to_string(kAdapterFormatVersion) + ")",
+            file);
+    AdapterManifest m;
+    m.peft = readPeftJson(r, j);
 
     const json &labels = r.at(j, "labels", "labels");
     if (!labels.is_array() || labels.empty())

@@ -178,9 +178,11 @@ private Q_SLOTS:
         for (const char *flag : { "--help", "-h" }) {
             RUN_EXPECT(help, QStringList { flag }, 0);
             QVERIFY(help.out.startsWith("usage: astpeft"));
-            for (const char *synopsis :
-                { "\n  info MODEL [--json]", "\n  fbank AUDIO --out FILE.npy",
-                    "\n  predict MODEL AUDIO...", "\n  init-model --preset tiny|small|base" })
+            for (const char *synopsis : { "\n  info MODEL [--json]",
+                     "\n  fbank AUDIO --out FILE.npy", "\n  predict MODEL [--adapter RUN] AUDIO...",
+                     "\n  init-model --preset tiny|small|base",
+                     "\n  train --model MODEL --data PATH", "\n  eval RUN",
+                     "\n  compare --model MODEL" })
                 QVERIFY2(help.out.contains(synopsis), synopsis);
             QVERIFY(help.err.isEmpty());
         }
@@ -198,6 +200,12 @@ private Q_SLOTS:
                                  << "--positions adapt|zero";
         QTest::addRow("init-model") << "init-model"
                                     << "--head hf|mean-tokens";
+        QTest::addRow("train") << "train"
+                               << "--resume";
+        QTest::addRow("eval") << "eval"
+                              << "--split test|validation|train";
+        QTest::addRow("compare") << "compare"
+                                 << "comparison.csv";
     }
     void commandHelp()
     {

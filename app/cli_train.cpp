@@ -1,0 +1,593 @@
+// SPDX-License-Identifier: MIT
+// `astpeft train`, `astpeft eval` and `astpeft compare`: the training engine (core/train) from
+// the command line. Ctrl-C cancels within one step; the last finished epoch stays resumable.
+#include "cli_args.h"
+#include "data/dataset.h"
+#include "io/atomic_file.h"
+#include "train/trainer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+namespace astpeft::cli {
+
+namespace {
+
+using nlohmann::json;
+
+const std::set<std::string> kTrainValues = { "model", "data", "layout", "epochs", "batch-size",
+    "lr", "max-length", "few-shot", "seed", "device", "precision", "out", "val-fraction",
+    "test-fraction", "val-fold", "test-fold", "warmup", "clip-grad", "accumulation", "patience",
+    "weight-decay", "channel", "freq-mask", "time-mask", "mixup", "noise", "shift", "gain",
+    "positions", "cache-dir", "min-seconds" };
+
+// Ctrl-C: the handler only sets a flag; a watcher thread turns it into a stop request (a
+// std::stop_source is not async-signal-safe).
+std::atomic<bool> g_interrupted { false };
+extern "C" void onInterrupt(int)
+{
+    g_interrupted = true;
+}
+
+class InterruptWatcher
+{
+public:
+    explicit InterruptWatcher(std::stop_source source)
+        : m_thread([source](std::stop_token done) mutable {
+            while (!done.stop_requested()) {
+                if (g_interrupted.exchange(false))
+                    source.request_stop();
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+        })
+    {
+        m_previous = std::signal(SIGINT, onInterrupt);
+    }
+    ~InterruptWatcher() { std::signal(SIGINT, m_previous); }
+    InterruptWatcher(const InterruptWatcher &) = delete;
+    InterruptWatcher &operator=(const InterruptWatcher &) = delete;
+
+private:
+    std::jthread m_thread;
+    void (*m_previous)(int) = SIG_DFL;
+};
+
+std::set<std::string> unite(std::set<std::string> a, const std::set<std::string> &b)
+{
+    a.insert(b.begin(), b.end());
+    return a;
+}
+
+std::string duration(double seconds)
+{
+    const long s = std::lround(std::max(0.0, seconds));
+    char buf[32];
+    if (s >= 3600)
+        std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, s / 60 % 60);
+    else if (s >= 60)
+        std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%lds", s);
+    return buf;
+}
+
+std::string percent(double v)
+{
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * v);
+    return buf;
+}
+
+// Prints training progress: a bar on a terminal, epoch lines otherwise, JSON lines with --json.
+class ConsoleObserver : public core::TrainObserver
+{
+public:
+    ConsoleObserver(bool json, std::string prefix = {})
+        : m_json(json)
+        , m_tty(::isatty(STDERR_FILENO) == 1)
+        , m_prefix(std::move(prefix))
+    { }
+
+    void onImport(const core::ImportEvent &e) override
+    {
+        if (m_json) {
+            std::cout << core::eventJson(e) << std::endl;
+            return;
+        }
+        std::fprintf(stderr, "%s%zu classes, %d clips (%.1f s of audio), layout %s",
+            m_prefix.c_str(), e.labels.size(), e.summary.clips, e.summary.seconds,
+            core::enumName(e.layout).c_str());
+        int train = 0, val = 0, test = 0;
+        for (const auto &c : e.summary.classes) {
+            const auto get = [&](core::Split s) {
+                const auto it = c.perSplit.find(s);
+                return it == c.perSplit.end() ? 0 : it->second;
+            };
+            train += get(core::Split::Train);
+            val += get(core::Split::Validation);
+            test += get(core::Split::Test);
+        }
+        std::fprintf(stderr, "; split %d train / %d validation / %d test\n", train, val, test);
+        std::fprintf(stderr,
+            "%s%s: %lld trainable parameters (%.3f%% of the backbone), max_length %d, device %s\n",
+            m_prefix.c_str(), core::methodName(e.peft.method).c_str(),
+            static_cast<long long>(e.parameters.total()), 100.0 * e.parameters.shareOfBackbone(),
+            e.maxLength, e.device.c_str());
+        if (!e.skipped.empty()) {
+            std::fprintf(stderr, "%sskipped %zu files:\n", m_prefix.c_str(), e.skipped.size());
+            for (std::size_t i = 0; i < e.skipped.size() && i < 20; ++i)
+                std::fprintf(stderr, "  %s: %s\n", e.skipped[i].file.string().c_str(),
+                    e.skipped[i].reason.c_str());
+            if (e.skipped.size() > 20)
+                std::fprintf(
+                    stderr, "  ... and %zu more (see metrics.jsonl)\n", e.skipped.size() - 20);
+        }
+    }
+
+    void onProgress(const core::ProgressEvent &e) override
+    {
+        if (m_json || !m_tty || e.total <= 0)
+            return;
+        std::fprintf(stderr, "\r%s%s %lld/%lld\033[K", m_prefix.c_str(), e.phase.c_str(),
+            static_cast<long long>(e.done), static_cast<long long>(e.total));
+        if (e.done >= e.total)
+            std::fprintf(stderr, "\r\033[K");
+    }
+
+    void onStep(const core::StepEvent &e) override
+    {
+        if (m_json) {
+            std::cout << core::eventJson(e) << '\n';
+            return;
+        }
+        if (!m_tty)
+            return;
+        const double done = double(e.step) / double(std::max<std::int64_t>(1, e.totalSteps));
+        const int width = 24, filled = int(done * width);
+        std::fprintf(stderr,
+            "\r%sepoch %d [%s%s] %3.0f%% loss %.4f lr %.2e %.1f samples/s ETA %s\033[K",
+            m_prefix.c_str(), e.epoch, std::string(std::size_t(filled), '#').c_str(),
+            std::string(std::size_t(width - filled), '.').c_str(), 100.0 * done, e.loss,
+            e.learningRate, e.samplesPerSecond, duration(e.etaSeconds).c_str());
+    }
+
+    void onEpoch(const core::EpochEvent &e) override
+    {
+        m_lastEpoch = e;
+        if (m_json) {
+            std::cout << core::eventJson(e) << std::endl;
+            return;
+        }
+        if (m_tty)
+            std::fprintf(stderr, "\r\033[K");
+        std::fprintf(stderr, "%sepoch %d/%d  train loss %.4f acc %s", m_prefix.c_str(), e.epoch,
+            e.epochs, e.trainLoss, percent(e.trainAccuracy).c_str());
+        if (e.hasValidation)
+            std::fprintf(stderr, "  val loss %.4f acc %s", e.valLoss,
+                percent(e.validation.accuracy).c_str());
+        std::fprintf(stderr, "  %s%s\n", duration(e.seconds).c_str(), e.best ? "  *best" : "");
+    }
+
+    void onFinished(const core::FinishedEvent &e) override
+    {
+        if (m_json)
+            std::cout << core::eventJson(e) << std::endl;
+    }
+
+    void onFailed(const core::FailedEvent &e) override
+    {
+        if (m_json)
+            std::cout << core::eventJson(e) << std::endl;
+        else if (m_tty)
+            std::fprintf(stderr, "\r\033[K");
+    }
+
+    const std::optional<core::EpochEvent> &lastEpoch() const { return m_lastEpoch; }
+
+private:
+    bool m_json, m_tty;
+    std::string m_prefix;
+    std::optional<core::EpochEvent> m_lastEpoch;
+};
+
+std::string quote(const std::string &s)
+{
+    if (!s.empty() && s.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos)
+        return s;
+    std::string out = "'";
+    for (char c : s)
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+// The command line that reproduces a run (options in a stable order).
+std::string commandLine(const std::string &command, const Args &args,
+    const std::map<std::string, std::string> &overrides = {},
+    const std::set<std::string> &drop = {})
+{
+    // A stream, not string +: GCC 12 reports a false -Wrestrict for the latter.
+    std::ostringstream line;
+    line << "astpeft " << command;
+    for (const std::string &p : args.positional)
+        line << ' ' << quote(p);
+    std::map<std::string, std::string> values = args.values;
+    for (const auto &[k, v] : overrides)
+        values[k] = v;
+    for (const auto &[k, v] : values)
+        if (!drop.count(k))
+            line << " --" << k << ' ' << quote(v);
+    for (const std::string &f : args.flags)
+        if (!drop.count(f) && f != "json")
+            line << " --" << f;
+    return line.str();
+}
+
+double fraction(const Args &args, const std::string &name, double fallback)
+{
+    const double v = args.doubleValue(name, fallback);
+    if (v < 0.0 || v >= 1.0)
+        throw UsageError("--" + name + " must be in [0, 1)");
+    return v;
+}
+
+// Everything but the method and the output folder.
+core::TrainOptions commonOptions(const Args &args)
+{
+    core::TrainOptions o;
+    if (!args.has("model"))
+        throw UsageError("--model MODEL is required (a Hugging Face AST folder)");
+    if (!args.has("data"))
+        throw UsageError("--data PATH is required (a dataset folder or manifest)");
+    o.model = args.value("model");
+    o.data = args.value("data");
+    o.import.layout = pick(args, "layout", core::DatasetLayout::Auto);
+    o.import.minSeconds = args.doubleValue("min-seconds", o.import.minSeconds);
+    o.epochs = positiveInt(args, "epochs", o.epochs);
+    o.batchSize = positiveInt(args, "batch-size", o.batchSize);
+    o.learningRate = args.doubleValue("lr", 0.0);
+    if (o.learningRate < 0)
+        throw UsageError("--lr must be positive");
+    o.maxLength = args.intValue("max-length", 0);
+    if (o.maxLength < 0)
+        throw UsageError("--max-length must be positive");
+    o.split.fewShot = args.intValue("few-shot", 0);
+    if (o.split.fewShot < 0)
+        throw UsageError("--few-shot must be positive");
+    const std::string seed = args.value("seed", "10");
+    try {
+        std::size_t used = 0;
+        o.seed = std::stoull(seed, &used);
+        if (used != seed.size() || seed[0] == '-')
+            throw std::invalid_argument(seed);
+    } catch (const std::exception &) {
+        throw UsageError("--seed needs a non-negative integer");
+    }
+    o.split.seed = o.seed;
+    o.split.validationFraction = fraction(args, "val-fraction", o.split.validationFraction);
+    o.split.testFraction = fraction(args, "test-fraction", o.split.testFraction);
+    o.split.validationFold = args.intValue("val-fold", 0);
+    o.split.testFold = args.intValue("test-fold", 0);
+    o.device = args.value("device", "auto");
+    try {
+        o.precision = core::parsePrecision(args.value("precision", "fp32"));
+    } catch (const core::Error &e) {
+        throw UsageError("--precision: " + e.reason());
+    }
+    o.warmupSteps = args.intValue("warmup", 0);
+    o.clipGradNorm = args.doubleValue("clip-grad", 0.0);
+    o.accumulation = positiveInt(args, "accumulation", 1);
+    o.patience = args.intValue("patience", 0);
+    o.weightDecay = args.doubleValue("weight-decay", o.weightDecay);
+    o.channel = args.intValue("channel", -1);
+    o.augment.freqMaskParam = args.intValue("freq-mask", 0);
+    o.augment.timeMaskParam = args.intValue("time-mask", 0);
+    o.augment.mixupAlpha = args.doubleValue("mixup", 0.0);
+    o.augment.noiseProbability = args.doubleValue("noise", 0.0);
+    o.augment.shiftSeconds = args.doubleValue("shift", 0.0);
+    o.augment.gainDb = args.doubleValue("gain", 0.0);
+    o.positions = pick(args, "positions", core::PositionMode::Adapt);
+    o.useFeatureCache = !args.has("no-cache");
+    o.cacheEncoderOutputs = !args.has("no-encoder-cache");
+    o.featureCache = args.value("cache-dir");
+    o.evaluateTest = !args.has("no-test");
+    return o;
+}
+
+std::string readFile(const std::filesystem::path &file)
+{
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        throw core::Error(core::ErrorKind::Io, "cannot read the file", file);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void printMetricsTable(const std::vector<std::string> &labels,
+    const core::ClassificationMetrics *val, const core::ClassificationMetrics *test)
+{
+    std::size_t width = 5;
+    for (const auto &l : labels)
+        width = std::max(width, l.size());
+    std::printf("%-*s", int(width), "class");
+    if (val)
+        std::printf("  %9s %9s", "val acc", "val F1");
+    if (test)
+        std::printf("  %9s %9s", "test acc", "test F1");
+    std::printf("\n");
+    for (std::size_t c = 0; c < labels.size(); ++c) {
+        std::printf("%-*s", int(width), labels[c].c_str());
+        for (const auto *m : { val, test })
+            if (m && c < m->perClass.size())
+                std::printf(
+                    "  %9s %9.3f", percent(m->perClass[c].recall).c_str(), m->perClass[c].f1);
+        std::printf("\n");
+    }
+    std::printf("%-*s", int(width), "overall");
+    for (const auto *m : { val, test })
+        if (m)
+            std::printf("  %9s %9.3f", percent(m->accuracy).c_str(), m->macroF1);
+    std::printf("\n");
+}
+
+int runTraining(const core::TrainOptions &options, bool json)
+{
+    std::stop_source source;
+    const InterruptWatcher watcher(source);
+    ConsoleObserver observer(json);
+    const core::FinishedEvent f = core::train(options, observer, source.get_token());
+    if (json)
+        return f.reason == "cancelled" ? kExitInput : kExitOk;
+    if (f.reason == "cancelled") {
+        std::fprintf(stderr,
+            "cancelled after %d finished epochs; continue with: astpeft train --resume --out %s\n",
+            f.epochsCompleted, quote(options.out.string()).c_str());
+        return kExitInput;
+    }
+    const auto &last = observer.lastEpoch();
+    std::printf("\n%s: %s after %d epochs in %s; best epoch %d", f.method.c_str(), f.reason.c_str(),
+        f.epochsCompleted, duration(f.seconds).c_str(), f.bestEpoch);
+    if (last && last->hasValidation)
+        std::printf(", validation accuracy %s", percent(f.bestValAccuracy).c_str());
+    if (f.hasTest)
+        std::printf(", test accuracy %s", percent(f.test.accuracy).c_str());
+    std::printf("\n\n");
+    // The per-class table of the last epoch's validation (the best epoch's is in
+    // confusion.csv) and the best adapter's test pass.
+    printMetricsTable(f.labels, last && last->hasValidation ? &last->validation : nullptr,
+        f.hasTest ? &f.test : nullptr);
+    std::printf("\nadapter (%lld trainable parameters) and metrics in %s\n",
+        static_cast<long long>(f.trainableParameters), options.out.string().c_str());
+    return kExitOk;
+}
+
+int cmdTrain(const Args &args)
+{
+    if (!args.positional.empty())
+        throw UsageError("train takes no positional arguments");
+    if (!args.has("out"))
+        throw UsageError("--out RUN is required (the run folder)");
+    core::TrainOptions o;
+    if (args.has("resume")) {
+        // The run's own options; only the epochs, device and patience may be given again.
+        const std::filesystem::path file =
+            std::filesystem::path(args.value("out")) / "options.json";
+        if (!std::filesystem::exists(file))
+            throw core::Error(core::ErrorKind::Usage,
+                "nothing to resume: no options.json in the run folder", args.value("out"));
+        o = core::parseTrainOptions(readFile(file), file);
+        for (const auto &[k, v] : args.values)
+            if (k != "out" && k != "epochs" && k != "device" && k != "patience")
+                throw UsageError("--resume continues the run with its own options; only --epochs, "
+                                 "--device and --patience may be given (not --"
+                    + k + ")");
+        o.epochs = positiveInt(args, "epochs", o.epochs);
+        o.device = args.value("device", o.device);
+        o.patience = args.intValue("patience", o.patience);
+        o.resume = true;
+    } else {
+        o = commonOptions(args);
+        o.peft = peftFromArgs(args);
+        o.budget = args.value("budget");
+        o.out = args.value("out");
+        o.command = commandLine("train", args, { { "seed", std::to_string(o.seed) } });
+    }
+    return runTraining(o, args.has("json"));
+}
+
+int cmdEval(const Args &args)
+{
+    if (args.positional.size() != 1)
+        throw UsageError("eval needs one RUN folder");
+    core::EvalOptions o;
+    o.run = args.positional[0];
+    o.data = args.value("data");
+    o.model = args.value("model");
+    o.split = pick(args, "split", core::Split::Test);
+    o.device = args.value("device", "auto");
+    o.batchSize = positiveInt(args, "batch-size", 16);
+    const core::EvalResult r = core::evaluateRun(o);
+    const auto &m = r.metrics;
+    if (args.has("json")) {
+        json perClass = json::object();
+        for (std::size_t c = 0; c < m.perClass.size(); ++c)
+            perClass[r.labels[c]] = { { "precision", m.perClass[c].precision },
+                { "recall", m.perClass[c].recall }, { "f1", m.perClass[c].f1 },
+                { "accuracy", m.perClass[c].recall }, { "support", m.perClass[c].support } };
+        json skipped = json::array();
+        for (const auto &s : r.skipped)
+            skipped.push_back({ { "file", s.file.string() }, { "reason", s.reason } });
+        std::cout << json {
+            { "split", core::enumName(o.split) }, { "examples", m.examples }, { "loss", r.loss },
+            { "accuracy", m.accuracy }, { "balanced_accuracy", m.balancedAccuracy },
+            { "macro_f1", m.macroF1 }, { "per_class", perClass }, { "confusion", m.confusion },
+            { "skipped", skipped }
+        }.dump() << std::endl;
+        return kExitOk;
+    }
+    std::printf(
+        "%s split: %d clips, accuracy %s, balanced accuracy %s, macro-F1 %.3f, loss %.4f\n\n",
+        core::enumName(o.split).c_str(), m.examples, percent(m.accuracy).c_str(),
+        percent(m.balancedAccuracy).c_str(), m.macroF1, r.loss);
+    std::printf("%-12s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "clips");
+    for (std::size_t c = 0; c < m.perClass.size(); ++c)
+        std::printf("%-12s %9.3f %9.3f %9.3f %8d\n", r.labels[c].c_str(), m.perClass[c].precision,
+            m.perClass[c].recall, m.perClass[c].f1, m.perClass[c].support);
+    if (!r.skipped.empty())
+        std::fprintf(
+            stderr, "skipped %zu files (unreadable or unknown labels)\n", r.skipped.size());
+    return kExitOk;
+}
+
+int cmdCompare(const Args &args)
+{
+    if (!args.positional.empty())
+        throw UsageError("compare takes no positional arguments");
+    if (!args.has("methods") || !args.has("out"))
+        throw UsageError("compare needs --methods m1,m2,... and --out DIR");
+    std::vector<core::PeftMethod> methods;
+    for (const std::string &m : splitList(args.value("methods")))
+        methods.push_back(core::parseMethod(m));
+    if (methods.empty())
+        throw UsageError("--methods needs at least one method");
+    const core::TrainOptions common = commonOptions(args);
+    const std::filesystem::path out = args.value("out");
+    const bool asJson = args.has("json");
+
+    struct Row
+    {
+        std::string method, status;
+        long long parameters = 0;
+        double share = 0, val = 0, test = 0, seconds = 0;
+        bool hasTest = false;
+    };
+    std::vector<Row> rows;
+    std::stop_source source;
+    const InterruptWatcher watcher(source);
+    for (core::PeftMethod method : methods) {
+        core::TrainOptions o = common;
+        o.peft = peftFromArgs(args, method);
+        o.budget = args.value("budget");
+        o.out = out / core::methodName(method);
+        o.command = commandLine("train", args,
+            { { "method", core::methodName(method) }, { "out", o.out.string() },
+                { "seed", std::to_string(o.seed) } },
+            { "methods" });
+        Row row { core::methodName(method), "ok" };
+        if (!asJson)
+            std::fprintf(stderr, "== %s\n", row.method.c_str());
+        try {
+            ConsoleObserver observer(asJson, asJson ? "" : "  ");
+            const core::FinishedEvent f = core::train(o, observer, source.get_token());
+            row.status = f.reason;
+            row.parameters = f.trainableParameters;
+            row.val = f.bestValAccuracy;
+            row.hasTest = f.hasTest;
+            row.test = f.test.accuracy;
+            row.seconds = f.seconds;
+        } catch (const core::Error &e) {
+            // One method that cannot run (over budget, out of memory) does not stop the others.
+            row.status = e.reason();
+            std::fprintf(stderr, "  %s: %s\n", row.method.c_str(), e.what());
+        }
+        rows.push_back(row);
+        if (source.stop_requested())
+            break;
+    }
+
+    std::ostringstream csv, md;
+    csv << "method,trainable_parameters,best_val_accuracy,test_accuracy,seconds,status\n";
+    md << "| method | trainable parameters | best val accuracy | test accuracy | time | status "
+          "|\n|---|---:|---:|---:|---:|---|\n";
+    for (const Row &r : rows) {
+        csv << r.method << ',' << r.parameters << ',' << r.val << ','
+            << (r.hasTest ? std::to_string(r.test) : "") << ',' << r.seconds << ",\"" << r.status
+            << "\"\n";
+        md << "| " << r.method << " | " << r.parameters << " | " << percent(r.val) << " | "
+           << (r.hasTest ? percent(r.test) : "-") << " | " << duration(r.seconds) << " | "
+           << r.status << " |\n";
+    }
+    core::createDirectories(out);
+    core::writeFileAtomic(out / "comparison.csv", csv.str());
+    core::writeFileAtomic(out / "comparison.md", md.str());
+    if (asJson) {
+        json j = json::array();
+        for (const Row &r : rows)
+            j.push_back({ { "method", r.method }, { "trainable_parameters", r.parameters },
+                { "best_val_accuracy", r.val },
+                { "test_accuracy", r.hasTest ? json(r.test) : json(nullptr) },
+                { "seconds", r.seconds }, { "status", r.status } });
+        std::cout << json { { "event", "comparison" }, { "rows", j } }.dump() << std::endl;
+    } else {
+        std::printf("\n%s\nwritten to %s and comparison.md\n", md.str().c_str(),
+            (out / "comparison.csv").string().c_str());
+    }
+    return source.stop_requested() ? kExitInput : kExitOk;
+}
+
+} // namespace
+
+std::vector<Command> trainingCommands()
+{
+    const std::string trainOptionsHelp =
+        "Data and split:\n"
+        "  --data PATH             a folder or manifest; --layout auto|folders|csv|esc50|\n"
+        "                          "
+        "speech-commands|urbansound8k|fluent-speech-commands|audiofolder\n"
+        "  --val-fraction F        validation share per class when the layout has none (0.1)\n"
+        "  --test-fraction F       test share when the layout has none (0)\n"
+        "  --val-fold K --test-fold K   folds for fold-based layouts (ESC-50: 4 and 5)\n"
+        "  --few-shot K            K training clips per class (seeded)\n"
+        "  --min-seconds S         shorter clips are skipped (0.025)\n"
+        "  --channel K             keep channel K instead of averaging\n"
+        "Method: --method M with its knobs (astpeft methods), or --budget 250k|0.3% to size it.\n"
+        "Recipe (paper defaults): --epochs N (10) --batch-size N (8) --lr X (per method)\n"
+        "  --weight-decay X (0.1) --warmup STEPS (0) --clip-grad NORM --accumulation N\n"
+        "  --patience N (early stopping) --seed S (10) --max-length FRAMES (longest clip)\n"
+        "  --device auto|cpu|cuda --precision fp32|bf16|fp16 --positions adapt|zero\n"
+        "Augmentation: --freq-mask F --time-mask T (SpecAugment; the paper: 24 and 80)\n"
+        "  --mixup ALPHA --noise P (background-noise mixing) --shift SECONDS --gain DB\n"
+        "Caches: --cache-dir DIR (default ~/.cache/astpeft/features), --no-cache;\n"
+        "  linear probing without augmentation trains on cached encoder outputs\n"
+        "  (--no-encoder-cache runs the frozen encoder every epoch).\n"
+        "--no-test skips the final test pass. --json prints the events as JSON lines.";
+    return {
+        { "train",
+            "train --model MODEL --data PATH --method M [knobs | --budget B] --out RUN "
+            "[options] [--resume] [--json]",
+            "Fine-tunes a PEFT method on a dataset and writes the run folder RUN: the best\n"
+            "adapter (adapter_config.json + adapter_model.safetensors), metrics.jsonl (every\n"
+            "event), options.json, command.txt, confusion.csv and checkpoints/last.\n"
+            "Ctrl-C stops within one step; `astpeft train --resume --out RUN [--epochs N]`\n"
+            "continues from the last finished epoch exactly as if it had not stopped.\n\n"
+                + trainOptionsHelp,
+            unite(kKnobValues, kTrainValues),
+            withOptions(kKnobFlags, { "json", "no-cache", "no-encoder-cache", "no-test", "resume" }), cmdTrain },
+        { "eval", "eval RUN [--data PATH] [--split test|validation|train] [--json]",
+            "Evaluates a run's best adapter on one split of a dataset (by default the run's own\n"
+            "data and split options), with the run's preprocessing: accuracy, balanced accuracy,\n"
+            "macro-F1, per-class precision/recall/F1 and, with --json, the confusion matrix.\n"
+            "--model MODEL overrides the backbone path (it must be the same backbone).",
+            { "data", "split", "model", "device", "batch-size" }, { "json" }, cmdEval },
+        { "compare",
+            "compare --model MODEL --data PATH --methods m1,m2,... --budget B --out DIR [options]",
+            "Trains each method at the same budget (its size knob solved for B; methods that\n"
+            "cannot fit are reported) into DIR/<method> and writes DIR/comparison.csv and\n"
+            "comparison.md: trainable parameters, best validation accuracy, test accuracy and\n"
+            "time per method: the paper's Table 1 on your data. Options as for train.",
+            unite(withOptions(kKnobValues, { "methods" }), kTrainValues),
+            withOptions(kKnobFlags, { "json", "no-cache", "no-encoder-cache", "no-test" }), cmdCompare },
+    };
+}
+
+} // namespace astpeft::cli

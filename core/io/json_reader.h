@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+// Typed reading of JSON files with errors that name the file and the field (core::Error
+// Format). Core-internal (nlohmann_json is a private dependency of core).
+#pragma once
+
+#include "enum_names.h"
+#include "error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace astpeft::core {
+
+// Typed access with errors that name the file and the field.
+struct JsonReader
+{
+    const nlohmann::json &root;
+    std::filesystem::path file;
+
+    const nlohmann::json &at(
+        const nlohmann::json &obj, const std::string &key, const std::string &path) const
+    {
+        if (!obj.is_object() || !obj.contains(key))
+            throw Error(ErrorKind::Format, "missing field " + path, file);
+        return obj.at(key);
+    }
+    int integer(
+        const nlohmann::json &obj, const std::string &key, const std::string &path, int min) const
+    {
+        const nlohmann::json &v = at(obj, key, path);
+        if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > 1 << 24)
+            throw Error(ErrorKind::Format,
+                "field " + path + " must be an integer >= " + std::to_string(min), file);
+        return v.get<int>();
+    }
+    double number(const nlohmann::json &obj, const std::string &key, const std::string &path) const
+    {
+        const nlohmann::json &v = at(obj, key, path);
+        if (!v.is_number())
+            throw Error(ErrorKind::Format, "field " + path + " must be a number", file);
+        return v.get<double>();
+    }
+    bool boolean(const nlohmann::json &obj, const std::string &key, const std::string &path) const
+    {
+        const nlohmann::json &v = at(obj, key, path);
+        if (!v.is_boolean())
+            throw Error(ErrorKind::Format, "field " + path + " must be true or false", file);
+        return v.get<bool>();
+    }
+    std::string string(
+        const nlohmann::json &obj, const std::string &key, const std::string &path) const
+    {
+        const nlohmann::json &v = at(obj, key, path);
+        if (!v.is_string())
+            throw Error(ErrorKind::Format, "field " + path + " must be a string", file);
+        return v.get<std::string>();
+    }
+    template<typename E>
+    E enumeration(const nlohmann::json &obj, const std::string &key, const std::string &path) const
+    {
+        try {
+            return parseEnum<E>(string(obj, key, path));
+        } catch (const Error &e) {
+            if (e.kind() != ErrorKind::Usage)
+                throw;
+            throw Error(ErrorKind::Format, "field " + path + ": " + e.reason(), file);
+        }
+    }
+};
+
+} // namespace astpeft::core
