@@ -572,7 +572,9 @@ std::vector<Command> trainingCommands()
             "continues from the last finished epoch exactly as if it had not stopped.\n\n"
                 + trainOptionsHelp,
             unite(kKnobValues, kTrainValues),
-            withOptions(kKnobFlags, { "json", "no-cache", "no-encoder-cache", "no-test", "resume" }), cmdTrain },
+            withOptions(
+                kKnobFlags, { "json", "no-cache", "no-encoder-cache", "no-test", "resume" }),
+            cmdTrain },
         { "eval", "eval RUN [--data PATH] [--split test|validation|train] [--json]",
             "Evaluates a run's best adapter on one split of a dataset (by default the run's own\n"
             "data and split options), with the run's preprocessing: accuracy, balanced accuracy,\n"
@@ -586,7 +588,8 @@ std::vector<Command> trainingCommands()
             "comparison.md: trainable parameters, best validation accuracy, test accuracy and\n"
             "time per method: the paper's Table 1 on your data. Options as for train.",
             unite(withOptions(kKnobValues, { "methods" }), kTrainValues),
-            withOptions(kKnobFlags, { "json", "no-cache", "no-encoder-cache", "no-test" }), cmdCompare },
+            withOptions(kKnobFlags, { "json", "no-cache", "no-encoder-cache", "no-test" }),
+            cmdCompare },
     };
 }
 
