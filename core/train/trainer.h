@@ -210,9 +210,9 @@ struct RunFiles
 // its split options (so "validation" is the validation set it was trained with).
 struct EvalOptions
 {
-    std::filesystem::path run;
-    std::filesystem::path data; // empty: the run's data
-    std::filesystem::path model; // empty: the run's backbone
+    std::filesystem::path run {};
+    std::filesystem::path data {}; // empty: the run's data
+    std::filesystem::path model {}; // empty: the run's backbone
     Split split = Split::Test;
     std::string device = "auto";
     int batchSize = 16;

@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: MIT
+// The training engine (core/train/trainer.h) on spoken words generated with espeak-ng and a
+// tiny random backbone: overfitting, bit-identical determinism and resume, cancel within one
+// step, pause, stop after the epoch, early stopping, the linear-probing encoder cache,
+// augmentation, evaluation of a run folder, a failed write that leaves the last checkpoint
+// intact, and the errors that must come before training starts.
+#include "audio/audio_file.h"
+#include "error.h"
+#include "inference/classifier.h"
+#include "io/safetensors.h"
+#include "peft/adapter_manifest.h"
+#include "random.h"
+#include "test_support.h"
+#include "train/trainer.h"
+#include "word_dataset.h"
+
+#include <QtTest>
+
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+using namespace astpeft::core;
+using astpeft::test::captureError;
+
+namespace {
+
+std::string readBytes(const std::filesystem::path &file)
+{
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// Records every event; optional hooks run on the training thread.
+struct Recorder : TrainObserver
+{
+    std::vector<StepEvent> steps;
+    std::vector<EpochEvent> epochs;
+    std::vector<std::chrono::steady_clock::time_point> stepTimes;
+    std::optional<ImportEvent> import;
+    std::optional<FinishedEvent> finished;
+    std::optional<FailedEvent> failed;
+    std::function<void(const StepEvent &)> onStepHook;
+    std::function<void(const EpochEvent &)> onEpochHook;
+
+    void onImport(const ImportEvent &e) override { import = e; }
+    void onStep(const StepEvent &e) override
+    {
+        steps.push_back(e);
+        stepTimes.push_back(std::chrono::steady_clock::now());
+        if (onStepHook)
+            onStepHook(e);
+    }
+    void onEpoch(const EpochEvent &e) override
+    {
+        epochs.push_back(e);
+        if (onEpochHook)
+            onEpochHook(e);
+    }
+    void onFinished(const FinishedEvent &e) override { finished = e; }
+    void onFailed(const FailedEvent &e) override { failed = e; }
+};
+
+} // namespace
+
+class TestTrainer : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_tmp;
+    std::filesystem::path m_data, m_model, m_cache;
+    int m_run = 0;
+
+    TrainOptions options(PeftMethod method, int epochs)
+    {
+        TrainOptions o;
+        o.model = m_model;
+        o.data = m_data;
+        o.peft = paperSetting(method);
+        o.peft.lora.rank = 4;
+        o.peft.adapter.bottleneck = 4;
+        o.peft.adapter.kernel = 5;
+        o.peft.prompts = 4;
+        o.epochs = epochs;
+        o.batchSize = 8;
+        o.seed = 7;
+        o.split.seed = 7;
+        o.split.validationFraction = 0.25;
+        o.featureCache = m_cache;
+        o.out = freshRun();
+        return o;
+    }
+    std::filesystem::path freshRun()
+    {
+        return std::filesystem::path(m_tmp.path().toStdString())
+            / ("run" + std::to_string(++m_run));
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_tmp.isValid());
+        const std::filesystem::path root = m_tmp.path().toStdString();
+        m_data = root / "words";
+        m_model = root / "model";
+        m_cache = root / "cache";
+        astpeft::test::WordDatasetOptions words;
+        words.pitches = { 30, 70 };
+        QCOMPARE(astpeft::test::writeWordDataset(QString::fromStdString(m_data.string()), words),
+            4 * 4 * 2 * 2);
+        RandomModelOptions model;
+        model.preset = "tiny";
+        model.maxLength = 128;
+        model.seed = 3;
+        writeRandomModel(m_model, model);
+    }
+
+    void overfitsASmallSet()
+    {
+        TrainOptions o = options(PeftMethod::Full, 30);
+        o.learningRate = 1e-3;
+        Recorder r;
+        const FinishedEvent f = train(o, r);
+        QCOMPARE(f.reason, std::string("completed"));
+        QCOMPARE(int(r.epochs.size()), 30);
+        QCOMPARE(r.epochs.back().trainAccuracy, 1.0);
+        QVERIFY(r.epochs.back().trainLoss < 0.1 * r.epochs.front().trainLoss);
+        // The learning rate follows the cosine schedule down to ~0 at the last step.
+        QCOMPARE(r.steps.front().learningRate, 1e-3);
+        QVERIFY(r.steps.back().learningRate < 1e-5);
+        QCOMPARE(r.steps.back().step, r.steps.back().totalSteps);
+    }
+
+    void deterministicAndResumesBitIdentically()
+    {
+        const TrainOptions a = options(PeftMethod::Lora, 5);
+        Recorder ra;
+        train(a, ra);
+
+        TrainOptions again = a;
+        again.out = freshRun();
+        Recorder rAgain;
+        train(again, rAgain);
+        QCOMPARE(
+            readBytes(again.out / kAdapterWeightsFile), readBytes(a.out / kAdapterWeightsFile));
+
+        // The same run, stopped after epoch 2 and resumed: identical to the uninterrupted one.
+        TrainOptions b = a;
+        b.out = freshRun();
+        TrainControl control;
+        Recorder rb;
+        rb.onEpochHook = [&](const EpochEvent &e) {
+            if (e.epoch == 2)
+                control.stopAfterEpoch();
+        };
+        QCOMPARE(train(b, rb, {}, &control).reason, std::string("stopped-after-epoch"));
+        QCOMPARE(int(rb.epochs.size()), 2);
+        TrainOptions resume = b;
+        resume.resume = true;
+        Recorder rc;
+        const FinishedEvent f = train(resume, rc);
+        QCOMPARE(f.reason, std::string("completed"));
+        QCOMPARE(rc.epochs.front().epoch, 3);
+        for (const char *file :
+            { "adapter_model.safetensors", "checkpoints/last/optimizer.safetensors",
+                "checkpoints/last/adapter_model.safetensors" })
+            QVERIFY2(readBytes(b.out / file) == readBytes(a.out / file), file);
+        for (int e = 0; e < 3; ++e) {
+            QCOMPARE(rc.epochs[std::size_t(e)].trainLoss, ra.epochs[std::size_t(e + 2)].trainLoss);
+            QCOMPARE(rc.epochs[std::size_t(e)].valLoss, ra.epochs[std::size_t(e + 2)].valLoss);
+        }
+        // The log reads like one run: one import, five epochs, one finished (what was logged
+        // after the checkpoint, here the first "finished", is dropped on resume).
+        std::ifstream log(b.out / RunFiles::metrics);
+        int imports = 0, epochs = 0, finished = 0;
+        for (std::string line; std::getline(log, line);) {
+            imports += line.find("\"event\":\"import\"") != std::string::npos;
+            epochs += line.find("\"event\":\"epoch\"") != std::string::npos;
+            finished += line.find("\"event\":\"finished\"") != std::string::npos;
+        }
+        QCOMPARE(imports, 1);
+        QCOMPARE(epochs, 5);
+        QCOMPARE(finished, 1);
+    }
+
+    void cancelStopsWithinOneStep()
+    {
+        const TrainOptions o = options(PeftMethod::Adapter, 4);
+        std::stop_source stop;
+        Recorder r;
+        std::size_t stepsAtRequest = 0;
+        r.onStepHook = [&](const StepEvent &e) {
+            if (e.epoch == 2 && !stop.stop_requested()) {
+                stop.request_stop();
+                stepsAtRequest = r.steps.size();
+            }
+        };
+        const FinishedEvent f = train(o, r, stop.get_token());
+        QCOMPARE(f.reason, std::string("cancelled"));
+        QCOMPARE(r.steps.size(), stepsAtRequest); // not one more step
+        QCOMPARE(int(r.epochs.size()), 1);
+        QCOMPARE(f.epochsCompleted, 1);
+        QVERIFY(!f.hasTest);
+        // The checkpoint of epoch 1 is there to resume from.
+        const std::string state =
+            readBytes(o.out / RunFiles::lastCheckpoint / "trainer_state.json");
+        QVERIFY2(state.find("\"epoch\": 1") != std::string::npos, state.c_str());
+    }
+
+    void pauseHoldsTraining()
+    {
+        const TrainOptions o = options(PeftMethod::BitFit, 2);
+        TrainControl control;
+        Recorder r;
+        std::jthread resumer;
+        r.onStepHook = [&](const StepEvent &e) {
+            if (e.step == 2) {
+                control.pause();
+                resumer = std::jthread([&] {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+                    control.resume();
+                });
+            }
+        };
+        QCOMPARE(train(o, r, {}, &control).reason, std::string("completed"));
+        QVERIFY(r.steps.size() >= 4);
+        const auto gap = r.stepTimes[2] - r.stepTimes[1];
+        QVERIFY(gap >= std::chrono::milliseconds(350));
+        QCOMPARE(int(r.epochs.size()), 2);
+    }
+
+    void earlyStopping()
+    {
+        // A learning rate too small to change anything: epoch 1 stays the best.
+        TrainOptions o = options(PeftMethod::Lora, 10);
+        o.learningRate = 1e-30;
+        o.weightDecay = 0.0;
+        o.patience = 2;
+        Recorder r;
+        const FinishedEvent f = train(o, r);
+        QCOMPARE(f.reason, std::string("early-stopping"));
+        QCOMPARE(f.epochsCompleted, 3);
+        QCOMPARE(f.bestEpoch, 1);
+    }
+
+    void linearProbingCacheMatchesFullForward()
+    {
+        TrainOptions cached = options(PeftMethod::Linear, 3);
+        TrainOptions plain = cached;
+        plain.out = freshRun();
+        plain.cacheEncoderOutputs = false;
+        Recorder rc, rp;
+        train(cached, rc);
+        train(plain, rp);
+        QCOMPARE(rc.epochs.size(), rp.epochs.size());
+        for (std::size_t e = 0; e < rc.epochs.size(); ++e) {
+            QCOMPARE(rc.epochs[e].validation.accuracy, rp.epochs[e].validation.accuracy);
+            QVERIFY(std::abs(rc.epochs[e].trainLoss - rp.epochs[e].trainLoss) < 1e-4);
+            QVERIFY(std::abs(rc.epochs[e].valLoss - rp.epochs[e].valLoss) < 1e-4);
+        }
+    }
+
+    void augmentationIsSeeded()
+    {
+        // Background noise for the noise mixer.
+        const std::filesystem::path noiseDir = m_data / "_background_noise_";
+        std::filesystem::create_directories(noiseDir);
+        std::vector<float> noise(16000 * 2);
+        Rng rng { 5 };
+        for (float &x : noise)
+            x = float(0.1 * rng.normal());
+        writeAudio(noiseDir / "white.wav", noise, 16000, 1);
+
+        TrainOptions o = options(PeftMethod::Adapter, 2);
+        o.augment.freqMaskParam = 24;
+        o.augment.timeMaskParam = 20;
+        o.augment.mixupAlpha = 0.5;
+        o.augment.noiseProbability = 0.5;
+        o.augment.shiftSeconds = 0.1;
+        o.augment.gainDb = 6;
+        TrainOptions again = o;
+        again.out = freshRun();
+        Recorder r1, r2;
+        train(o, r1);
+        train(again, r2);
+        std::filesystem::remove_all(noiseDir);
+        QCOMPARE(r1.epochs.back().trainLoss, r2.epochs.back().trainLoss);
+        QCOMPARE(
+            readBytes(o.out / kAdapterWeightsFile), readBytes(again.out / kAdapterWeightsFile));
+        // Augmentation changes what the model sees.
+        TrainOptions none = o;
+        none.out = freshRun();
+        none.augment = {};
+        Recorder r3;
+        train(none, r3);
+        QVERIFY(r3.epochs.front().trainLoss != r1.epochs.front().trainLoss);
+    }
+
+    void evaluateRunReproducesValidation()
+    {
+        TrainOptions o = options(PeftMethod::Adapter, 3);
+        o.split.testFraction = 0.2;
+        Recorder r;
+        const FinishedEvent f = train(o, r);
+        QVERIFY(f.hasTest);
+        const EpochEvent *best = nullptr;
+        for (const EpochEvent &e : r.epochs)
+            if (e.best)
+                best = &e;
+        QVERIFY(best);
+        const EvalResult v = evaluateRun({ .run = o.out, .split = Split::Validation });
+        QCOMPARE(v.metrics.accuracy, best->validation.accuracy);
+        QCOMPARE(v.metrics.confusion, best->validation.confusion);
+        QCOMPARE(v.loss, best->valLoss);
+        const EvalResult t = evaluateRun({ .run = o.out, .split = Split::Test });
+        QCOMPARE(t.metrics.accuracy, f.test.accuracy);
+        QCOMPARE(t.metrics.confusion, f.test.confusion);
+        // The run folder also loads as a classifier with the adapter's preprocessing.
+        const AstClassifier c(m_model, { .device = "cpu", .adapter = o.out });
+        QCOMPARE(c.summary().config.labels, r.import->labels);
+        QCOMPARE(c.frontEnd().maxLength, r.import->maxLength);
+    }
+
+    void budgetSizesTheMethod()
+    {
+        TrainOptions o = options(PeftMethod::Lora, 1);
+        o.budget = "5%";
+        Recorder r;
+        train(o, r);
+        QVERIFY(r.import);
+        const ParameterBreakdown &p = r.import->parameters;
+        QVERIFY(p.withoutHead() <= std::int64_t(0.05 * double(p.backbone)));
+        QVERIFY(r.import->peft.lora.rank > 4); // grew from the knob given
+        QCOMPARE(r.finished->trainableParameters, p.total());
+    }
+
+    void failedWriteKeepsTheLastCheckpoint()
+    {
+        // A disk that fills up: the CLI child may write files of at most 48 KB (RLIMIT_FSIZE,
+        // with SIGXFSZ ignored so writes fail with EFBIG). metrics.jsonl outgrows it during
+        // training; the run fails cleanly and resumes to the same result as an unlimited run.
+        const std::filesystem::path full = freshRun(), reference = freshRun();
+        const QString common = QString(" train --model '%1' --data '%2' --method lora --rank 4 "
+                                       "--epochs 40 --seed 7 --cache-dir '%3' --out ")
+                                   .arg(QString::fromStdString(m_model.string()),
+                                       QString::fromStdString(m_data.string()),
+                                       QString::fromStdString(m_cache.string()));
+        const QString cli = QStringLiteral(ASTPEFT_CLI);
+        QProcess limited;
+        limited.start("bash",
+            { "-c",
+                "trap '' XFSZ; ulimit -f 48; '" + cli + "'" + common + "'"
+                    + QString::fromStdString(full.string()) + "'" });
+        QVERIFY(limited.waitForFinished(300000));
+        QCOMPARE(limited.exitCode(), 1);
+        const QString err = limited.readAllStandardError();
+        QVERIFY2(err.contains("metrics.jsonl"), qPrintable(err));
+        const std::string state = readBytes(full / RunFiles::lastCheckpoint / "trainer_state.json");
+        QVERIFY2(state.find("\"epoch\": 40") == std::string::npos, state.c_str());
+        QVERIFY(state.find("\"epoch\"") != std::string::npos);
+
+        QProcess resumed;
+        resumed.start(cli, { "train", "--resume", "--out", QString::fromStdString(full.string()) });
+        QVERIFY(resumed.waitForFinished(300000));
+        QVERIFY2(resumed.exitCode() == 0, resumed.readAllStandardError().constData());
+        QProcess whole;
+        whole.start("bash",
+            { "-c",
+                "'" + cli + "'" + common + "'" + QString::fromStdString(reference.string())
+                    + "'" });
+        QVERIFY(whole.waitForFinished(300000));
+        QCOMPARE(whole.exitCode(), 0);
+        QVERIFY(
+            readBytes(full / kAdapterWeightsFile) == readBytes(reference / kAdapterWeightsFile));
+    }
+
+    void errorsComeBeforeTraining()
+    {
+        Recorder r;
+        // Bad options.
+        TrainOptions o = options(PeftMethod::Lora, 0);
+        auto e = captureError([&] { train(o, r); });
+        QVERIFY(e && e->kind() == ErrorKind::Usage);
+        QVERIFY(!std::filesystem::exists(o.out));
+        // An empty data folder: no layout.
+        o = options(PeftMethod::Lora, 1);
+        const std::filesystem::path empty = m_tmp.path().toStdString() + "/empty";
+        std::filesystem::create_directories(empty);
+        o.data = empty;
+        e = captureError([&] { train(o, r); });
+        QVERIFY(e && e->kind() == ErrorKind::Format);
+        QCOMPARE(e->file(), empty);
+        QVERIFY(!std::filesystem::exists(o.out));
+        // A missing model.
+        o = options(PeftMethod::Lora, 1);
+        o.model = m_tmp.path().toStdString() + "/no-model";
+        e = captureError([&] { train(o, r); });
+        QVERIFY(e && e->kind() == ErrorKind::Io);
+        QVERIFY(!std::filesystem::exists(o.out));
+        // A class that has clips only in the test split.
+        o = options(PeftMethod::Lora, 1);
+        const std::filesystem::path lonely = m_tmp.path().toStdString() + "/lonely";
+        for (const char *dir : { "train/a", "test/a", "test/b" })
+            std::filesystem::create_directories(lonely / dir);
+        std::filesystem::copy_file(m_data / "yes" / "en_140_30.wav", lonely / "train/a/1.wav");
+        std::filesystem::copy_file(m_data / "yes" / "en_140_70.wav", lonely / "train/a/2.wav");
+        std::filesystem::copy_file(m_data / "yes" / "en_180_30.wav", lonely / "test/a/1.wav");
+        std::filesystem::copy_file(m_data / "no" / "en_140_30.wav", lonely / "test/b/1.wav");
+        o.data = lonely;
+        e = captureError([&] { train(o, r); });
+        QVERIFY2(e && e->kind() == ErrorKind::Usage, e ? e->what() : "no error");
+        QVERIFY2(std::string(e->what()).find("b") != std::string::npos, e->what());
+        QVERIFY(!std::filesystem::exists(o.out));
+        // The run folder is a file.
+        o = options(PeftMethod::Lora, 1);
+        std::ofstream(o.out) << "x";
+        e = captureError([&] { train(o, r); });
+        QVERIFY(e && e->kind() == ErrorKind::Io);
+        // An existing run without resume; resume without a checkpoint.
+        o = options(PeftMethod::Lora, 1);
+        train(o, r);
+        const std::string before = readBytes(o.out / RunFiles::metrics);
+        e = captureError([&] { train(o, r); });
+        QVERIFY(e && e->kind() == ErrorKind::Usage);
+        QCOMPARE(readBytes(o.out / RunFiles::metrics), before);
+        TrainOptions fresh = options(PeftMethod::Lora, 1);
+        fresh.resume = true;
+        e = captureError([&] { train(fresh, r); });
+        QVERIFY(e && e->kind() == ErrorKind::Usage);
+        // Resuming with changed options is refused, naming them.
+        TrainOptions changed = o;
+        changed.resume = true;
+        changed.batchSize = 4;
+        e = captureError([&] { train(changed, r); });
+        QVERIFY(e && std::string(e->what()).find("batch_size") != std::string::npos);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestTrainer)
+#include "tst_trainer.moc"
