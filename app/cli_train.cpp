@@ -316,7 +316,7 @@ std::string readFile(const std::filesystem::path &file)
 void printMetricsTable(const std::vector<std::string> &labels,
     const core::ClassificationMetrics *val, const core::ClassificationMetrics *test)
 {
-    std::size_t width = 5;
+    std::size_t width = 7; // "overall"
     for (const auto &l : labels)
         width = std::max(width, l.size());
     std::printf("%-*s", int(width), "class");
@@ -439,10 +439,13 @@ int cmdEval(const Args &args)
         "%s split: %d clips, accuracy %s, balanced accuracy %s, macro-F1 %.3f, loss %.4f\n\n",
         core::enumName(o.split).c_str(), m.examples, percent(m.accuracy).c_str(),
         percent(m.balancedAccuracy).c_str(), m.macroF1, r.loss);
-    std::printf("%-12s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "clips");
+    int width = 5;
+    for (const auto &l : r.labels)
+        width = std::max(width, int(l.size()));
+    std::printf("%-*s %9s %9s %9s %8s\n", width, "class", "precision", "recall", "F1", "clips");
     for (std::size_t c = 0; c < m.perClass.size(); ++c)
-        std::printf("%-12s %9.3f %9.3f %9.3f %8d\n", r.labels[c].c_str(), m.perClass[c].precision,
-            m.perClass[c].recall, m.perClass[c].f1, m.perClass[c].support);
+        std::printf("%-*s %9.3f %9.3f %9.3f %8d\n", width, r.labels[c].c_str(),
+            m.perClass[c].precision, m.perClass[c].recall, m.perClass[c].f1, m.perClass[c].support);
     if (!r.skipped.empty())
         std::fprintf(
             stderr, "skipped %zu files (unreadable or unknown labels)\n", r.skipped.size());
