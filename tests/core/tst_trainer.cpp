@@ -324,6 +324,30 @@ private Q_SLOTS:
         QCOMPARE(c.frontEnd().maxLength, r.import->maxLength);
     }
 
+    void bf16AutocastTrains()
+    {
+        // bf16 autocast of the forward pass on CPU (slow without AVX512-BF16, but correct): the
+        // loss is finite and close to the fp32 run's at the first epoch.
+        TrainOptions bf16 = options(PeftMethod::Lora, 1);
+        bf16.precision = Precision::BF16;
+        TrainOptions fp32 = bf16;
+        fp32.out = freshRun();
+        fp32.precision = Precision::F32;
+        Recorder rb, rf;
+        train(bf16, rb);
+        train(fp32, rf);
+        QVERIFY(std::isfinite(rb.epochs.front().trainLoss));
+        QVERIFY(std::abs(rb.epochs.front().trainLoss - rf.epochs.front().trainLoss) < 0.05);
+        QVERIFY(rb.epochs.front().trainLoss != rf.epochs.front().trainLoss);
+        // fp16 needs CUDA.
+        TrainOptions fp16 = options(PeftMethod::Lora, 1);
+        fp16.precision = Precision::F16;
+        fp16.device = "cpu";
+        const auto e = captureError([&] { train(fp16, rb); });
+        QVERIFY(e && e->kind() == ErrorKind::Usage);
+        QVERIFY(!std::filesystem::exists(fp16.out));
+    }
+
     void budgetSizesTheMethod()
     {
         TrainOptions o = options(PeftMethod::Lora, 1);
