@@ -303,16 +303,6 @@ core::TrainOptions commonOptions(const Args &args)
     return o;
 }
 
-std::string readFile(const std::filesystem::path &file)
-{
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        throw core::Error(core::ErrorKind::Io, "cannot read the file", file);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 void printMetricsTable(const std::vector<std::string> &labels,
     const core::ClassificationMetrics *val, const core::ClassificationMetrics *test)
 {
@@ -385,7 +375,7 @@ int cmdTrain(const Args &args)
         if (!std::filesystem::exists(file))
             throw core::Error(core::ErrorKind::Usage,
                 "nothing to resume: no options.json in the run folder", args.value("out"));
-        o = core::parseTrainOptions(readFile(file), file);
+        o = core::parseTrainOptions(core::readTextFile(file), file);
         for (const auto &[k, v] : args.values)
             if (k != "out" && k != "epochs" && k != "device" && k != "patience")
                 throw UsageError("--resume continues the run with its own options; only --epochs, "

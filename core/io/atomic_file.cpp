@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <system_error>
 
@@ -153,6 +155,18 @@ void writeFileAtomic(const std::filesystem::path &path, std::string_view text)
     AtomicFile file(path);
     file.write(text);
     file.commit();
+}
+
+std::string readTextFile(const std::filesystem::path &file)
+{
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        throw Error(ErrorKind::Io, "cannot open file", file);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad())
+        throw Error(ErrorKind::Io, "cannot read file", file);
+    return text.str();
 }
 
 void createDirectories(const std::filesystem::path &dir)

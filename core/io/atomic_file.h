@@ -7,9 +7,13 @@
 #include <cstddef>
 #include <filesystem>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace astpeft::core {
+
+// The whole file as bytes; core::Error(Io) naming the file when it cannot be opened or read.
+std::string readTextFile(const std::filesystem::path &path);
 
 // Creates `dir` and its missing parents; core::Error(Io) naming the folder when that fails.
 void createDirectories(const std::filesystem::path &dir);

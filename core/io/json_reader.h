@@ -70,4 +70,21 @@ struct JsonReader
     }
 };
 
+// Parses `text` as a JSON object whose "format" field is `format` (core::Error Format naming
+// `file`: invalid JSON, or "not <what> (field format must be "<format>")").
+inline nlohmann::json parseFormatDocument(const std::string &text,
+    const std::filesystem::path &file, const std::string &format, const std::string &what)
+{
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error &e) {
+        throw Error(ErrorKind::Format, std::string("not valid JSON: ") + e.what(), file);
+    }
+    if (!j.is_object() || !j.contains("format") || j["format"] != format)
+        throw Error(
+            ErrorKind::Format, "not " + what + " (field format must be \"" + format + "\")", file);
+    return j;
+}
+
 } // namespace astpeft::core

@@ -49,18 +49,6 @@ Json parseJsonText(const std::string &text, const std::filesystem::path &file, c
     return json;
 }
 
-std::string readText(const std::filesystem::path &file)
-{
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        throw Error(ErrorKind::Io, "cannot open file", file);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad())
-        throw Error(ErrorKind::Io, "cannot read file", file);
-    return text.str();
-}
-
 // Typed field access on one JSON object; every error names the file and the field.
 class Fields
 {
@@ -344,12 +332,12 @@ AstConfig loadAstConfig(const std::filesystem::path &dir)
     const auto configPath = dir / "config.json";
     if (!std::filesystem::is_regular_file(configPath, ec))
         throw Error(ErrorKind::Io, "missing config.json", configPath);
-    AstConfig c = parseAstConfig(readText(configPath), configPath);
+    AstConfig c = parseAstConfig(readTextFile(configPath), configPath);
 
     const auto prePath = dir / "preprocessor_config.json";
     if (!std::filesystem::exists(prePath, ec))
         return c;
-    const Json root = parseJsonText(readText(prePath), prePath, "preprocessor config");
+    const Json root = parseJsonText(readTextFile(prePath), prePath, "preprocessor config");
     const Fields f(root, prePath);
     f.readInt("sampling_rate", c.samplingRate);
     if (c.samplingRate != 16000)

@@ -113,16 +113,8 @@ std::string adapterManifestJson(const AdapterManifest &m)
 
 AdapterManifest parseAdapterManifest(const std::string &text, const std::filesystem::path &file)
 {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::parse_error &e) {
-        throw Error(ErrorKind::Format, std::string("not valid JSON: ") + e.what(), file);
-    }
+    const json j = parseFormatDocument(text, file, "astpeft-adapter", "an astpeft adapter");
     const JsonReader r { j, file };
-    if (!j.is_object() || r.string(j, "format", "format") != "astpeft-adapter")
-        throw Error(ErrorKind::Format,
-            "not an astpeft adapter (field format must be \"astpeft-adapter\")", file);
     const int version = r.integer(j, "format_version", "format_version", 1);
     if (version > kAdapterFormatVersion)
         throw Error(ErrorKind::Unsupported,
@@ -177,15 +169,12 @@ void saveAdapterManifest(const AdapterManifest &manifest, const std::filesystem:
 AdapterManifest loadAdapterManifest(const std::filesystem::path &dir)
 {
     const std::filesystem::path file = dir / kAdapterConfigFile;
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
+    if (!std::filesystem::exists(file))
         throw Error(ErrorKind::Io,
             std::filesystem::exists(dir) ? "no adapter_config.json in the adapter folder"
                                          : "no such adapter folder",
             std::filesystem::exists(dir) ? file : dir);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parseAdapterManifest(text.str(), file);
+    return parseAdapterManifest(readTextFile(file), file);
 }
 
 std::string backboneFingerprint(const std::filesystem::path &modelDir)

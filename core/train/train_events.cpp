@@ -190,16 +190,9 @@ std::string trainOptionsJson(const TrainOptions &o)
 
 TrainOptions parseTrainOptions(const std::string &text, const std::filesystem::path &file)
 {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::parse_error &e) {
-        throw Error(ErrorKind::Format, std::string("not valid JSON: ") + e.what(), file);
-    }
+    const json j =
+        parseFormatDocument(text, file, "astpeft-train-options", "astpeft training options");
     const JsonReader r { j, file };
-    if (!j.is_object() || r.string(j, "format", "format") != "astpeft-train-options")
-        throw Error(ErrorKind::Format,
-            "not astpeft training options (field format must be \"astpeft-train-options\")", file);
     TrainOptions o;
     o.model = r.string(j, "model", "model");
     o.data = r.string(j, "data", "data");

@@ -40,16 +40,6 @@ double secondsSince(Clock::time_point t)
     return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-std::string readText(const std::filesystem::path &file)
-{
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        throw Error(ErrorKind::Io, "cannot read the file", file);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 // Autocast of the forward pass for bf16/fp16 (nothing for fp32). Restores the previous state.
 class AutocastGuard
 {
@@ -227,15 +217,9 @@ std::string stateJson(const TrainerState &s)
 
 TrainerState parseState(const std::filesystem::path &file)
 {
-    json j;
-    try {
-        j = json::parse(readText(file));
-    } catch (const json::parse_error &e) {
-        throw Error(ErrorKind::Format, std::string("not valid JSON: ") + e.what(), file);
-    }
+    const json j =
+        parseFormatDocument(readTextFile(file), file, "astpeft-trainer-state", "a trainer state");
     const JsonReader r { j, file };
-    if (!j.is_object() || r.string(j, "format", "format") != "astpeft-trainer-state")
-        throw Error(ErrorKind::Format, "not a trainer state", file);
     TrainerState s;
     s.epoch = r.integer(j, "epoch", "epoch", 1);
     s.step = r.at(j, "step", "step").get<std::int64_t>();
@@ -464,7 +448,7 @@ bool resumableDifference(const std::string &key)
 
 void checkResumeOptions(const TrainOptions &now, const std::filesystem::path &file)
 {
-    const json before = json::parse(readText(file));
+    const json before = json::parse(readTextFile(file));
     const json after = json::parse(trainOptionsJson(now));
     std::string differences;
     for (const auto &[key, value] : after.items())
@@ -956,7 +940,7 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
 EvalResult evaluateRun(const EvalOptions &options, TrainObserver *observer)
 {
     const TrainOptions run = parseTrainOptions(
-        readText(options.run / RunFiles::options), options.run / RunFiles::options);
+        readTextFile(options.run / RunFiles::options), options.run / RunFiles::options);
     const AdapterManifest manifest = loadAdapterManifest(options.run);
     const std::filesystem::path modelDir =
         resolveModelDir(options.model.empty() ? run.model : options.model);
