@@ -324,6 +324,45 @@ private Q_SLOTS:
         QCOMPARE(c.frontEnd().maxLength, r.import->maxLength);
     }
 
+    void accumulationWarmupAndClipping()
+    {
+        // Two accumulated batches of 4 are one batch of 8 (same shuffle, same mean gradient).
+        TrainOptions eight = options(PeftMethod::Lora, 2);
+        TrainOptions fourTwice = eight;
+        fourTwice.out = freshRun();
+        fourTwice.batchSize = 4;
+        fourTwice.accumulation = 2;
+        Recorder r8, r4;
+        train(eight, r8);
+        train(fourTwice, r4);
+        QCOMPARE(r4.steps.size(), r8.steps.size());
+        QVERIFY(std::abs(r4.epochs.back().valLoss - r8.epochs.back().valLoss) < 1e-4);
+        QVERIFY(std::abs(r4.epochs.back().trainLoss - r8.epochs.back().trainLoss) < 1e-4);
+
+        // Warm-up: linear from base / warmup to base, then the cosine.
+        TrainOptions warm = options(PeftMethod::Lora, 2);
+        warm.learningRate = 1e-3;
+        warm.warmupSteps = 4;
+        Recorder rw;
+        train(warm, rw);
+        for (int i = 0; i < 4; ++i)
+            QVERIFY(std::abs(rw.steps[std::size_t(i)].learningRate - 1e-3 * (i + 1) / 4) < 1e-12);
+        QCOMPARE(rw.steps[4].learningRate, 1e-3); // the cosine starts at the base rate
+        QVERIFY(rw.steps[5].learningRate < 1e-3);
+
+        // Clipping the gradient norm to almost nothing leaves AdamW's eps in charge: the
+        // training loss barely moves compared with the unclipped run.
+        TrainOptions clipped = options(PeftMethod::Lora, 2);
+        clipped.clipGradNorm = 1e-12;
+        Recorder rc;
+        train(clipped, rc);
+        const double moved = std::abs(r8.epochs.back().trainLoss - r8.epochs.front().trainLoss);
+        const double movedClipped =
+            std::abs(rc.epochs.back().trainLoss - rc.epochs.front().trainLoss);
+        QVERIFY2(movedClipped < 0.1 * moved,
+            qPrintable(QString("%1 vs %2").arg(movedClipped).arg(moved)));
+    }
+
     void bf16AutocastTrains()
     {
         // bf16 autocast of the forward pass on CPU (slow without AVX512-BF16, but correct): the
