@@ -126,8 +126,8 @@ public:
         if (!e.skipped.empty()) {
             std::fprintf(stderr, "%sskipped %zu files:\n", m_prefix.c_str(), e.skipped.size());
             for (std::size_t i = 0; i < e.skipped.size() && i < 20; ++i)
-                std::fprintf(stderr, "  %s: %s\n", e.skipped[i].file.string().c_str(),
-                    e.skipped[i].reason.c_str());
+                std::fprintf(stderr, "%s  %s: %s\n", m_prefix.c_str(),
+                    e.skipped[i].file.string().c_str(), e.skipped[i].reason.c_str());
             if (e.skipped.size() > 20)
                 std::fprintf(
                     stderr, "  ... and %zu more (see metrics.jsonl)\n", e.skipped.size() - 20);
@@ -163,7 +163,9 @@ public:
 
     void onEpoch(const core::EpochEvent &e) override
     {
-        m_lastEpoch = e;
+        ++m_epochsRun;
+        if (e.best)
+            m_bestEpoch = e;
         if (m_json) {
             std::cout << core::eventJson(e) << std::endl;
             return;
@@ -192,12 +194,15 @@ public:
             std::fprintf(stderr, "\r\033[K");
     }
 
-    const std::optional<core::EpochEvent> &lastEpoch() const { return m_lastEpoch; }
+    // The latest epoch saved as the run's best (this process's epochs only).
+    const std::optional<core::EpochEvent> &bestEpoch() const { return m_bestEpoch; }
+    int epochsRun() const { return m_epochsRun; }
 
 private:
     bool m_json, m_tty;
     std::string m_prefix;
-    std::optional<core::EpochEvent> m_lastEpoch;
+    std::optional<core::EpochEvent> m_bestEpoch;
+    int m_epochsRun = 0;
 };
 
 std::string quote(const std::string &s)
@@ -344,18 +349,26 @@ int runTraining(const core::TrainOptions &options, bool json)
             f.epochsCompleted, quote(options.out.string()).c_str());
         return kExitInput;
     }
-    const auto &last = observer.lastEpoch();
+    if (options.resume && observer.epochsRun() == 0) {
+        std::fprintf(stderr,
+            "the run had already finished its %d epochs; give --epochs with a larger number to "
+            "train longer\n",
+            f.epochsCompleted);
+        return kExitOk;
+    }
+    const auto &best = observer.bestEpoch();
     std::printf("\n%s: %s after %d epochs in %s; best epoch %d", f.method.c_str(), f.reason.c_str(),
         f.epochsCompleted, duration(f.seconds).c_str(), f.bestEpoch);
-    if (last && last->hasValidation)
+    if (f.bestValAccuracy > 0 || (best && best->hasValidation))
         std::printf(", validation accuracy %s", percent(f.bestValAccuracy).c_str());
     if (f.hasTest)
         std::printf(", test accuracy %s", percent(f.test.accuracy).c_str());
     std::printf("\n\n");
-    // The per-class table of the last epoch's validation (the best epoch's is in
-    // confusion.csv) and the best adapter's test pass.
-    printMetricsTable(f.labels, last && last->hasValidation ? &last->validation : nullptr,
-        f.hasTest ? &f.test : nullptr);
+    // Per class: the best epoch's validation (when it ran in this process) and the best
+    // adapter's test pass.
+    if ((best && best->hasValidation) || f.hasTest)
+        printMetricsTable(f.labels, best && best->hasValidation ? &best->validation : nullptr,
+            f.hasTest ? &f.test : nullptr);
     std::printf("\nadapter (%lld trainable parameters) and metrics in %s\n",
         static_cast<long long>(f.trainableParameters), options.out.string().c_str());
     return kExitOk;
@@ -384,6 +397,7 @@ int cmdTrain(const Args &args)
         o.epochs = positiveInt(args, "epochs", o.epochs);
         o.device = args.value("device", o.device);
         o.patience = args.intValue("patience", o.patience);
+        o.out = args.value("out"); // the folder given, wherever the run was first written
         o.resume = true;
     } else {
         o = commonOptions(args);
@@ -491,7 +505,7 @@ int cmdCompare(const Args &args)
         } catch (const core::Error &e) {
             // One method that cannot run (over budget, out of memory) does not stop the others.
             row.status = e.reason();
-            std::fprintf(stderr, "  %s: %s\n", row.method.c_str(), e.what());
+            std::fprintf(stderr, "  %s\n", e.what());
         }
         rows.push_back(row);
         if (source.stop_requested())

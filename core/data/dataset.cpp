@@ -910,12 +910,17 @@ Dataset finish(
 
     std::vector<Clip> clips;
     std::vector<std::string> clipLabels;
+    // Every label that had a candidate clip, readable or not: a class whose clips are all
+    // unreadable stays a class (with no clips) so that assignSplits() names it, instead of the
+    // model silently losing it.
+    std::vector<std::string> candidateLabels;
     std::size_t p = 0;
     for (Entry &entry : listing.entries) {
         if (!entry.skip.empty()) {
             dataset.skipped.push_back({ entry.file, entry.skip });
             continue;
         }
+        candidateLabels.push_back(entry.label);
         Clip clip;
         clip.file = entry.file;
         clip.split = clip.layoutSplit = entry.split;
@@ -961,7 +966,7 @@ Dataset finish(
     if (!listing.labelOrder.empty()) {
         dataset.labels = std::move(listing.labelOrder);
     } else {
-        dataset.labels = clipLabels;
+        dataset.labels = candidateLabels;
         sortLabels(dataset.labels);
         dataset.labels.erase(
             std::unique(dataset.labels.begin(), dataset.labels.end()), dataset.labels.end());
@@ -1312,7 +1317,10 @@ void assignSplits(Dataset &dataset, const SplitOptions &options)
                     (counts.empty() ? "" : ", ") + std::to_string(count) + " " + enumName(split);
         throw Error(ErrorKind::Usage,
             "class '" + dataset.labels[c] + "' has no training clip ("
-                + (counts.empty() ? std::string("no clips") : counts) + ")",
+                + (counts.empty()
+                        ? std::string("none of its files could be used; see the skipped files")
+                        : counts)
+                + ")",
             dataset.root);
     }
 }

@@ -107,6 +107,7 @@ struct Prepared
     std::vector<std::int64_t> validFrames; // unpadded frames per clip (<= T)
     std::vector<std::vector<float>> waves; // mono at the front end's rate (waveform augmentation)
     torch::Tensor encoded; // [N, tokens, D] encoder outputs (linear probing cache) or undefined
+    std::vector<std::pair<int, std::string>> failures; // label, "FILE: reason" of unusable clips
     std::int64_t size() const { return std::int64_t(clips.size()); }
 };
 
@@ -161,9 +162,10 @@ Prepared prepare(const std::vector<Clip> &clips, const FrontEnd &frontEnd, int c
     const int bins = frontEnd.fbank.numMelBins;
     std::vector<std::size_t> ok;
     for (std::size_t i = 0; i < n; ++i) {
-        if (!errors[i].empty())
+        if (!errors[i].empty()) {
             skipped.push_back({ clips[i].file, "unreadable: " + errors[i] });
-        else if (features[i].frames == frames && features[i].bins == bins)
+            p.failures.emplace_back(clips[i].label, clips[i].file.string() + ": " + errors[i]);
+        } else if (features[i].frames == frames && features[i].bins == bins)
             ok.push_back(i);
         else if (!stop.stop_requested())
             skipped.push_back({ clips[i].file, "unexpected feature shape" });
@@ -563,28 +565,10 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
     if (options.precision == Precision::F16 && device.is_cpu())
         throw Error(ErrorKind::Usage, "fp16 training needs a CUDA device; use fp32 or bf16 on CPU");
 
-    // --- The run folder ------------------------------------------------------------------------
-    try {
-        createDirectories(run);
-        if (!options.resume) {
-            writeFileAtomic(run / RunFiles::options, trainOptionsJson(options));
-            writeFileAtomic(run / RunFiles::command, options.command + "\n");
-        }
-    } catch (const Error &e) {
-        throw Error(ErrorKind::Io, "the run folder is not writable: " + e.reason(), run);
-    }
-
     MetricsLog log;
     TrainerState state;
-    if (options.resume) {
+    if (options.resume)
         state = parseState(checkpoint / kStateFile);
-        // Drop what was logged after the checkpoint (an interrupted epoch), so the log reads
-        // as if the run had never stopped.
-        if (fs::exists(run / RunFiles::metrics)
-            && fs::file_size(run / RunFiles::metrics) > state.metricsBytes)
-            fs::resize_file(run / RunFiles::metrics, state.metricsBytes);
-    }
-    log.open(run / RunFiles::metrics, options.resume);
 
     try {
         // --- Model ------------------------------------------------------------------------------
@@ -645,13 +629,38 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
             std::vector<int> perClass(std::size_t(numClasses), 0);
             for (const Clip &c : trainData.clips)
                 ++perClass[std::size_t(c.label)];
-            for (int c = 0; c < numClasses && !stop.stop_requested(); ++c)
-                if (perClass[std::size_t(c)] == 0)
-                    throw Error(ErrorKind::Usage,
-                        "class '" + labels[std::size_t(c)]
-                            + "' has no readable training clip after the split",
-                        options.data);
+            for (int c = 0; c < numClasses && !stop.stop_requested(); ++c) {
+                if (perClass[std::size_t(c)] != 0)
+                    continue;
+                std::string example;
+                for (const auto &[label, why] : trainData.failures)
+                    if (label == c) {
+                        example = " (" + why + ")";
+                        break;
+                    }
+                throw Error(ErrorKind::Usage,
+                    "class '" + labels[std::size_t(c)]
+                        + "' has no readable training clip after the split" + example,
+                    options.data);
+            }
         }
+
+        // --- The run folder: created only now that the inputs are known to be usable ----------
+        try {
+            createDirectories(run);
+            if (!options.resume) {
+                writeFileAtomic(run / RunFiles::options, trainOptionsJson(options));
+                writeFileAtomic(run / RunFiles::command, options.command + "\n");
+            }
+        } catch (const Error &e) {
+            throw Error(ErrorKind::Io, "the run folder is not writable: " + e.reason(), run);
+        }
+        // Resuming drops what was logged after the checkpoint (an interrupted epoch), so the
+        // log reads as if the run had never stopped.
+        if (options.resume && fs::exists(run / RunFiles::metrics)
+            && fs::file_size(run / RunFiles::metrics) > state.metricsBytes)
+            fs::resize_file(run / RunFiles::metrics, state.metricsBytes);
+        log.open(run / RunFiles::metrics, options.resume);
 
         const ImportEvent importEvent { .labels = labels,
             .summary = summarize(dataset),

@@ -1051,6 +1051,20 @@ void TestDataset::classWithoutTrainingClip()
     QCOMPARE(error->kind(), core::ErrorKind::Usage);
     QVERIFY2(QString(error->what()).contains("class 'c'"), error->what());
     QVERIFY2(QString(error->what()).contains("1 test"), error->what());
+
+    // A class whose every file is unreadable stays a class, so the split names it instead of
+    // a model silently losing it.
+    const fs::path r = fs::path(m_dir.path().toStdString()) / "all-broken";
+    writeTone(r / "a" / "1.wav", 0.2);
+    writeTone(r / "a" / "2.wav", 0.2);
+    writeText(r / "b" / "1.wav", "garbage garbage garbage garbage");
+    core::Dataset broken = core::importDataset(r);
+    QCOMPARE(broken.labels, (std::vector<std::string> { "a", "b" }));
+    QCOMPARE(int(broken.clips.size()), 2);
+    QCOMPARE(int(broken.skipped.size()), 1);
+    const auto none = captureError([&] { core::assignSplits(broken); });
+    QVERIFY(none.has_value());
+    QVERIFY2(QString(none->what()).contains("class 'b'"), none->what());
 }
 
 void TestDataset::splitOptionsRejected_data()
