@@ -99,6 +99,23 @@ torch::Tensor AstSelfAttentionImpl::forward(
         q = qkv.narrow(2, 0, d);
         k = qkv.narrow(2, d, d);
         v = qkv.narrow(2, 2 * d, d);
+    } else if (!query->weight.requires_grad() && !key->weight.requires_grad()
+        && !value->weight.requires_grad()) {
+        // Training with frozen projection weights (every method but full fine-tuning): one
+        // product with the cached fused weight, forward and backward. The biases are joined in
+        // the graph, so BitFit's trainable biases still get their gradients.
+        torch::Tensor weight;
+        {
+            const torch::NoGradGuard noGrad;
+            weight = fusedQkv().first;
+        }
+        const torch::Tensor bias = query->bias.defined()
+            ? torch::cat({ query->bias, key->bias, value->bias }, 0)
+            : torch::Tensor();
+        const torch::Tensor qkv = torch::linear(hidden, weight, bias);
+        q = qkv.narrow(2, 0, d);
+        k = qkv.narrow(2, d, d);
+        v = qkv.narrow(2, 2 * d, d);
     } else {
         q = query(hidden);
         k = key(hidden);

@@ -43,8 +43,9 @@ struct AstEmbeddingsImpl : torch::nn::Module
 TORCH_MODULE(AstEmbeddings);
 
 // Multi-head self-attention with HF's separate query/key/value Linears. Without autograd
-// (inference) it runs one fused QKV matmul (weights concatenated once and re-concatenated only
-// when a tensor's version counter changes) and, for long sequences, processes queries in
+// (inference), and in training while the three weights are frozen (PEFT), it runs one fused QKV
+// matmul (weights concatenated once and re-concatenated only when a tensor's version counter
+// changes); in inference, for long sequences, it also processes queries in
 // blocks so that the [heads, N, N] score matrix never exists at once. LoRA branches add to
 // the projections (after the fused matmul too: the fused weight never includes them), and
 // prefix tokens [1, P, D] in projected K/V space are inserted after position 0 of K and V, so

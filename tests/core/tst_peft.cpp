@@ -473,6 +473,41 @@ private Q_SLOTS:
         QVERIFY(torch::allclose(fused, grad, 1e-4, 1e-5));
     }
 
+    void fusedTrainingMatchesSeparateProjections()
+    {
+        // BitFit trains the q/k/v biases while their weights stay frozen: the fused training
+        // path must give the same output and the same bias gradients as three Linears (which
+        // the model takes once a weight requires grad).
+        const AstConfig c = tinyConfig();
+        AstForAudioClassification model = randomModel(c);
+        applyPeft(model, method(PeftMethod::BitFit), kLabels, 6);
+        const torch::Tensor x = features(c, 2, 9);
+        AstSelfAttentionImpl &attention = *model->audio_spectrogram_transformer->encoder->layer[0]
+                                               ->as<AstLayer>()
+                                               ->attention->attention;
+        auto run = [&] {
+            for (auto &p : model->parameters())
+                p.mutable_grad() = torch::Tensor();
+            const torch::Tensor out = model->forward(x);
+            out.pow(2).sum().backward();
+            std::vector<torch::Tensor> result;
+            result.push_back(out.detach());
+            for (const auto &linear : { attention.query, attention.key, attention.value })
+                result.push_back(linear->bias.grad().clone());
+            return result;
+        };
+        const auto fused = run();
+        attention.query->weight.set_requires_grad(true);
+        const auto separate = run();
+        attention.query->weight.set_requires_grad(false);
+        for (std::size_t i = 0; i < fused.size(); ++i) {
+            const double magnitude = fused[i].abs().sum().item<double>();
+            QVERIFY(magnitude > 0);
+            QVERIFY2(
+                torch::allclose(fused[i], separate[i], 1e-4, 1e-6), qPrintable(QString::number(i)));
+        }
+    }
+
     void conformerSamePadding_data()
     {
         QTest::addColumn<int>("kernel");
