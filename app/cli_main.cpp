@@ -8,6 +8,7 @@
 #include "inference/classifier.h"
 #include "io/npy.h"
 #include "peft/peft_config.h"
+#include "runtime/jemalloc_conf.h"
 #include "runtime/runtime.h"
 
 #include <nlohmann/json.hpp>

@@ -1,14 +1,29 @@
 // SPDX-License-Identifier: MIT
 // astpeft-bench: the C++ side of bench/run.sh. Prints one JSON line per case, with the same
-// fields as the Python baselines (bench/py_fbank.py, bench/py_ast_forward.py).
+// fields as the Python baselines (bench/py_fbank.py, bench/py_ast_forward.py,
+// bench/py_ast_train.py).
 //   astpeft-bench fbank [--threads N] [--min-time S]
 //   astpeft-bench forward MODEL [--max-length N] [--runs R] [--warmup W] [--precision fp32|bf16]
+//   astpeft-bench train MODEL --method M [--batch 8] [--steps 10] [--warmup 2] [--max-length 100]
+//                 [--precision fp32|bf16] [--device cpu|cuda] [--seed 10]
+//     M: full, linear, bitfit, prompt-shallow, prompt-deep, prefix, lora, adapter (conformer),
+//     adapter-bottleneck; each at the paper's setting (paperSetting) and learning rate.
 #include "error.h"
 #include "features/fbank.h"
 #include "inference/classifier.h"
+#include "model/checkpoint.h"
+#include "peft/peft_config.h"
+#include "peft/peft_modules.h"
+#include "runtime/autocast.h"
+#include "runtime/jemalloc_conf.h"
 #include "runtime/runtime.h"
+#include "train/optimizer.h"
 
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
+#ifdef ASTPEFT_BENCH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -30,6 +45,22 @@ double peakRssMb()
     rusage usage {};
     getrusage(RUSAGE_SELF, &usage);
     return double(usage.ru_maxrss) / 1024.0; // Linux: KiB
+}
+
+// User plus system CPU time of the whole process (all threads), ms.
+double processCpuMs()
+{
+    rusage usage {};
+    getrusage(RUSAGE_SELF, &usage);
+    auto ms = [](const timeval &t) { return double(t.tv_sec) * 1e3 + double(t.tv_usec) / 1e3; };
+    return ms(usage.ru_utime) + ms(usage.ru_stime);
+}
+
+long minorFaults()
+{
+    rusage usage {};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_minflt;
 }
 
 double percentile(std::vector<double> v, double p)
@@ -135,12 +166,136 @@ int benchForward(int argc, char **argv)
     return 0;
 }
 
+// "adapter" is the paper's conformer adapter; "adapter-bottleneck" its bottleneck block (r = 12).
+core::PeftConfig benchMethod(const std::string &name)
+{
+    if (name == "adapter-bottleneck")
+        return core::paperSetting(core::PeftMethod::Adapter, core::AdapterBlock::Bottleneck);
+    if (name == "adapter-conformer")
+        return core::paperSetting(core::PeftMethod::Adapter, core::AdapterBlock::Conformer);
+    return core::paperSetting(core::parseMethod(name));
+}
+
+// One training step per batch exactly as core/train/trainer.cpp runs it (no augmentation, no
+// accumulation, no clipping): forward under autocast, cross-entropy, loss.item(), backward,
+// AdamW at the cosine-scheduled rate, gradients dropped. Inputs are random normalised features
+// already in memory, like the trainer's preloaded feature tensor.
+int benchTrain(int argc, char **argv)
+{
+    if (argc < 3 || std::string(argv[2]).starts_with("--"))
+        throw std::runtime_error("train needs a MODEL folder");
+    const std::string methodName = option(argc, argv, "method", "lora");
+    const int batch = std::stoi(option(argc, argv, "batch", "8"));
+    const int steps = std::stoi(option(argc, argv, "steps", "10"));
+    const int warmup = std::stoi(option(argc, argv, "warmup", "2"));
+    const int maxLength = std::stoi(option(argc, argv, "max-length", "100"));
+    const std::string precisionName = option(argc, argv, "precision", "fp32");
+    const core::Precision precision = core::parsePrecision(precisionName);
+    const std::uint64_t seed = std::stoull(option(argc, argv, "seed", "10"));
+    if (batch < 1 || steps < 1 || warmup < 0)
+        throw std::runtime_error("--batch and --steps must be at least 1, --warmup at least 0");
+    const torch::Device device(core::resolveDevice(option(argc, argv, "device", "cpu")));
+    if (precision == core::Precision::F16 && device.is_cpu())
+        throw std::runtime_error("fp16 needs a CUDA device");
+
+    const core::PeftConfig peft = benchMethod(methodName);
+    core::LoadedAst loaded =
+        core::loadAstCheckpoint(argv[2], { maxLength, core::PositionMode::Adapt });
+    const core::AstConfig &c = loaded.config;
+    std::vector<std::string> labels = c.labels;
+    if (labels.empty())
+        for (int i = 0; i < 10; ++i)
+            labels.push_back("class" + std::to_string(i));
+    core::AstForAudioClassification model = loaded.model;
+    core::applyPeft(model, peft, labels, seed);
+    model->to(device);
+    model->train();
+
+    core::AdamW opt; // the paper's betas (0.9, 0.98), eps 1e-6, weight decay 0.1
+    for (const auto &item : model->named_parameters())
+        if (item.value().requires_grad())
+            opt.add(item.key(), item.value());
+    const std::int64_t trainable = core::countTrainable(*model);
+    const double baseRate = core::paperLearningRate(peft.method);
+
+    // A few distinct batches in memory, cycled (the trainer index_selects its preloaded tensor).
+    constexpr int kPool = 4;
+    torch::manual_seed(seed);
+    const torch::Tensor features = torch::randn({ kPool * batch, c.maxLength, c.numMelBins }) * 0.5;
+    const torch::Tensor targets =
+        torch::randint(std::int64_t(labels.size()), { kPool * batch }, torch::kInt64);
+
+    const int total = warmup + steps;
+    // Per measured step: wall and process CPU time, minor page faults, and the phases forward
+    // (to loss.item()), backward (with the accuracy count) and optimizer; the item() calls
+    // synchronise a CUDA device, as in the trainer.
+    std::vector<double> ms, cpuMs, faults, forwardMs, backwardMs, optimizerMs;
+    double lossValue = 0.0;
+    auto since = [](Clock::time_point a, Clock::time_point b) {
+        return std::chrono::duration<double, std::milli>(b - a).count();
+    };
+    for (int t = 0; t < total; ++t) {
+        const auto t0 = Clock::now();
+        const double cpu0 = processCpuMs();
+        const long faults0 = minorFaults();
+        const std::int64_t from = std::int64_t(t % kPool) * batch;
+        const torch::Tensor x = features.slice(0, from, from + batch).to(device);
+        const torch::Tensor y = targets.slice(0, from, from + batch).to(device);
+        torch::Tensor logits;
+        {
+            const core::AutocastGuard autocast(device, precision);
+            logits = model->forward(x).to(torch::kFloat32);
+        }
+        const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
+        lossValue = loss.item<double>();
+        const auto t1 = Clock::now();
+        loss.backward();
+        (void)(logits.argmax(1) == y).sum().item<std::int64_t>(); // the trainer's accuracy count
+        const auto t2 = Clock::now();
+        opt.update(core::scheduledRate(baseRate, t, total, 0));
+        opt.zeroGrad();
+        if (device.is_cuda())
+            torch::cuda::synchronize();
+        const auto t3 = Clock::now();
+        if (t >= warmup) {
+            ms.push_back(since(t0, t3));
+            cpuMs.push_back(processCpuMs() - cpu0);
+            faults.push_back(double(minorFaults() - faults0));
+            forwardMs.push_back(since(t0, t1));
+            backwardMs.push_back(since(t1, t2));
+            optimizerMs.push_back(since(t2, t3));
+        }
+    }
+    if (!std::isfinite(lossValue))
+        throw std::runtime_error("the loss is not finite");
+    const double median = percentile(ms, 50);
+    nlohmann::json j = { { "impl", "cpp" }, { "bench", "train" }, { "method", methodName },
+        { "batch", batch }, { "max_length", c.maxLength }, { "tokens", c.numTokens() },
+        { "samples_per_s", batch * 1000.0 / median }, { "step_ms_median", median },
+        { "step_ms_p95", percentile(ms, 95) }, { "cpu_ms_median", percentile(cpuMs, 50) },
+        { "page_faults_per_step", percentile(faults, 50) },
+        { "forward_ms", percentile(forwardMs, 50) }, { "backward_ms", percentile(backwardMs, 50) },
+        { "optimizer_ms", percentile(optimizerMs, 50) }, { "trainable", trainable },
+        { "peak_rss_mb", peakRssMb() }, { "threads", core::runtimeInfo().threads },
+        { "dtype", precisionName }, { "device", device.str() }, { "steps", steps },
+        { "warmup", warmup }, { "loss", lossValue } };
+#ifdef ASTPEFT_BENCH_CUDA
+    if (device.is_cuda()) {
+        const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(
+            static_cast<c10::DeviceIndex>(device.has_index() ? device.index() : 0));
+        j["peak_device_mb"] = double(stats.allocated_bytes[0].peak) / (1024.0 * 1024.0);
+    }
+#endif
+    std::cout << j.dump() << std::endl;
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: astpeft-bench fbank|forward ... (see bench/run.sh)\n");
+        std::fprintf(stderr, "usage: astpeft-bench fbank|forward|train ... (see bench/run.sh)\n");
         return 2;
     }
     try {
@@ -150,6 +305,8 @@ int main(int argc, char **argv)
             return benchFbank(argc, argv);
         if (what == "forward")
             return benchForward(argc, argv);
+        if (what == "train")
+            return benchTrain(argc, argv);
         std::fprintf(stderr, "astpeft-bench: unknown benchmark %s\n", what.c_str());
         return 2;
     } catch (const std::exception &e) {

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Benchmarks, one command: C++ (astpeft-bench) against Python baselines on this machine, same
 # inputs, same thread count. Prints tables with ratios; raw JSON lines go to $OUT/results.jsonl.
-#   bench/run.sh [BUILD_DIR]     env: THREADS (default nproc), RUNS (default 20), OUT
-# Needs Debian's python3-torch and python3-torchaudio (tools/bootstrap.sh bench installs them).
+#   bench/run.sh [BUILD_DIR]     env: THREADS (default nproc), RUNS (default 20), ROUNDS (3), OUT,
+#     BENCH: the sections to run, comma-separated (default all): fbank, forward, threads,
+#       train (training step per method), probe (linear-probing epochs, encoder cache on/off)
+#     TRAIN_METHODS (default: full linear bitfit lora adapter prompt-deep prefix prompt-shallow),
+#     TRAIN_STEPS (8), TRAIN_WARMUP (2), TRAIN_BATCH (8)
+# Needs Debian's python3-torch and python3-torchaudio (tools/bootstrap.sh bench installs them),
+# and sox for the probe section's clips.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-${ASTPEFT_BUILD_DIR:-$root/build}}
@@ -16,70 +21,186 @@ py=/usr/bin/python3
 bench="$build/bench/astpeft-bench"
 cli="$build/app/astpeft"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-
-echo "== fbank throughput ($threads threads, OMP_WAIT_POLICY=$OMP_WAIT_POLICY)"
-"$py" "$root/bench/py_fbank.py" --threads "$threads" >> "$results"
-"$bench" fbank --threads "$threads" >> "$results"
-
-echo "== AST-base forward latency, batch 1"
-model="$out/ast-base"
-[ -f "$model/model.safetensors" ] || "$cli" init-model --preset base --max-length 1024 --seed 1 \
-  --labels a,b,c,d,e,f,g,h,i,j --out "$model"
+sections=,${BENCH:-fbank,forward,threads,train,probe},
+want() { [[ $sections == *",$1,"* || $sections == ",all," ]]; }
 # Python and C++ alternate for ROUNDS rounds, so that drift in this machine's speed (seen here:
-# +-15 % over minutes) hits both alike; the table takes the median over rounds.
+# +-15 % over minutes) hits both alike; the tables take the median over rounds.
 rounds=${ROUNDS:-3}
-for len in 100 1024; do
-  for ((r = 0; r < rounds; r++)); do
-    "$py" "$root/bench/py_ast_forward.py" "$model" --max-length "$len" --runs "$runs" --threads "$threads" >> "$results"
-    "$bench" forward "$model" --max-length "$len" --runs "$runs" --threads "$threads" >> "$results"
-  done
-done
 bf16=$("$cli" --version >/dev/null; grep -q -E 'avx512_bf16|amx_bf16' /proc/cpuinfo && echo yes || echo no)
-if [ "$bf16" = yes ]; then
+model="$out/ast-base"
+if want forward || want threads || want train || want probe; then
+  [ -f "$model/model.safetensors" ] || "$cli" init-model --preset base --max-length 1024 --seed 1 \
+    --labels a,b,c,d,e,f,g,h,i,j --out "$model" >/dev/null
+fi
+
+if want fbank; then
+  echo "== fbank throughput ($threads threads, OMP_WAIT_POLICY=$OMP_WAIT_POLICY)"
+  "$py" "$root/bench/py_fbank.py" --threads "$threads" >> "$results"
+  "$bench" fbank --threads "$threads" >> "$results"
+fi
+
+if want forward; then
+  echo "== AST-base forward latency, batch 1"
   for len in 100 1024; do
-    "$py" "$root/bench/py_ast_forward.py" "$model" --max-length "$len" --runs "$runs" --threads "$threads" --bf16 >> "$results"
-    "$bench" forward "$model" --max-length "$len" --runs "$runs" --threads "$threads" --precision bf16 >> "$results"
+    for ((r = 0; r < rounds; r++)); do
+      "$py" "$root/bench/py_ast_forward.py" "$model" --max-length "$len" --runs "$runs" --threads "$threads" >> "$results"
+      "$bench" forward "$model" --max-length "$len" --runs "$runs" --threads "$threads" >> "$results"
+    done
+  done
+  if [ "$bf16" = yes ]; then
+    for len in 100 1024; do
+      "$py" "$root/bench/py_ast_forward.py" "$model" --max-length "$len" --runs "$runs" --threads "$threads" --bf16 >> "$results"
+      "$bench" forward "$model" --max-length "$len" --runs "$runs" --threads "$threads" --precision bf16 >> "$results"
+    done
+  fi
+fi
+
+if want threads; then
+  echo "== thread settings (C++, AST-base, 1 s input)"
+  for t in 1 "$threads"; do
+    for policy in PASSIVE ACTIVE; do
+      OMP_WAIT_POLICY=$policy "$bench" forward "$model" --max-length 100 --runs "$runs" --threads "$t" \
+        | sed "s/}$/, \"omp_wait_policy\": \"$policy\"}/" >> "$results"
+    done
   done
 fi
 
-echo "== thread settings (C++, AST-base, 1 s input)"
-for t in 1 "$threads"; do
-  for policy in PASSIVE ACTIVE; do
-    OMP_WAIT_POLICY=$policy "$bench" forward "$model" --max-length 100 --runs "$runs" --threads "$t" \
-      | sed "s/}$/, \"omp_wait_policy\": \"$policy\"}/" >> "$results"
+if want train; then
+  # One training step (forward, cross-entropy, backward, AdamW, zero grad) per method, paper
+  # settings; Python (bench/py_ast_train.py) and C++ alternate per method in each round.
+  echo "== training step throughput, AST-base, 1 s clips (max_length 100), batch ${TRAIN_BATCH:-8}"
+  targs=(--batch "${TRAIN_BATCH:-8}" --steps "${TRAIN_STEPS:-8}" --warmup "${TRAIN_WARMUP:-2}" --max-length 100 --threads "$threads")
+  for ((r = 0; r < rounds; r++)); do
+    for m in ${TRAIN_METHODS:-full linear bitfit lora adapter prompt-deep prefix prompt-shallow}; do
+      echo "   round $((r + 1))/$rounds: $m"
+      "$py" "$root/bench/py_ast_train.py" "$model" --method "$m" "${targs[@]}" >> "$results"
+      "$bench" train "$model" --method "$m" "${targs[@]}" >> "$results"
+      if [ "$bf16" = yes ]; then
+        "$py" "$root/bench/py_ast_train.py" "$model" --method "$m" "${targs[@]}" --bf16 >> "$results"
+        "$bench" train "$model" --method "$m" "${targs[@]}" --precision bf16 >> "$results"
+      fi
+    done
   done
-done
+fi
+
+if want probe; then
+  # Linear probing without augmentation: `astpeft train` caches the frozen encoder's outputs
+  # (default) or runs the encoder every epoch (--no-encoder-cache). 64 clips of 1 s, 4 classes.
+  echo "== linear-probing epochs, AST-base, 64 clips of 1 s, encoder cache on / off"
+  data="$out/probe-data"
+  if [ ! -f "$data/.done" ]; then
+    rm -rf "$data"
+    for c in tone square pink brown; do
+      mkdir -p "$data/$c"
+      for ((i = 0; i < 16; i++)); do
+        f=$((200 + 97 * i))
+        case $c in
+          tone) synth=(sine "$f") ;;
+          square) synth=(square "$f") ;;
+          pink) synth=(pinknoise) ;;
+          brown) synth=(brownnoise) ;;
+        esac
+        sox -n -r 16000 -c 1 -b 16 "$data/$c/$i.wav" synth 1 "${synth[@]}" gain -"$((3 + i % 9))"
+      done
+    done
+    touch "$data/.done"
+  fi
+  for mode in cached uncached; do
+    run_dir="$out/probe-$mode"
+    rm -rf "$run_dir"
+    extra=()
+    [ "$mode" = uncached ] && extra=(--no-encoder-cache)
+    "$cli" --threads "$threads" train --model "$model" --data "$data" --method linear --epochs 3 \
+      --batch-size 8 --json --no-cache --out "$run_dir" "${extra[@]}" \
+      | grep -E '"event": ?"(epoch|finished)"' | sed "s/^{/{\"probe\": \"$mode\", /" >> "$results"
+  done
+fi
 
 "$py" - "$results" "$bf16" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 bf16 = sys.argv[2] == "yes"
-print("\nfbank throughput: seconds of audio per second (higher is better); baseline torchaudio 0.13 kaldi.fbank")
-print(f"{'clip':>6} {'mode':>8} {'torchaudio':>11} {'astpeft':>9} {'ratio':>6}")
-for clip in (1.0, 10.0):
-    for mode in ("single", "batch32"):
-        p = next(r for r in rows if r.get("bench") == "fbank" and r["impl"] == "python" and r["clip_s"] == clip and r["mode"] == mode)
-        c = next(r for r in rows if r.get("bench") == "fbank" and r["impl"] == "cpp" and r["clip_s"] == clip and r["mode"] == mode)
-        print(f"{clip:>5.0f}s {mode:>8} {p['audio_s_per_s']:>11.0f} {c['audio_s_per_s']:>9.0f} {c['audio_s_per_s']/p['audio_s_per_s']:>5.2f}x")
-print("\nAST-base forward, batch 1: median / p95 ms (lower is better), median of alternating rounds; baseline PyTorch 1.13 (tools/ast_reference.py model)")
-print(f"{'input':>6} {'dtype':>6} {'python':>17} {'astpeft':>17} {'speed-up':>9} {'peak RSS py/cpp MB':>19}")
+
+
+def median_round(runs, key):
+    """The round with the median value of `key` (alternating rounds; see the comment above);
+    the lower median for an even count (with ROUNDS=2: the faster round, for both sides)."""
+    runs = sorted(runs, key=lambda r: r[key])
+    return runs[(len(runs) - 1) // 2] if runs else None
+
+
+if any(r.get("bench") == "fbank" for r in rows):
+    print("\nfbank throughput: seconds of audio per second (higher is better); baseline torchaudio 0.13 kaldi.fbank")
+    print(f"{'clip':>6} {'mode':>8} {'torchaudio':>11} {'astpeft':>9} {'ratio':>6}")
+    for clip in (1.0, 10.0):
+        for mode in ("single", "batch32"):
+            p = next(r for r in rows if r.get("bench") == "fbank" and r["impl"] == "python" and r["clip_s"] == clip and r["mode"] == mode)
+            c = next(r for r in rows if r.get("bench") == "fbank" and r["impl"] == "cpp" and r["clip_s"] == clip and r["mode"] == mode)
+            print(f"{clip:>5.0f}s {mode:>8} {p['audio_s_per_s']:>11.0f} {c['audio_s_per_s']:>9.0f} {c['audio_s_per_s']/p['audio_s_per_s']:>5.2f}x")
+
 fwd = [r for r in rows if "median_ms" in r and "omp_wait_policy" not in r]
-for length in (100, 1024):
+if fwd:
+    print("\nAST-base forward, batch 1: median / p95 ms (lower is better), median of alternating rounds; baseline PyTorch 1.13 (tools/ast_reference.py model)")
+    print(f"{'input':>6} {'dtype':>6} {'python':>17} {'astpeft':>17} {'speed-up':>9} {'peak RSS py/cpp MB':>19}")
+    for length in (100, 1024):
+        for dtype in (("fp32", "bf16") if bf16 else ("fp32",)):
+            pd = "bf16-autocast" if dtype == "bf16" else "fp32"
+            p = median_round([r for r in fwd if r["impl"] == "python" and r["max_length"] == length and r["dtype"] == pd], "median_ms")
+            c = median_round([r for r in fwd if r["impl"] == "cpp" and r["max_length"] == length and r["dtype"] == dtype], "median_ms")
+            label = "1 s" if length == 100 else "10 s"
+            print(f"{label:>6} {dtype:>6} {p['median_ms']:>8.1f} /{p['p95_ms']:>7.1f} {c['median_ms']:>8.1f} /{c['p95_ms']:>7.1f} {p['median_ms']/c['median_ms']:>8.2f}x {p['peak_rss_mb']:>9.0f} /{c['peak_rss_mb']:>7.0f}")
+    if not bf16:
+        print("  bf16: skipped, this CPU has neither AVX512-BF16 nor AMX (bf16 matmul is emulated and slower than fp32)")
+
+if any("omp_wait_policy" in r for r in rows):
+    print("\nthread settings, C++ AST-base 1 s input: median ms")
+    for r in rows:
+        if "omp_wait_policy" in r:
+            print(f"  threads {r['threads']}  OMP_WAIT_POLICY={r['omp_wait_policy']:<7} {r['median_ms']:8.1f}")
+
+train = [r for r in rows if r.get("bench") == "train"]
+if train:
+    methods = list(dict.fromkeys(r["method"] for r in train))
+    batch = train[0]["batch"]
+    print(f"\ntraining step, AST-base, 1 s clips (max_length 100), batch {batch}: samples/s (higher is better), "
+          "median step of the median round; baseline PyTorch 1.13 (bench/py_ast_train.py)")
+    print(f"{'method':>15} {'dtype':>5} {'trainable':>10} {'python':>7} {'astpeft':>8} {'ratio':>6} "
+          f"{'step ms py/cpp':>15} {'peak RSS py/cpp MB':>19} {'vs full py/cpp':>15}")
     for dtype in (("fp32", "bf16") if bf16 else ("fp32",)):
         pd = "bf16-autocast" if dtype == "bf16" else "fp32"
-        def pick(impl, dt):
-            runs = [r for r in fwd if r["impl"] == impl and r["max_length"] == length and r["dtype"] == dt]
-            runs.sort(key=lambda r: r["median_ms"])
-            return runs[len(runs) // 2]  # the round with the median latency
-        p = pick("python", pd)
-        c = pick("cpp", dtype)
-        label = "1 s" if length == 100 else "10 s"
-        print(f"{label:>6} {dtype:>6} {p['median_ms']:>8.1f} /{p['p95_ms']:>7.1f} {c['median_ms']:>8.1f} /{c['p95_ms']:>7.1f} {p['median_ms']/c['median_ms']:>8.2f}x {p['peak_rss_mb']:>9.0f} /{c['peak_rss_mb']:>7.0f}")
-if not bf16:
-    print("  bf16: skipped, this CPU has neither AVX512-BF16 nor AMX (bf16 matmul is emulated and slower than fp32)")
-print("\nthread settings, C++ AST-base 1 s input: median ms")
-for r in rows:
-    if "omp_wait_policy" in r:
-        print(f"  threads {r['threads']}  OMP_WAIT_POLICY={r['omp_wait_policy']:<7} {r['median_ms']:8.1f}")
+        pick = {}
+        for m in methods:
+            pick[m] = (median_round([r for r in train if r["impl"] == "python" and r["method"] == m and r["dtype"] == pd], "step_ms_median"),
+                       median_round([r for r in train if r["impl"] == "cpp" and r["method"] == m and r["dtype"] == dtype], "step_ms_median"))
+        full = pick.get("full", (None, None))
+        for m in methods:
+            p, c = pick[m]
+            if not p or not c:
+                continue
+            same = "" if p["trainable"] == c["trainable"] else f" (python trains {p['trainable']}!)"
+            if dtype == "bf16":  # the bf16 goal is against the fp32 baseline
+                p32 = median_round([r for r in train if r["impl"] == "python" and r["method"] == m and r["dtype"] == "fp32"], "step_ms_median")
+                same += f" ({c['samples_per_s'] / p32['samples_per_s']:.2f}x python fp32)" if p32 else ""
+            vs = ""
+            if full[0] and full[1] and m != "full":
+                vs = f"{p['peak_rss_mb'] / full[0]['peak_rss_mb']:>6.0%} /{c['peak_rss_mb'] / full[1]['peak_rss_mb']:>5.0%}"
+            print(f"{m:>15} {dtype:>5} {c['trainable']:>10} {p['samples_per_s']:>7.2f} {c['samples_per_s']:>8.2f} "
+                  f"{c['samples_per_s'] / p['samples_per_s']:>5.2f}x {p['step_ms_median']:>7.0f} /{c['step_ms_median']:>6.0f} "
+                  f"{p['peak_rss_mb']:>9.0f} /{c['peak_rss_mb']:>7.0f} {vs:>15}{same}")
+    if not bf16:
+        print("  bf16: skipped, this CPU has neither AVX512-BF16 nor AMX (bf16 matmul is emulated and slower than fp32)")
+    print("  goals: astpeft >= python in fp32 (ratio >= 1.00x); bf16 >= 1.5x python fp32 (AVX512-BF16/AMX only);")
+    print("  PEFT peak memory <= 60% of full fine-tuning (peak RSS of the process, weights included)")
+
+probe = [r for r in rows if "probe" in r and r.get("event") == "epoch"]
+if probe:
+    print("\nlinear probing, 64 clips of 1 s (batch 8, 3 epochs, `astpeft train --method linear`): seconds per epoch")
+    print(f"{'epoch':>6} {'encoder cache':>14} {'no cache':>9} {'speed-up':>9}")
+    for e in sorted({r["epoch"] for r in probe}):
+        c = next((r for r in probe if r["probe"] == "cached" and r["epoch"] == e), None)
+        u = next((r for r in probe if r["probe"] == "uncached" and r["epoch"] == e), None)
+        if c and u:
+            print(f"{e:>6} {c['seconds']:>14.3f} {u['seconds']:>9.3f} {u['seconds'] / max(c['seconds'], 1e-9):>8.0f}x")
+    print("  goal: epochs after the first at least 20x faster with the cache (the cache is built once before epoch 1)")
 PY
 echo "raw results: $results"
