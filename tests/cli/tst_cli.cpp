@@ -4,6 +4,7 @@
 // file, init-model determinism, info's JSON, fbank against the torchaudio fixtures and predict's
 // scores against its own logits. Torch-free: only Qt and torch-free core headers.
 #include "audio/audio_file.h"
+#include "cli_support.h"
 #include "io/npy.h"
 #include "model/ast_config.h"
 
@@ -19,6 +20,7 @@
 #include <cmath>
 
 using namespace astpeft::core;
+using namespace astpeft::test;
 namespace fs = std::filesystem;
 
 namespace {
@@ -34,18 +36,11 @@ constexpr double kMean = -4.2677393;
 constexpr double kTwoStd = 9.1379948;
 constexpr double kPadValue = 0.4670324; // (0 - kMean) / kTwoStd
 
-struct Result
-{
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-Result runCli(const QStringList &args)
+CliResult runCli(const QStringList &args)
 {
     QProcess p;
     p.start(kCli, args);
-    Result r;
+    CliResult r;
     if (!p.waitForStarted(30000)) {
         r.err = "could not start " + kCli.toUtf8();
         return r;
@@ -57,40 +52,7 @@ Result runCli(const QStringList &args)
     return r;
 }
 
-QString describe(const QStringList &args, const Result &r)
-{
-    return QStringLiteral("astpeft %1 -> exit %2\nstdout: %3\nstderr: %4")
-        .arg(args.join(' '))
-        .arg(r.exitCode)
-        .arg(QString::fromUtf8(r.out), QString::fromUtf8(r.err));
-}
-
-// Runs the CLI and fails the calling test unless it exits with `expected`.
-#define RUN_EXPECT(result, args, expected)                                                         \
-    const QStringList result##Args = (args);                                                       \
-    const Result result = runCli(result##Args);                                                    \
-    QVERIFY2(result.exitCode == (expected), qPrintable(describe(result##Args, result)))
-
-// An input error: exactly one line on stderr.
-bool isOneLine(const QByteArray &err)
-{
-    return err.endsWith('\n') && err.count('\n') == 1;
-}
-
-QList<QJsonObject> jsonLines(const QByteArray &out)
-{
-    QList<QJsonObject> objects;
-    for (const QByteArray &line : out.split('\n')) {
-        if (line.isEmpty())
-            continue;
-        QJsonParseError error;
-        const QJsonDocument doc = QJsonDocument::fromJson(line, &error);
-        if (error.error != QJsonParseError::NoError || !doc.isObject())
-            return {};
-        objects.append(doc.object());
-    }
-    return objects;
-}
+#define RUN_EXPECT(result, args, expected) ASTPEFT_RUN_EXPECT(runCli, result, args, expected)
 
 std::vector<double> softmax(const std::vector<double> &x)
 {
@@ -281,7 +243,7 @@ private Q_SLOTS:
     void cudaOnCpuOnlyMachine()
     {
         const QStringList args = { "info", m_model, "--device", "cuda" };
-        const Result r = runCli(args);
+        const CliResult r = runCli(args);
         if (r.exitCode == 0)
             QSKIP("this machine has a usable CUDA device");
         QVERIFY2(r.exitCode == 2, qPrintable(describe(args, r)));
@@ -508,7 +470,7 @@ private Q_SLOTS:
             const QString out = tmpPath("stereo.npy");
             const QStringList args =
                 QStringList { "fbank", wav, "--out", out, "--max-length", "0", "--raw" } + extra;
-            const Result r = runCli(args);
+            const CliResult r = runCli(args);
             if (r.exitCode != 0)
                 qWarning("%s", qPrintable(describe(args, r)));
             return readNpy(toPath(out));
@@ -622,7 +584,7 @@ private Q_SLOTS:
                  QStringList { "--method", "lora", "--targets", "q,x" },
                  QStringList { "--method", "lora", "--budget", "lots" },
                  QStringList { "--method", "adapter", "--placement", "middle" } }) {
-            const Result e = runCli(QStringList { "params", dir } + bad);
+            const CliResult e = runCli(QStringList { "params", dir } + bad);
             QVERIFY2(e.exitCode == 2, qPrintable(describe(QStringList { "params", dir } + bad, e)));
         }
     }

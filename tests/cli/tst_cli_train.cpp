@@ -5,6 +5,7 @@
 // --json events, eval against the best epoch, predict against eval, bit-identical resumption
 // after Ctrl-C, compare's table, and the one-line errors of bad input. Every process runs with
 // HOME inside the temporary folder, so nothing reaches the user's ~/.cache. Torch-free.
+#include "cli_support.h"
 #include "word_dataset.h"
 
 #include <QCryptographicHash>
@@ -25,6 +26,8 @@
 
 namespace {
 
+using namespace astpeft::test;
+
 const QString kCli = QStringLiteral(ASTPEFT_CLI);
 const QStringList kWords = { "down", "no", "up", "yes" }; // sorted: the run's label order
 constexpr int kClasses = 4;
@@ -32,31 +35,7 @@ constexpr int kClipsPerWord = 8; // 4 voices x 2 speeds (WordDatasetOptions' def
 constexpr int kMainEpochs = 6;
 constexpr int kResumeEpochs = 16;
 
-struct Result
-{
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-QString describe(const QStringList &args, const Result &r)
-{
-    return QStringLiteral("astpeft %1 -> exit %2\nstdout: %3\nstderr: %4")
-        .arg(args.join(' '))
-        .arg(r.exitCode)
-        .arg(QString::fromUtf8(r.out.right(4000)), QString::fromUtf8(r.err.right(4000)));
-}
-
-// Runs the CLI and fails the calling test unless it exits with `expected`.
-#define RUN_EXPECT(result, args, expected)                                                         \
-    const QStringList result##Args = (args);                                                       \
-    const Result result = run(result##Args);                                                       \
-    QVERIFY2(result.exitCode == (expected), qPrintable(describe(result##Args, result)))
-
-bool isOneLine(const QByteArray &err)
-{
-    return err.endsWith('\n') && err.count('\n') == 1;
-}
+#define RUN_EXPECT(result, args, expected) ASTPEFT_RUN_EXPECT(run, result, args, expected)
 
 QByteArray readAll(const QString &path)
 {
@@ -68,22 +47,6 @@ bool writeAll(const QString &path, const QByteArray &bytes)
 {
     QFile f(path);
     return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
-}
-
-// One JSON object per non-empty line; empty when any line is not a JSON object.
-QList<QJsonObject> jsonLines(const QByteArray &text)
-{
-    QList<QJsonObject> objects;
-    for (const QByteArray &line : text.split('\n')) {
-        if (line.isEmpty())
-            continue;
-        QJsonParseError error;
-        const QJsonDocument doc = QJsonDocument::fromJson(line, &error);
-        if (error.error != QJsonParseError::NoError || !doc.isObject())
-            return {};
-        objects.append(doc.object());
-    }
-    return objects;
 }
 
 QList<QJsonObject> metricsOf(const QString &run)
@@ -275,8 +238,8 @@ class TestCliTrain : public QObject
     QString m_model; // tiny random backbone, max_length 128
     QString m_cache; // --cache-dir of every run
     QString m_run; // full fine-tuning, kMainEpochs epochs (initTestCase)
-    Result m_runResult;
-    std::optional<Result> m_jsonRun; // runJson(): resumableArgs() run to the end
+    CliResult m_runResult;
+    std::optional<CliResult> m_jsonRun; // runJson(): resumableArgs() run to the end
 
     QString tmpPath(const QString &name) const { return m_tmp.filePath(name); }
 
@@ -287,11 +250,11 @@ class TestCliTrain : public QObject
         p.start(kCli, args);
     }
 
-    Result run(const QStringList &args) const
+    CliResult run(const QStringList &args) const
     {
         QProcess p;
         start(p, args);
-        Result r;
+        CliResult r;
         if (!p.waitForStarted(30000)) {
             r.err = "could not start " + kCli.toUtf8();
             return r;
@@ -323,7 +286,7 @@ class TestCliTrain : public QObject
                 "--json" });
     }
 
-    const Result &runJson()
+    const CliResult &runJson()
     {
         if (!m_jsonRun)
             m_jsonRun = run(resumableArgs(tmpPath("json-run")));
@@ -534,7 +497,7 @@ private Q_SLOTS:
 
     void jsonEventsMatchMetricsLog()
     {
-        const Result &r = runJson();
+        const CliResult &r = runJson();
         QVERIFY2(r.exitCode == 0, qPrintable(describe(resumableArgs(tmpPath("json-run")), r)));
         QVERIFY(r.out.endsWith('\n'));
         for (const QByteArray &line : r.out.split('\n')) {
@@ -871,7 +834,7 @@ private Q_SLOTS:
         QFETCH(QStringList, mentions);
         QFETCH(QString, untouched);
         const QString before = snapshot(untouched);
-        const Result r = run(args);
+        const CliResult r = run(args);
         QVERIFY2(r.exitCode == exitCode, qPrintable(describe(args, r)));
         // One line naming the problem; a usage error adds the command's synopsis.
         const QList<QByteArray> lines = r.err.trimmed().split('\n');
@@ -894,7 +857,7 @@ private Q_SLOTS:
         QVERIFY(QDir().mkpath(parent));
         QVERIFY(QFile::setPermissions(parent, QFileDevice::ReadOwner | QFileDevice::ExeOwner));
         const QStringList args = trainArgs(parent + "/run", { "--method", "lora" });
-        const Result r = run(args);
+        const CliResult r = run(args);
         QFile::setPermissions(
             parent, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
         QVERIFY2(r.exitCode == 1, qPrintable(describe(args, r)));
@@ -937,7 +900,7 @@ private Q_SLOTS:
         QVERIFY(QFile::copy(source + "/options.json", orphan + "/options.json"));
         const QString sourceBefore = snapshot(source), orphanBefore = snapshot(orphan);
         const QStringList args { "train", "--resume", "--out", orphan };
-        const Result r = run(args);
+        const CliResult r = run(args);
         QVERIFY2(snapshot(source) == sourceBefore,
             qPrintable("resuming " + orphan + " rewrote " + source + "\n" + describe(args, r)));
         QVERIFY2(r.exitCode == 2, qPrintable(describe(args, r)));
@@ -954,7 +917,7 @@ private Q_SLOTS:
         const QString out = tmpPath("channel-1");
         const QStringList args =
             trainArgs(out, { "--method", "lora", "--epochs", "1", "--channel", "1" });
-        const Result r = run(args);
+        const CliResult r = run(args);
         QVERIFY2(r.exitCode == 1 || r.exitCode == 2, qPrintable(describe(args, r)));
         QVERIFY(isOneLine(r.err));
         QVERIFY2(r.err.contains("class 'down' has no readable training clip"), r.err.constData());
@@ -974,7 +937,7 @@ private Q_SLOTS:
         const QString out = tmpPath("broken-class-run");
         const QStringList args = QStringList { "train", "--model", m_model, "--data", data,
             "--cache-dir", m_cache, "--out", out, "--method", "lora", "--epochs", "1", "--json" };
-        const Result r = run(args);
+        const CliResult r = run(args);
         // A class whose every clip is unreadable is an input error naming it, before the run
         // folder exists (not a model silently trained without it).
         QVERIFY(!QFileInfo::exists(out));

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// Helpers shared by the tests that run the built `astpeft` binary (header-only; Qt only).
+#pragma once
+
+#include <QByteArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+namespace astpeft::test {
+
+// What one run of the CLI gave: exit status (-1 when it crashed or did not start) and output.
+struct CliResult
+{
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+// "astpeft ARGS -> exit N", then the last 4000 bytes of stdout and stderr, for failure messages.
+inline QString describe(const QStringList &args, const CliResult &r)
+{
+    return QStringLiteral("astpeft %1 -> exit %2\nstdout: %3\nstderr: %4")
+        .arg(args.join(' '))
+        .arg(r.exitCode)
+        .arg(QString::fromUtf8(r.out.right(4000)), QString::fromUtf8(r.err.right(4000)));
+}
+
+// An input error: exactly one line on stderr.
+inline bool isOneLine(const QByteArray &err)
+{
+    return err.endsWith('\n') && err.count('\n') == 1;
+}
+
+// One JSON object per non-empty line; empty when any line is not a JSON object.
+inline QList<QJsonObject> jsonLines(const QByteArray &text)
+{
+    QList<QJsonObject> objects;
+    for (const QByteArray &line : text.split('\n')) {
+        if (line.isEmpty())
+            continue;
+        QJsonParseError error;
+        const QJsonDocument doc = QJsonDocument::fromJson(line, &error);
+        if (error.error != QJsonParseError::NoError || !doc.isObject())
+            return {};
+        objects.append(doc.object());
+    }
+    return objects;
+}
+
+} // namespace astpeft::test
+
+// Runs the CLI through RUN_FUNCTION(args) (the test's own runner, returning a CliResult) and
+// fails the calling test unless it exits with `expected`.
+#define ASTPEFT_RUN_EXPECT(RUN_FUNCTION, result, args, expected)                                   \
+    const QStringList result##Args = (args);                                                       \
+    const astpeft::test::CliResult result = RUN_FUNCTION(result##Args);                            \
+    QVERIFY2(                                                                                      \
+        result.exitCode == (expected), qPrintable(astpeft::test::describe(result##Args, result)))
