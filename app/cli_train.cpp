@@ -419,7 +419,7 @@ int cmdEval(const Args &args)
     o.model = args.value("model");
     o.split = pick(args, "split", core::Split::Test);
     o.device = args.value("device", "auto");
-    o.batchSize = positiveInt(args, "batch-size", 16);
+    o.batchSize = args.has("batch-size") ? positiveInt(args, "batch-size", 1) : 0;
     const core::EvalResult r = core::evaluateRun(o);
     const auto &m = r.metrics;
     if (args.has("json")) {

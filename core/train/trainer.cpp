@@ -919,8 +919,8 @@ EvalResult evaluateRun(const EvalOptions &options, TrainObserver *observer)
     const Prepared data =
         prepare(clips, manifest.frontEnd, run.channel, cache, false, result.skipped, observer, {});
     Runner runner { model, device, Precision::F32, false };
-    const EvalOutput out =
-        runner.evaluate(data, int(manifest.labels.size()), std::max(1, options.batchSize));
+    const EvalOutput out = runner.evaluate(data, int(manifest.labels.size()),
+        options.batchSize > 0 ? options.batchSize : run.batchSize);
     result.metrics = out.metrics;
     result.loss = out.loss;
     return result;

@@ -215,7 +215,7 @@ struct EvalOptions
     std::filesystem::path model {}; // empty: the run's backbone
     Split split = Split::Test;
     std::string device = "auto";
-    int batchSize = 16;
+    int batchSize = 0; // 0: the run's (so losses match its epoch events to the last bit)
 };
 struct EvalResult
 {

@@ -1054,7 +1054,7 @@ void TestDataset::classWithoutTrainingClip()
 
     // A class whose every file is unreadable stays a class, so the split names it instead of
     // a model silently losing it.
-    const fs::path r = fs::path(m_dir.path().toStdString()) / "all-broken";
+    const fs::path r = path("one-class-unreadable");
     writeTone(r / "a" / "1.wav", 0.2);
     writeTone(r / "a" / "2.wav", 0.2);
     writeText(r / "b" / "1.wav", "garbage garbage garbage garbage");
