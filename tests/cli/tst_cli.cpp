@@ -86,18 +86,6 @@ std::vector<double> toDoubles(const QJsonArray &a)
     return v;
 }
 
-QByteArray readAll(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
-bool writeAll(const QString &path, const QByteArray &bytes)
-{
-    QFile f(path);
-    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
-}
-
 fs::path toPath(const QString &s)
 {
     return fs::path(s.toStdString());

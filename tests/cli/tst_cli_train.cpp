@@ -37,18 +37,6 @@ constexpr int kResumeEpochs = 16;
 
 #define RUN_EXPECT(result, args, expected) ASTPEFT_RUN_EXPECT(run, result, args, expected)
 
-QByteArray readAll(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
-bool writeAll(const QString &path, const QByteArray &bytes)
-{
-    QFile f(path);
-    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
-}
-
 QList<QJsonObject> metricsOf(const QString &run)
 {
     return jsonLines(readAll(run + "/metrics.jsonl"));
