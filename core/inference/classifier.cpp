@@ -92,7 +92,11 @@ FrontEnd AstClassifier::frontEnd() const
 {
     if (d->adapterFrontEnd)
         return *d->adapterFrontEnd;
-    const AstConfig &c = d->summary.config;
+    return frontEndOf(d->summary.config);
+}
+
+FrontEnd frontEndOf(const AstConfig &c)
+{
     FrontEnd f;
     f.fbank.sampleRate = c.samplingRate;
     f.fbank.numMelBins = c.numMelBins;

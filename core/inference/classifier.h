@@ -78,6 +78,10 @@ private:
     std::unique_ptr<Private> d;
 };
 
+// The preprocessing a checkpoint with `config` expects: its rate, mel bins, max_length and
+// normalisation statistics.
+FrontEnd frontEndOf(const AstConfig &config);
+
 // Architecture presets for init-model: "tiny" (64 hidden, 2 layers), "small" (192, 6),
 // "base" (768, 12: AST-base). Throws core::Error(Usage) naming the presets otherwise.
 AstConfig presetConfig(const std::string &preset);

@@ -439,18 +439,6 @@ int resolveMaxLength(
     return std::min(rounded, config.maxLength);
 }
 
-FrontEnd frontEndFor(const AstConfig &c, int maxLength)
-{
-    FrontEnd f;
-    f.fbank.sampleRate = c.samplingRate;
-    f.fbank.numMelBins = c.numMelBins;
-    f.maxLength = maxLength;
-    f.normalize = c.doNormalize;
-    f.mean = c.featureMean;
-    f.std = c.featureStd;
-    return f;
-}
-
 } // namespace
 
 FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::stop_token stop,
@@ -519,7 +507,7 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
         manifest.peft = peft;
         manifest.labels = labels;
         manifest.positions = options.positions;
-        manifest.frontEnd = frontEndFor(loaded.config, maxLength);
+        manifest.frontEnd = frontEndOf(loaded.config);
         manifest.backboneFingerprint = fingerprint;
         manifest.hiddenSize = loaded.config.hiddenSize;
         manifest.numHiddenLayers = loaded.config.numHiddenLayers;
