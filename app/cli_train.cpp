@@ -423,20 +423,13 @@ int cmdEval(const Args &args)
     const core::EvalResult r = core::evaluateRun(o);
     const auto &m = r.metrics;
     if (args.has("json")) {
-        json perClass = json::object();
-        for (std::size_t c = 0; c < m.perClass.size(); ++c)
-            perClass[r.labels[c]] = { { "precision", m.perClass[c].precision },
-                { "recall", m.perClass[c].recall }, { "f1", m.perClass[c].f1 },
-                { "accuracy", m.perClass[c].recall }, { "support", m.perClass[c].support } };
-        json skipped = json::array();
+        json j = json::parse(core::metricsJson(m, r.labels));
+        j["split"] = core::enumName(o.split);
+        j["loss"] = r.loss;
+        j["skipped"] = json::array();
         for (const auto &s : r.skipped)
-            skipped.push_back({ { "file", s.file.string() }, { "reason", s.reason } });
-        std::cout << json {
-            { "split", core::enumName(o.split) }, { "examples", m.examples }, { "loss", r.loss },
-            { "accuracy", m.accuracy }, { "balanced_accuracy", m.balancedAccuracy },
-            { "macro_f1", m.macroF1 }, { "per_class", perClass }, { "confusion", m.confusion },
-            { "skipped", skipped }
-        }.dump() << std::endl;
+            j["skipped"].push_back({ { "file", s.file.string() }, { "reason", s.reason } });
+        std::cout << j.dump() << std::endl;
         return kExitOk;
     }
     std::printf(

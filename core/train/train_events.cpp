@@ -42,7 +42,7 @@ json number(double v)
     return std::isfinite(v) ? json(v) : json(nullptr);
 }
 
-json metricsJson(const ClassificationMetrics &m, const std::vector<std::string> &labels)
+json metricsObject(const ClassificationMetrics &m, const std::vector<std::string> &labels)
 {
     json perClass = json::object();
     for (std::size_t c = 0; c < m.perClass.size(); ++c) {
@@ -58,6 +58,11 @@ json metricsJson(const ClassificationMetrics &m, const std::vector<std::string> 
 }
 
 } // namespace
+
+std::string metricsJson(const ClassificationMetrics &m, const std::vector<std::string> &labels)
+{
+    return metricsObject(m, labels).dump();
+}
 
 std::string eventJson(const ImportEvent &e)
 {
@@ -111,7 +116,7 @@ std::string eventJson(const EpochEvent &e)
         j["val_accuracy"] = e.validation.accuracy;
         j["val_balanced_accuracy"] = e.validation.balancedAccuracy;
         j["val_macro_f1"] = e.validation.macroF1;
-        const json m = metricsJson(e.validation, e.labels);
+        const json m = metricsObject(e.validation, e.labels);
         j["per_class"] = m["per_class"];
         j["confusion"] = m["confusion"];
     } else {
@@ -131,7 +136,7 @@ std::string eventJson(const FinishedEvent &e)
     if (e.hasTest) {
         j["test_loss"] = number(e.testLoss);
         j["test_accuracy"] = e.test.accuracy;
-        j["test"] = metricsJson(e.test, e.labels);
+        j["test"] = metricsObject(e.test, e.labels);
     }
     return j.dump();
 }

@@ -193,6 +193,12 @@ std::string eventJson(const EpochEvent &event);
 std::string eventJson(const FinishedEvent &event);
 std::string eventJson(const FailedEvent &event);
 
+// {"examples", "accuracy", "balanced_accuracy", "macro_f1", "per_class": label -> {precision,
+// recall, f1, accuracy, support}, "confusion"}: how epoch, finished and `astpeft eval` report
+// metrics.
+std::string metricsJson(
+    const ClassificationMetrics &metrics, const std::vector<std::string> &labels);
+
 // options.json <-> TrainOptions (every field; paths as given).
 std::string trainOptionsJson(const TrainOptions &options);
 TrainOptions parseTrainOptions(const std::string &json, const std::filesystem::path &file = {});
