@@ -6,6 +6,7 @@
 //   astpeft-bench forward MODEL [--max-length N] [--runs R] [--warmup W] [--precision fp32|bf16]
 //   astpeft-bench train MODEL --method M [--batch 8] [--steps 10] [--warmup 2] [--max-length 100]
 //                 [--precision fp32|bf16] [--device cpu|cuda] [--seed 10]
+//                 [--checkpoint-activations 0|1]
 //     M: full, linear, bitfit, prompt-shallow, prompt-deep, prefix, lora, adapter (conformer),
 //     adapter-bottleneck; each at the paper's setting (paperSetting) and learning rate.
 #include "error.h"
@@ -208,6 +209,8 @@ int benchTrain(int argc, char **argv)
             labels.push_back("class" + std::to_string(i));
     core::AstForAudioClassification model = loaded.model;
     core::applyPeft(model, peft, labels, seed);
+    const bool checkpointActivations = option(argc, argv, "checkpoint-activations", "0") == "1";
+    model->audio_spectrogram_transformer->encoder->checkpointActivations = checkpointActivations;
     model->to(device);
     model->train();
 
@@ -278,7 +281,8 @@ int benchTrain(int argc, char **argv)
         { "optimizer_ms", percentile(optimizerMs, 50) }, { "trainable", trainable },
         { "peak_rss_mb", peakRssMb() }, { "threads", core::runtimeInfo().threads },
         { "dtype", precisionName }, { "device", device.str() }, { "steps", steps },
-        { "warmup", warmup }, { "loss", lossValue } };
+        { "warmup", warmup }, { "loss", lossValue },
+        { "checkpoint_activations", checkpointActivations } };
 #ifdef ASTPEFT_BENCH_CUDA
     if (device.is_cuda()) {
         const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(

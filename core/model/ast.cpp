@@ -2,6 +2,7 @@
 #include "model/ast.h"
 
 #include "error.h"
+#include "runtime/autocast.h"
 
 #include <cmath>
 
@@ -208,6 +209,73 @@ torch::Tensor AstLayerImpl::forward(const torch::Tensor &x)
     return h + f;
 }
 
+namespace {
+// One encoder layer as a custom autograd node that saves only its input. Forward arguments: the
+// layer input, the layer's trainable parameters (so that the node owns their gradient edges even
+// when the input needs none, as after a frozen embedding), and the layer, which the model owns
+// and which outlives the graph. Backward runs the layer again with autograd on and returns the
+// gradients of the input and of each parameter.
+struct CheckpointedLayer : torch::autograd::Function<CheckpointedLayer>
+{
+    static torch::Tensor forward(torch::autograd::AutogradContext *ctx, const torch::Tensor &x,
+        torch::TensorList parameters, AstLayerImpl *layer)
+    {
+        ctx->save_for_backward({ x });
+        ctx->saved_data["layer"] = reinterpret_cast<std::int64_t>(layer);
+        ctx->saved_data["autocast"] = std::int64_t(currentAutocast(x.device()));
+        ctx->saved_data["parameters"] = std::vector<torch::Tensor>(parameters.vec());
+        // Autograd on, as in the plain training pass, so that the layer takes the same code
+        // path (and gives the same values) as it will when run again in backward; the graph
+        // recorded here is dropped on return.
+        const torch::AutoGradMode grad(true);
+        return layer->forward(x.detach()).detach();
+    }
+
+    static torch::autograd::variable_list backward(
+        torch::autograd::AutogradContext *ctx, torch::autograd::variable_list gradOutputs)
+    {
+        auto *layer = reinterpret_cast<AstLayerImpl *>(ctx->saved_data["layer"].toInt());
+        const auto precision = Precision(ctx->saved_data["autocast"].toInt());
+        const std::vector<torch::Tensor> parameters =
+            ctx->saved_data["parameters"].toTensorVector();
+        const torch::Tensor saved = ctx->get_saved_variables()[0];
+        const bool inputGrad = ctx->needs_input_grad(0);
+        const torch::Tensor x = saved.detach().requires_grad_(inputGrad);
+
+        torch::Tensor out;
+        {
+            const torch::AutoGradMode grad(true);
+            const AutocastGuard autocast(x.device(), precision);
+            out = layer->forward(x);
+        }
+        torch::autograd::variable_list inputs;
+        if (inputGrad)
+            inputs.push_back(x);
+        inputs.insert(inputs.end(), parameters.begin(), parameters.end());
+        const torch::autograd::variable_list grads =
+            torch::autograd::grad({ out }, inputs, { gradOutputs[0] }, false, false, true);
+
+        // One gradient per forward argument: x, each parameter, and none for the layer pointer.
+        torch::autograd::variable_list result;
+        result.push_back(inputGrad ? grads[0] : torch::Tensor());
+        result.insert(result.end(), grads.begin() + (inputGrad ? 1 : 0), grads.end());
+        result.emplace_back();
+        return result;
+    }
+};
+
+torch::Tensor checkpointed(AstLayerImpl &layer, const torch::Tensor &x)
+{
+    std::vector<torch::Tensor> trainable;
+    for (const torch::Tensor &p : layer.parameters())
+        if (p.requires_grad())
+            trainable.push_back(p);
+    if (trainable.empty() && !x.requires_grad())
+        return layer.forward(x); // nothing to differentiate: autograd saves nothing anyway
+    return CheckpointedLayer::apply(x, torch::TensorList(trainable), &layer);
+}
+} // namespace
+
 AstEncoderImpl::AstEncoderImpl(const AstConfig &c)
 {
     layer = register_module("layer", torch::nn::ModuleList());
@@ -225,7 +293,9 @@ torch::Tensor AstEncoderImpl::forward(torch::Tensor x)
                                x.narrow(1, 1 + n, x.size(1) - 1 - n) },
                 1);
         }
-        x = layer[i]->as<AstLayer>()->forward(x);
+        AstLayerImpl &current = *layer[i]->as<AstLayer>();
+        x = checkpointActivations && torch::GradMode::is_enabled() ? checkpointed(current, x)
+                                                                   : current.forward(x);
     }
     return x;
 }

@@ -127,6 +127,13 @@ struct AstEncoderImpl : torch::nn::Module
     explicit AstEncoderImpl(const AstConfig &config);
     torch::Tensor forward(torch::Tensor x);
     torch::nn::ModuleList layer { nullptr }; // of AstLayer
+    // Activation checkpointing for training: when set and autograd records, each layer that
+    // needs gradients keeps only its input [B, N, D] for the backward pass and runs its forward
+    // again there (under the same autocast), so the saved activations of all layers never exist
+    // at once: about one extra forward pass of time for much less peak memory. The values and
+    // gradients are exactly those of the plain pass (the model has no dropout). Not part of the
+    // state dict.
+    bool checkpointActivations = false;
     // Deep prompt tuning (optional, registered as "deep_prompts"): [layers - 1, n, D]; before
     // layer i >= 1 the tokens at positions 1..n are overwritten by deep_prompts[i - 1].
     torch::Tensor deep_prompts;

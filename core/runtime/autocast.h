@@ -69,4 +69,28 @@ private:
     at::ScalarType m_previousType = at::kFloat;
 };
 
+// The autocast precision in effect now for `device`'s type: F32 when autocast is off. Lets code
+// that runs part of a forward pass again later (activation checkpointing) run it as it ran first.
+inline Precision currentAutocast(const torch::Device &device)
+{
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    const auto type = device.is_cuda() ? at::kCUDA : at::kCPU;
+    if (!at::autocast::is_autocast_enabled(type))
+        return Precision::F32;
+    return at::autocast::get_autocast_dtype(type) == at::kBFloat16 ? Precision::BF16
+                                                                   : Precision::F16;
+#else
+    if (device.is_cuda()) {
+        if (!at::autocast::is_enabled())
+            return Precision::F32;
+        return at::autocast::get_autocast_gpu_dtype() == at::kBFloat16 ? Precision::BF16
+                                                                       : Precision::F16;
+    }
+    if (!at::autocast::is_cpu_enabled())
+        return Precision::F32;
+    return at::autocast::get_autocast_cpu_dtype() == at::kBFloat16 ? Precision::BF16
+                                                                   : Precision::F16;
+#endif
+}
+
 } // namespace astpeft::core

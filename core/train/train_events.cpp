@@ -189,6 +189,7 @@ std::string trainOptionsJson(const TrainOptions &o)
     j["use_feature_cache"] = o.useFeatureCache;
     j["cache_encoder_outputs"] = o.cacheEncoderOutputs;
     j["evaluate_test"] = o.evaluateTest;
+    j["checkpoint_activations"] = o.checkpointActivations;
     j["command"] = o.command;
     return j.dump(2) + "\n";
 }
@@ -257,6 +258,9 @@ TrainOptions parseTrainOptions(const std::string &text, const std::filesystem::p
     o.useFeatureCache = r.boolean(j, "use_feature_cache", "use_feature_cache");
     o.cacheEncoderOutputs = r.boolean(j, "cache_encoder_outputs", "cache_encoder_outputs");
     o.evaluateTest = r.boolean(j, "evaluate_test", "evaluate_test");
+    // Absent in runs written before the option existed.
+    o.checkpointActivations = j.contains("checkpoint_activations")
+        && r.boolean(j, "checkpoint_activations", "checkpoint_activations");
     o.command = r.string(j, "command", "command");
     return o;
 }

@@ -515,6 +515,8 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
             loadAdapter(model, checkpoint, fingerprint);
         else
             applyPeft(model, peft, labels, options.seed);
+        model->audio_spectrogram_transformer->encoder->checkpointActivations =
+            options.checkpointActivations;
         model->to(device);
         model->train();
 

@@ -10,6 +10,7 @@
 #include "model/checkpoint.h"
 #include "peft/peft_config.h"
 #include "peft/peft_modules.h"
+#include "runtime/autocast.h"
 
 #include <QtTest>
 
@@ -506,6 +507,84 @@ private Q_SLOTS:
             QVERIFY2(
                 torch::allclose(fused[i], separate[i], 1e-4, 1e-6), qPrintable(QString::number(i)));
         }
+    }
+
+    void checkpointedActivationsGiveSameGradients_data()
+    {
+        QTest::addColumn<PeftConfig>("peft");
+        QTest::addColumn<bool>("bf16");
+        auto row = [](const char *name, PeftConfig p, bool bf16 = false) {
+            p.init = PeftInit::Paper; // every trainable tensor gets a non-zero gradient
+            QTest::newRow(name) << p << bf16;
+        };
+        row("full", method(PeftMethod::Full));
+        row("linear", method(PeftMethod::Linear));
+        row("bitfit", method(PeftMethod::BitFit));
+        row("prompt-shallow", prompts(PeftMethod::PromptShallow, 5));
+        row("prompt-deep", prompts(PeftMethod::PromptDeep, 5));
+        row("prefix", prefix(6));
+        row("lora q,k,v,o", lora({ 'q', 'k', 'v', 'o' }, 4));
+        row("conformer houlsby sequential",
+            adapter(
+                AdapterBlock::Conformer, AdapterPlacement::Houlsby, 4, 5, AdapterMode::Sequential));
+        row("lora bf16 autocast", lora({ 'q', 'v' }, 4), true);
+        row("prompt-deep bf16 autocast", prompts(PeftMethod::PromptDeep, 5), true);
+    }
+    void checkpointedActivationsGiveSameGradients()
+    {
+        // Recomputing each layer in the backward pass must give exactly the plain pass's
+        // output and gradients (no dropout; the same code path and autocast when recomputed).
+        QFETCH(PeftConfig, peft);
+        QFETCH(bool, bf16);
+        const AstConfig c = tinyConfig();
+        AstForAudioClassification model = randomModel(c);
+        applyPeft(model, peft, kLabels, 4);
+        model->train();
+        const torch::Tensor x = features(c, 3, 8);
+        const torch::Tensor y = torch::tensor({ 0, 2, 1 }, torch::kLong);
+        AstEncoderImpl &encoder = *model->audio_spectrogram_transformer->encoder;
+        auto run = [&](bool checkpoint) {
+            encoder.checkpointActivations = checkpoint;
+            for (auto &p : model->parameters())
+                p.mutable_grad() = torch::Tensor();
+            torch::Tensor logits;
+            {
+                const AutocastGuard autocast(torch::kCPU, bf16 ? Precision::BF16 : Precision::F32);
+                logits = model->forward(x);
+            }
+            torch::nn::functional::cross_entropy(logits.to(torch::kFloat32), y).backward();
+            std::map<std::string, torch::Tensor> result { { "logits", logits.detach() } };
+            for (const auto &item : model->named_parameters())
+                if (item.value().requires_grad())
+                    result[item.key()] = item.value().grad().defined() ? item.value().grad().clone()
+                                                                       : torch::Tensor();
+            return result;
+        };
+        const auto plain = run(false);
+        const auto checkpointed = run(true);
+        QCOMPARE(checkpointed.size(), plain.size());
+        int layerGradients = 0;
+        for (const auto &[name, value] : plain) {
+            const torch::Tensor &other = checkpointed.at(name);
+            QVERIFY2(value.defined() == other.defined(), name.c_str());
+            if (!value.defined())
+                continue;
+            QVERIFY2(torch::equal(value, other), name.c_str());
+            layerGradients += name.find(".encoder.layer.") != std::string::npos;
+        }
+        // The layers' own trainable tensors got their gradients through the recomputation.
+        const bool layerModules = peft.method != PeftMethod::Linear
+            && peft.method != PeftMethod::PromptShallow && peft.method != PeftMethod::PromptDeep;
+        QVERIFY(layerModules == (layerGradients > 0));
+
+        // The checkpointed node is really in the graph (and only while autograd records).
+        encoder.checkpointActivations = true;
+        const torch::Tensor hidden = model->audio_spectrogram_transformer->encoder(
+            torch::randn({ 2, c.numTokens(), c.hiddenSize }).requires_grad_(true));
+        QVERIFY(hidden.grad_fn());
+        QVERIFY2(QString::fromStdString(hidden.grad_fn()->name()).contains("CheckpointedLayer"),
+            hidden.grad_fn()->name().c_str());
+        encoder.checkpointActivations = false;
     }
 
     void conformerSamePadding_data()

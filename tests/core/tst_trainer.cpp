@@ -7,6 +7,7 @@
 #include "audio/audio_file.h"
 #include "error.h"
 #include "inference/classifier.h"
+#include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "peft/adapter_manifest.h"
 #include "random.h"
@@ -184,6 +185,28 @@ private Q_SLOTS:
         QCOMPARE(imports, 1);
         QCOMPARE(epochs, 5);
         QCOMPARE(finished, 1);
+    }
+
+    void checkpointedActivationsTrainIdentically()
+    {
+        // Activation checkpointing trades time for memory only: a prefix-tuning run (trainable
+        // tensors inside every layer) ends with the plain run's adapter, byte for byte, and the
+        // option is recorded in options.json so that a resume keeps it.
+        const TrainOptions plain = options(PeftMethod::Prefix, 2);
+        Recorder rp;
+        train(plain, rp);
+        TrainOptions checkpointed = plain;
+        checkpointed.out = freshRun();
+        checkpointed.checkpointActivations = true;
+        Recorder rc;
+        train(checkpointed, rc);
+        QCOMPARE(readBytes(checkpointed.out / kAdapterWeightsFile),
+            readBytes(plain.out / kAdapterWeightsFile));
+        QCOMPARE(rc.epochs.back().valLoss, rp.epochs.back().valLoss);
+        const TrainOptions reread =
+            parseTrainOptions(readTextFile(checkpointed.out / RunFiles::options),
+                checkpointed.out / RunFiles::options);
+        QVERIFY(reread.checkpointActivations);
     }
 
     void cancelStopsWithinOneStep()
