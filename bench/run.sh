@@ -3,9 +3,11 @@
 # inputs, same thread count. Prints tables with ratios; raw JSON lines go to $OUT/results.jsonl.
 #   bench/run.sh [BUILD_DIR]     env: THREADS (default nproc), RUNS (default 20), ROUNDS (3), OUT,
 #     BENCH: the sections to run, comma-separated (default all): fbank, forward, threads,
-#       train (training step per method), probe (linear-probing epochs, encoder cache on/off)
+#       train (training step per method), checkpoint (the step with and without activation
+#       checkpointing, C++ only), probe (linear-probing epochs, encoder cache on/off)
 #     TRAIN_METHODS (default: full linear bitfit lora adapter prompt-deep prefix prompt-shallow),
-#     TRAIN_STEPS (8), TRAIN_WARMUP (2), TRAIN_BATCH (8)
+#     TRAIN_STEPS (8), TRAIN_WARMUP (2), TRAIN_BATCH (8); CKPT_METHODS, CKPT_STEPS (4),
+#     CKPT_WARMUP (1)
 # Needs Debian's python3-torch and python3-torchaudio (tools/bootstrap.sh bench installs them),
 # and sox for the probe section's clips.
 set -euo pipefail
@@ -21,14 +23,14 @@ py=/usr/bin/python3
 bench="$build/bench/astpeft-bench"
 cli="$build/app/astpeft"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-sections=,${BENCH:-fbank,forward,threads,train,probe},
+sections=,${BENCH:-fbank,forward,threads,train,checkpoint,probe},
 want() { [[ $sections == *",$1,"* || $sections == ",all," ]]; }
 # Python and C++ alternate for ROUNDS rounds, so that drift in this machine's speed (seen here:
 # +-15 % over minutes) hits both alike; the tables take the median over rounds.
 rounds=${ROUNDS:-3}
 bf16=$("$cli" --version >/dev/null; grep -q -E 'avx512_bf16|amx_bf16' /proc/cpuinfo && echo yes || echo no)
 model="$out/ast-base"
-if want forward || want threads || want train || want probe; then
+if want forward || want threads || want train || want checkpoint || want probe; then
   [ -f "$model/model.safetensors" ] || "$cli" init-model --preset base --max-length 1024 --seed 1 \
     --labels a,b,c,d,e,f,g,h,i,j --out "$model" >/dev/null
 fi
@@ -79,6 +81,20 @@ if want train; then
         "$py" "$root/bench/py_ast_train.py" "$model" --method "$m" "${targs[@]}" --bf16 >> "$results"
         "$bench" train "$model" --method "$m" "${targs[@]}" --precision bf16 >> "$results"
       fi
+    done
+  done
+fi
+
+if want checkpoint; then
+  # The PEFT methods again with activation checkpointing (astpeft train --checkpoint-activations),
+  # C++ only: its cost in speed and what it saves in peak memory against plain full fine-tuning.
+  echo "== training step with activation checkpointing, AST-base, 1 s clips, batch ${TRAIN_BATCH:-8}"
+  cargs=(--batch "${TRAIN_BATCH:-8}" --steps "${CKPT_STEPS:-4}" --warmup "${CKPT_WARMUP:-1}" --max-length 100 --threads "$threads")
+  for m in ${CKPT_METHODS:-full bitfit lora adapter prompt-deep prefix prompt-shallow}; do
+    echo "   $m"
+    for c in 0 1; do
+      "$bench" train "$model" --method "$m" "${cargs[@]}" --checkpoint-activations $c \
+        | sed 's/^{/{"section":"checkpoint",/' >> "$results"
     done
   done
 fi
@@ -158,7 +174,7 @@ if any("omp_wait_policy" in r for r in rows):
         if "omp_wait_policy" in r:
             print(f"  threads {r['threads']}  OMP_WAIT_POLICY={r['omp_wait_policy']:<7} {r['median_ms']:8.1f}")
 
-train = [r for r in rows if r.get("bench") == "train"]
+train = [r for r in rows if r.get("bench") == "train" and r.get("section") != "checkpoint"]
 if train:
     methods = list(dict.fromkeys(r["method"] for r in train))
     batch = train[0]["batch"]
@@ -191,6 +207,22 @@ if train:
         print("  bf16: skipped, this CPU has neither AVX512-BF16 nor AMX (bf16 matmul is emulated and slower than fp32)")
     print("  goals: astpeft >= python in fp32 (ratio >= 1.00x); bf16 >= 1.5x python fp32 (AVX512-BF16/AMX only);")
     print("  PEFT peak memory <= 60% of full fine-tuning (peak RSS of the process, weights included)")
+
+ckpt = [r for r in rows if r.get("section") == "checkpoint"]
+if ckpt:
+    print(f"\nactivation checkpointing (C++, AST-base, 1 s clips, batch {ckpt[0]['batch']}): samples/s and peak RSS, "
+          "plain / checkpointed; baseline: plain full fine-tuning's peak RSS")
+    print(f"{'method':>15} {'samples/s plain/ckpt':>21} {'speed':>6} {'peak RSS MB plain/ckpt':>23} {'vs full plain/ckpt':>19}")
+    full = next((r for r in ckpt if r["method"] == "full" and not r["checkpoint_activations"]), None)
+    for m in dict.fromkeys(r["method"] for r in ckpt):
+        p = next((r for r in ckpt if r["method"] == m and not r["checkpoint_activations"]), None)
+        c = next((r for r in ckpt if r["method"] == m and r["checkpoint_activations"]), None)
+        if not p or not c:
+            continue
+        vs = f"{p['peak_rss_mb'] / full['peak_rss_mb']:>8.0%} /{c['peak_rss_mb'] / full['peak_rss_mb']:>5.0%}" if full else ""
+        print(f"{m:>15} {p['samples_per_s']:>10.2f} /{c['samples_per_s']:>7.2f} {c['samples_per_s'] / p['samples_per_s']:>5.2f}x "
+              f"{p['peak_rss_mb']:>11.0f} /{c['peak_rss_mb']:>7.0f} {vs:>19}")
+    print("  goal: PEFT peak memory <= 60% of full fine-tuning")
 
 probe = [r for r in rows if "probe" in r and r.get("event") == "epoch"]
 if probe:

@@ -13,9 +13,10 @@ build=${ASTPEFT_BUILD_DIR:-$root/build}
 packages=(
   build-essential cmake ninja-build pkg-config ccache git
   libtorch-dev libopenblas0-pthread     # without the pthread OpenBLAS, matmul is ~35x slower
-  qt6-base-dev libqt6svg6 libqcustomplot-dev portaudio19-dev libsndfile1-dev libsamplerate0-dev
+  qt6-base-dev qt6-svg-dev libqcustomplot-dev portaudio19-dev libsndfile1-dev libsamplerate0-dev
   nlohmann-json3-dev libjemalloc-dev     # jemalloc: see bench/README.md, Training
   sox libsox-fmt-all espeak-ng           # tests and the demo synthesise their audio
+  xvfb xauth                             # tools/screenshots.sh runs the studio under xvfb-run
 )
 case "$mode" in
   bench) packages+=(python3-torch python3-torchaudio python3-numpy) ;;
