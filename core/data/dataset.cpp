@@ -1165,6 +1165,37 @@ DatasetLayout detectLayout(const fs::path &path)
         path);
 }
 
+Dataset importFiles(
+    const std::vector<fs::path> &files, const std::string &label, const ImportOptions &options)
+{
+    if (!(options.minSeconds >= 0.0))
+        throw Error(ErrorKind::Usage, "minimum clip length must be >= 0 s");
+    Listing listing;
+    for (const fs::path &file : files) {
+        if (!isFile(file)) {
+            listing.entries.push_back(skipped(file, "missing file"));
+            continue;
+        }
+        if (!isAudioFile(file)) {
+            listing.entries.push_back(skipped(file, "not an audio file"));
+            continue;
+        }
+        Entry entry;
+        entry.file = file;
+        entry.label = label.empty() ? file.parent_path().filename().string() : label;
+        if (entry.label.empty())
+            entry.label = "unlabelled";
+        listing.entries.push_back(std::move(entry));
+    }
+    const fs::path root = files.empty() ? fs::path() : files.front().parent_path();
+    return finish(std::move(listing), root, DatasetLayout::Folders, options);
+}
+
+bool hasAudioExtension(const fs::path &path)
+{
+    return isAudioFile(path);
+}
+
 Dataset importDataset(const fs::path &path, const ImportOptions &options)
 {
     std::error_code ec;

@@ -120,6 +120,17 @@ DatasetLayout detectLayout(const std::filesystem::path &path);
 // silently, other files are reported as "not an audio file".
 Dataset importDataset(const std::filesystem::path &path, const ImportOptions &options = {});
 
+// Loose audio files (dropped on the studio, or listed on a command line) as a dataset of the
+// Folders layout: each file's class is `label`, or its parent folder's name when `label` is
+// empty. Files that are not audio (by extension), missing, unreadable or too short are skipped
+// with the reason, as importDataset does; throws core::Error(Usage) when no usable clip is left.
+Dataset importFiles(const std::vector<std::filesystem::path> &files, const std::string &label = {},
+    const ImportOptions &options = {});
+
+// Whether the file name has an audio extension importDataset reads (.wav .flac .ogg .oga .opus
+// .mp3 .aif .aiff).
+bool hasAudioExtension(const std::filesystem::path &path);
+
 struct ClassSummary
 {
     std::string label;

@@ -210,6 +210,7 @@ private slots:
     void overrideLayout();
     void importErrors();
     void withoutProbing();
+    void looseFiles();
 
     void splitStratified();
     void splitGroupsNeverStraddle();
@@ -809,6 +810,43 @@ void TestDataset::withoutProbing()
         QCOMPARE(clip.seconds, 0.0);
         QCOMPARE(clip.sampleRate, 0);
     }
+}
+
+void TestDataset::looseFiles()
+{
+    // Dropped files: labelled by their folder, or all by the given label; stray and broken
+    // files are skipped with their reasons.
+    const fs::path r = path("loose");
+    writeTone(r / "knock" / "k1.wav", 0.2);
+    writeTone(r / "knock" / "k2.wav", 0.3, 44100);
+    writeTone(r / "clap" / "c1.wav", 0.2);
+    writeText(r / "clap" / "notes.txt", "not audio");
+    writeText(r / "clap" / "broken.wav", "garbage");
+    const std::vector<fs::path> files = { r / "knock" / "k1.wav", r / "knock" / "k2.wav",
+        r / "clap" / "c1.wav", r / "clap" / "notes.txt", r / "clap" / "broken.wav",
+        r / "missing.wav" };
+    const core::Dataset byFolder = core::importFiles(files);
+    QCOMPARE(byFolder.labels, (std::vector<std::string> { "clap", "knock" }));
+    QCOMPARE(byFolder.clips.size(), std::size_t(3));
+    QCOMPARE(byFolder.clips[1].sampleRate, 44100);
+    QCOMPARE(byFolder.skipped.size(), std::size_t(3));
+    QCOMPARE(byFolder.skipped[0].reason, std::string("not an audio file"));
+    QVERIFY(byFolder.skipped[1].reason.starts_with("unreadable: "));
+    QCOMPARE(byFolder.skipped[2].reason, std::string("missing file"));
+
+    const core::Dataset labelled = core::importFiles(files, "door");
+    QCOMPARE(labelled.labels, (std::vector<std::string> { "door" }));
+    QCOMPARE(labelled.clips.size(), std::size_t(3));
+
+    try {
+        core::importFiles({ r / "clap" / "notes.txt" });
+        QFAIL("a drop without audio must be refused");
+    } catch (const core::Error &e) {
+        QVERIFY2(QString(e.what()).contains("no usable audio clip"), e.what());
+        QVERIFY2(QString(e.what()).contains("not an audio file"), e.what());
+    }
+    QVERIFY(core::hasAudioExtension("x/Y.FLAC"));
+    QVERIFY(!core::hasAudioExtension("x/y.txt"));
 }
 
 void TestDataset::splitStratified()
