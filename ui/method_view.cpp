@@ -1,0 +1,1004 @@
+// SPDX-License-Identifier: MIT
+#include "method_view.h"
+
+#include "error.h"
+#include "runtime/runtime.h"
+#include "train/memory_estimate.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QScrollArea>
+#include <QSignalBlocker>
+#include <QSlider>
+#include <QSpinBox>
+#include <QStandardItemModel>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+
+namespace astpeft::ui {
+
+namespace {
+
+constexpr int kSliderSteps = 1000;
+constexpr double kBudgetMin = 1000.0; // the slider's left end, in parameters
+
+// "5e-3", "1e-2", "2.5e-4": how the paper and the CLI write learning rates.
+QString scientific(double value)
+{
+    if (!(value > 0.0))
+        return QStringLiteral("0");
+    int exponent = int(std::floor(std::log10(value)));
+    double mantissa = value / std::pow(10.0, exponent);
+    if (mantissa >= 9.9995) { // rounding carried into the next decade
+        mantissa /= 10.0;
+        ++exponent;
+    }
+    QString text = QString::number(mantissa, 'g', 4);
+    return exponent == 0 ? text : text + QLatin1Char('e') + QString::number(exponent);
+}
+
+// "250k", "1.5M", "900": a count as a budget text (three significant digits).
+QString compactCount(double count)
+{
+    const auto digits = [](double v) {
+        const int decimals = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+        QString text = QString::number(v, 'f', decimals);
+        if (text.contains(QLatin1Char('.'))) {
+            while (text.endsWith(QLatin1Char('0')))
+                text.chop(1);
+            if (text.endsWith(QLatin1Char('.')))
+                text.chop(1);
+        }
+        return text;
+    };
+    if (count >= 999.5e3)
+        return digits(count / 1e6) + QLatin1Char('M');
+    if (count >= 999.5)
+        return digits(count / 1e3) + QLatin1Char('k');
+    return QString::number(std::llround(count));
+}
+
+QString count(std::int64_t n)
+{
+    return QLocale().toString(qlonglong(n));
+}
+
+// Short descriptions of a method's paper setting, for the button's tooltip.
+QString paperDescription(core::PeftMethod method, core::AdapterBlock block)
+{
+    const core::PeftConfig p = core::paperSetting(method, block);
+    QString knobs;
+    switch (method) {
+    case core::PeftMethod::Lora:
+        knobs =
+            MethodView::tr("rank %1, alpha %2, targets q and v").arg(p.lora.rank).arg(p.lora.alpha);
+        break;
+    case core::PeftMethod::Adapter:
+        knobs = block == core::AdapterBlock::Bottleneck
+            ? MethodView::tr("bottleneck block, r = %1, Pfeiffer, parallel")
+                  .arg(p.adapter.bottleneck)
+            : MethodView::tr("conformer block, r = %1, kernel %2, Pfeiffer, parallel")
+                  .arg(p.adapter.bottleneck)
+                  .arg(p.adapter.kernel);
+        break;
+    case core::PeftMethod::PromptShallow:
+    case core::PeftMethod::PromptDeep:
+        knobs = MethodView::tr("%1 prompts").arg(p.prompts);
+        break;
+    case core::PeftMethod::Prefix:
+        knobs = MethodView::tr("%1 prefix tokens").arg(p.prefixTokens);
+        break;
+    default:
+        knobs = MethodView::tr("no knobs");
+        break;
+    }
+    return MethodView::tr("The paper's setting (Cappellazzo et al., Table 1): %1; learning rate "
+                          "%2. Clears the budget.")
+        .arg(knobs, scientific(core::paperLearningRate(method)));
+}
+
+void describe(QWidget *widget, const QString &objectName, const QString &accessibleName,
+    const QString &tooltip)
+{
+    widget->setObjectName(objectName);
+    widget->setAccessibleName(accessibleName);
+    widget->setToolTip(tooltip);
+}
+
+QSpinBox *spinBox(int lo, int hi, int step = 1)
+{
+    auto *box = new QSpinBox;
+    box->setRange(lo, hi);
+    box->setSingleStep(step);
+    return box;
+}
+
+QDoubleSpinBox *doubleBox(double lo, double hi, int decimals, double step)
+{
+    auto *box = new QDoubleSpinBox;
+    box->setDecimals(decimals);
+    box->setRange(lo, hi);
+    box->setSingleStep(step);
+    return box;
+}
+
+void setComboData(QComboBox *combo, const QVariant &data)
+{
+    const int index = combo->findData(data);
+    if (index >= 0)
+        combo->setCurrentIndex(index);
+}
+
+QStandardItem *comboItem(QComboBox *combo, int index)
+{
+    auto *model = qobject_cast<QStandardItemModel *>(combo->model());
+    return model ? model->item(index) : nullptr;
+}
+
+} // namespace
+
+// A learning-rate box: scientific notation ("5e-3"), steps that double or halve, and 0 shown
+// as the method's paper rate ("paper: 5e-3").
+class ScientificSpinBox : public QDoubleSpinBox
+{
+public:
+    ScientificSpinBox()
+    {
+        setDecimals(12); // QDoubleSpinBox rounds values to its decimals
+        setRange(0.0, 10.0);
+        // Half-typed rates ("2.5e") are not values: take the text when editing finishes.
+        setKeyboardTracking(false);
+    }
+    void setPaperRate(double rate)
+    {
+        m_paperRate = rate;
+        setSpecialValueText(MethodView::tr("paper: %1").arg(scientific(rate)));
+    }
+
+    QString textFromValue(double value) const override { return scientific(value); }
+    double valueFromText(const QString &text) const override
+    {
+        if (text == specialValueText())
+            return 0.0;
+        return text.trimmed().toDouble();
+    }
+    QValidator::State validate(QString &input, int &) const override
+    {
+        const QString text = input.trimmed();
+        if (text == specialValueText())
+            return QValidator::Acceptable;
+        if (text.isEmpty() || specialValueText().startsWith(text))
+            return QValidator::Intermediate;
+        static const QRegularExpression number(
+            QStringLiteral("^[0-9]*\\.?[0-9]*([eE][-+]?[0-9]*)?$"));
+        if (!number.match(text).hasMatch())
+            return QValidator::Invalid;
+        bool ok = false;
+        const double v = text.toDouble(&ok);
+        return ok && v >= minimum() && v <= maximum() ? QValidator::Acceptable
+                                                      : QValidator::Intermediate;
+    }
+    void stepBy(int steps) override
+    {
+        const double start = value() > 0.0 ? value() : m_paperRate;
+        setValue(std::clamp(start * std::pow(2.0, steps), 1e-8, maximum()));
+    }
+
+protected:
+    StepEnabled stepEnabled() const override { return StepUpEnabled | StepDownEnabled; }
+
+private:
+    double m_paperRate = 5e-3;
+};
+
+MethodView::MethodView(QWidget *parent)
+    : QWidget(parent)
+{
+    auto *settings = new QWidget;
+    auto *column = new QVBoxLayout(settings);
+    column->addWidget(buildMethodGroup());
+    column->addWidget(buildBudgetGroup());
+    column->addWidget(buildTrainingGroup());
+    column->addStretch(1);
+    auto *scroll = new QScrollArea;
+    scroll->setWidget(settings);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+
+    auto *layout = new QHBoxLayout(this);
+    layout->addWidget(scroll, 3);
+    auto *right = new QVBoxLayout;
+    right->addWidget(buildBreakdownGroup());
+    right->addStretch(1);
+    layout->addLayout(right, 2);
+
+    m_backbone->setText(tr("No backbone opened yet: counts for AST-base at 1024 frames."));
+    ++m_quiet;
+    showKnobs();
+    updateVisibility();
+    --m_quiet;
+    recompute();
+}
+
+QWidget *MethodView::buildMethodGroup()
+{
+    auto *group = new QGroupBox(tr("Method"));
+    auto *form = new QFormLayout(group);
+
+    m_method = new QComboBox;
+    for (core::PeftMethod m : core::allMethods()) {
+        m_method->addItem(QString::fromStdString(core::methodName(m)), int(m));
+        m_method->setItemData(
+            m_method->count() - 1, QString::fromStdString(core::methodSummary(m)), Qt::ToolTipRole);
+    }
+    describe(m_method, "method", tr("PEFT method"),
+        tr("What is trained besides the new head; the backbone stays frozen otherwise."));
+    form->addRow(tr("Method"), m_method);
+    m_summary = new QLabel;
+    m_summary->setWordWrap(true);
+    m_summary->setObjectName("summary");
+    m_summary->setAccessibleName(tr("Method summary"));
+    form->addRow(m_summary);
+
+    m_knobs = form;
+    m_rank = spinBox(1, 768);
+    describe(m_rank, "rank", tr("LoRA rank"),
+        tr("Rank r of each low-rank update B·A (2·r·hidden parameters per target and layer)."));
+    form->addRow(tr("Rank"), m_rank);
+    m_alpha = doubleBox(0.0, 1024.0, 2, 1.0);
+    describe(m_alpha, "alpha", tr("LoRA alpha"),
+        tr("Scaling of the update: alpha / rank (the paper: 16). Changes no parameter count."));
+    form->addRow(tr("Alpha"), m_alpha);
+    m_targets = new QWidget;
+    auto *targets = new QHBoxLayout(m_targets);
+    targets->setContentsMargins(0, 0, 0, 0);
+    const QString names[] = { tr("query"), tr("key"), tr("value"), tr("attention output") };
+    int i = 0;
+    for (char t : { 'q', 'k', 'v', 'o' }) {
+        auto *box = new QCheckBox(QString(QLatin1Char(t)));
+        describe(box, QStringLiteral("target_%1").arg(QLatin1Char(t)),
+            tr("LoRA on the %1 projection").arg(names[i]),
+            tr("Adapt the %1 projection of every layer (the paper: q and v).").arg(names[i]));
+        ++i;
+        targets->addWidget(box);
+        m_target.insert(t, box);
+        connect(box, &QCheckBox::toggled, this, [this, box](bool on) {
+            // LoRA needs at least one target: the last one cannot be unchecked.
+            if (!on && std::none_of(m_target.cbegin(), m_target.cend(), [](const QCheckBox *b) {
+                    return b->isChecked();
+                })) {
+                const QSignalBlocker block(box);
+                box->setChecked(true);
+                return;
+            }
+            onEdited();
+        });
+    }
+    targets->addStretch(1);
+    m_targets->setObjectName("targets");
+    m_targets->setAccessibleName(tr("LoRA targets"));
+    m_targets->setToolTip(tr("The attention projections that get a low-rank update."));
+    form->addRow(tr("Targets"), m_targets);
+
+    m_block = new QComboBox;
+    m_block->addItem(tr("Bottleneck"), int(core::AdapterBlock::Bottleneck));
+    m_block->addItem(tr("Conformer"), int(core::AdapterBlock::Conformer));
+    describe(m_block, "block", tr("Adapter block"),
+        tr("Bottleneck: Linear down, activation, Linear up. Conformer: LayerNorm, pointwise "
+           "convolution, GLU, depthwise convolution, BatchNorm, pointwise convolution (the "
+           "paper's best)."));
+    form->addRow(tr("Block"), m_block);
+    m_placement = new QComboBox;
+    m_placement->addItem(tr("Pfeiffer (FFN only)"), int(core::AdapterPlacement::Pfeiffer));
+    m_placement->addItem(tr("Houlsby (MHSA and FFN)"), int(core::AdapterPlacement::Houlsby));
+    describe(m_placement, "placement", tr("Adapter placement"),
+        tr("Pfeiffer: one adapter per layer beside the feed-forward block. Houlsby: one beside "
+           "the attention block too (twice the parameters)."));
+    form->addRow(tr("Placement"), m_placement);
+    m_mode = new QComboBox;
+    m_mode->addItem(tr("Parallel"), int(core::AdapterMode::Parallel));
+    m_mode->addItem(tr("Sequential"), int(core::AdapterMode::Sequential));
+    describe(m_mode, "mode", tr("Adapter mode"),
+        tr("Parallel: the adapter reads the block's input and adds to its output (the paper's "
+           "setting). Sequential: the adapter transforms the block's output."));
+    form->addRow(tr("Mode"), m_mode);
+    m_bottleneck = spinBox(1, 768);
+    describe(m_bottleneck, "bottleneck", tr("Adapter bottleneck size"),
+        tr("Bottleneck width r (conformer: GLU output channels); the paper: 12 for the "
+           "bottleneck block, 8 for the conformer."));
+    form->addRow(tr("Bottleneck size"), m_bottleneck);
+    m_kernel = spinBox(1, 255);
+    describe(m_kernel, "kernel", tr("Conformer kernel size"),
+        tr("Depthwise convolution kernel over the tokens (the paper: 31)."));
+    form->addRow(tr("Kernel"), m_kernel);
+    m_prompts = spinBox(1, 4096);
+    describe(m_prompts, "prompts", tr("Prompt tokens"),
+        tr("Learned prompt tokens (per layer for deep prompts); they lengthen the sequence, so "
+           "they cost time and memory (the paper: 300 shallow, 25 deep)."));
+    form->addRow(tr("Prompts"), m_prompts);
+    m_prefixTokens = spinBox(2, 4096, 2);
+    describe(m_prefixTokens, "prefixTokens", tr("Prefix tokens"),
+        tr("Learned key plus value tokens per layer, half each; even (the paper: 24)."));
+    form->addRow(tr("Prefix tokens"), m_prefixTokens);
+
+    m_paper = new QPushButton(tr("Paper setting"));
+    describe(m_paper, "paperSetting", tr("Paper setting"), QString());
+    form->addRow(QString(), m_paper);
+
+    connect(m_method, &QComboBox::currentIndexChanged, this, &MethodView::onMethodChanged);
+    for (QSpinBox *box : { m_rank, m_bottleneck, m_kernel, m_prompts, m_prefixTokens })
+        connect(box, &QSpinBox::valueChanged, this, &MethodView::onEdited);
+    connect(m_alpha, &QDoubleSpinBox::valueChanged, this, &MethodView::onEdited);
+    for (QComboBox *combo : { m_block, m_placement, m_mode })
+        connect(combo, &QComboBox::currentIndexChanged, this, [this] {
+            updateVisibility();
+            onEdited();
+        });
+    connect(m_paper, &QPushButton::clicked, this, &MethodView::applyPaperSetting);
+    return group;
+}
+
+QWidget *MethodView::buildBudgetGroup()
+{
+    auto *group = new QGroupBox(tr("Budget"));
+    auto *form = new QFormLayout(group);
+    m_budget = new QLineEdit;
+    m_budget->setPlaceholderText(tr("none (e.g. 250k, 1.5M or 0.3%)"));
+    m_budget->setClearButtonEnabled(true);
+    describe(m_budget, "budget", tr("Trainable-parameter budget"),
+        tr("Trainable parameters without the head: a count (250000, 250k, 1.5M) or a share of "
+           "the backbone (0.3%). The method's size knob is set to the largest value that "
+           "fits. Empty: no budget."));
+    form->addRow(tr("Parameters"), m_budget);
+    m_budgetSlider = new QSlider(Qt::Horizontal);
+    m_budgetSlider->setRange(0, kSliderSteps);
+    describe(m_budgetSlider, "budgetSlider", tr("Budget slider"),
+        tr("The budget on a logarithmic scale, from 1k parameters to the whole backbone."));
+    form->addRow(QString(), m_budgetSlider);
+    m_budgetError = new QLabel;
+    m_budgetError->setWordWrap(true);
+    m_budgetError->setObjectName("budgetMessage");
+    m_budgetError->setAccessibleName(tr("Budget status"));
+    m_budgetError->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    form->addRow(m_budgetError);
+
+    connect(m_budget, &QLineEdit::textChanged, this, [this] {
+        if (m_quiet)
+            return;
+        syncSliderToText();
+        onEdited();
+    });
+    connect(m_budgetSlider, &QSlider::valueChanged, this, &MethodView::onBudgetSliderMoved);
+    return group;
+}
+
+QLabel *MethodView::addField(
+    QFormLayout *form, const QString &name, const QString &title, const QString &tooltip)
+{
+    auto *label = new QLabel;
+    label->setObjectName(name);
+    label->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    label->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    label->setAccessibleName(title);
+    label->setToolTip(tooltip);
+    form->addRow(title, label);
+    m_fields.insert(name, label);
+    return label;
+}
+
+QWidget *MethodView::buildBreakdownGroup()
+{
+    auto *group = new QGroupBox(tr("Trainable parameters"));
+    auto *form = new QFormLayout(group);
+    m_backbone = new QLabel;
+    m_backbone->setWordWrap(true);
+    m_backbone->setObjectName("backbone");
+    m_backbone->setAccessibleName(tr("Backbone"));
+    form->addRow(m_backbone);
+    addField(form, "methodModules", tr("Method modules"),
+        tr("Adapters, LoRA matrices, prompts or prefixes."));
+    addField(form, "layerNorms", tr("LayerNorms"),
+        tr("Per-layer LayerNorms that are unfrozen (adapters: after, Houlsby also before)."));
+    addField(form, "finalLayerNorm", tr("Final LayerNorm"),
+        tr("The backbone's last LayerNorm, trained by every method."));
+    addField(form, "biases", tr("Biases"),
+        tr("BitFit: every Linear and LayerNorm bias (the patch embedding's stays frozen)."));
+    addField(form, "backboneWeights", tr("Backbone weights"),
+        tr("Full fine-tuning: every other parameter of the backbone."));
+    addField(
+        form, "head", tr("Head"), tr("The new classification head: mean of all tokens, Linear."));
+    addField(form, "trainable", tr("Total trainable"), tr("Everything above."));
+    addField(form, "share", tr("Share of the backbone"),
+        tr("Trainable parameters without the head over the backbone's parameters."));
+    addField(form, "paperCount", tr("The paper's count"),
+        tr("As the paper counts: without the head and, except for BitFit, linear probing and "
+           "full fine-tuning, without the final LayerNorm."));
+    addField(form, "adapterFile", tr("Adapter file"),
+        tr("adapter_model.safetensors: the trained tensors in float32 plus the head."));
+    addField(form, "memory", tr("Training memory (estimate)"), QString());
+    return group;
+}
+
+QWidget *MethodView::buildTrainingGroup()
+{
+    auto *group = new QGroupBox(tr("Training"));
+    auto *form = new QFormLayout(group);
+    const core::TrainOptions defaults;
+
+    m_epochs = spinBox(1, 100000);
+    describe(m_epochs, "epochs", tr("Epochs"), tr("Passes over the training split (default 10)."));
+    form->addRow(tr("Epochs"), m_epochs);
+    m_batch = spinBox(1, 4096);
+    describe(m_batch, "batchSize", tr("Batch size"),
+        tr("Clips per batch (the paper: 8). Memory grows with it."));
+    form->addRow(tr("Batch size"), m_batch);
+    m_learningRate = new ScientificSpinBox;
+    describe(m_learningRate, "learningRate", tr("Learning rate"),
+        tr("AdamW learning rate with a cosine schedule; at its lowest it is the paper's rate "
+           "for the method."));
+    form->addRow(tr("Learning rate"), m_learningRate);
+    m_weightDecay = doubleBox(0.0, 10.0, 4, 0.01);
+    describe(m_weightDecay, "weightDecay", tr("Weight decay"),
+        tr("AdamW weight decay on every trainable tensor (the paper: 0.1)."));
+    form->addRow(tr("Weight decay"), m_weightDecay);
+    m_warmup = spinBox(0, 10000000, 10);
+    describe(m_warmup, "warmupSteps", tr("Warm-up steps"),
+        tr("Optimizer steps of linear warm-up before the cosine decay; 0: none."));
+    form->addRow(tr("Warm-up steps"), m_warmup);
+    m_clip = doubleBox(0.0, 1000.0, 2, 0.5);
+    m_clip->setSpecialValueText(tr("off"));
+    describe(m_clip, "clipGradNorm", tr("Gradient clipping"),
+        tr("Clip the global L2 norm of the gradients to this value; off at 0."));
+    form->addRow(tr("Gradient clipping"), m_clip);
+    m_accumulation = spinBox(1, 1024);
+    describe(m_accumulation, "accumulation", tr("Gradient accumulation"),
+        tr("Batches per optimizer step: a larger effective batch at the memory of one."));
+    form->addRow(tr("Accumulation"), m_accumulation);
+    m_patience = spinBox(0, 10000);
+    m_patience->setSpecialValueText(tr("off"));
+    describe(m_patience, "patience", tr("Early-stopping patience"),
+        tr("Stop after this many epochs without a better validation result; off at 0."));
+    form->addRow(tr("Patience"), m_patience);
+    m_maxLength = spinBox(0, 100000, 10);
+    m_maxLength->setSpecialValueText(tr("automatic"));
+    m_maxLength->setSuffix(tr(" frames"));
+    describe(m_maxLength, "maxLength", tr("Maximum input length"),
+        tr("Input frames (10 ms each). Automatic: the longest training clip rounded up to 10 "
+           "frames (1 s: 100), at most the backbone's; the estimates then assume the "
+           "backbone's length."));
+    form->addRow(tr("Max length"), m_maxLength);
+    m_seed = spinBox(0, INT_MAX);
+    describe(m_seed, "seed", tr("Seed"),
+        tr("Seeds the split, shuffling, augmentation and initialisation: the same seed "
+           "reproduces a CPU run bit for bit."));
+    form->addRow(tr("Seed"), m_seed);
+
+    m_device = new QComboBox;
+    const core::RuntimeInfo runtime = core::runtimeInfo();
+    m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
+    if (runtime.cudaAvailable) {
+        m_device->addItem(
+            tr("CUDA (%n device(s))", nullptr, runtime.cudaDevices), QStringLiteral("cuda"));
+        for (int d = 0; runtime.cudaDevices > 1 && d < runtime.cudaDevices; ++d)
+            m_device->addItem(tr("CUDA device %1").arg(d), QStringLiteral("cuda:%1").arg(d));
+    } else {
+        m_device->addItem(tr("CUDA (unavailable)"), QStringLiteral("cuda"));
+        // RuntimeInfo does not tell a CPU-only libtorch from a CUDA build on a machine without
+        // a GPU, so the reason names both.
+        const QString reason = tr("No CUDA: this libtorch build has no CUDA, or no CUDA device "
+                                  "was found.");
+        if (QStandardItem *item = comboItem(m_device, 1)) {
+            item->setEnabled(false);
+            item->setToolTip(reason);
+        }
+    }
+    describe(m_device, "device", tr("Device"),
+        runtime.cudaAvailable ? tr("Where training runs.")
+                              : tr("Where training runs. CUDA is unavailable: this libtorch "
+                                   "build has no CUDA, or no CUDA device was found."));
+    form->addRow(tr("Device"), m_device);
+
+    m_precision = new QComboBox;
+    m_precision->addItem(tr("fp32"), int(core::Precision::F32));
+    m_precision->addItem(tr("bf16 (autocast)"), int(core::Precision::BF16));
+    m_precision->addItem(tr("fp16 (autocast, CUDA only)"), int(core::Precision::F16));
+    describe(m_precision, "precision", tr("Precision"),
+        tr("fp32; or autocast of the forward pass to bf16 (fast on GPUs and CPUs with "
+           "AVX512-BF16 or AMX) or fp16 (CUDA only, with dynamic loss scaling)."));
+    form->addRow(tr("Precision"), m_precision);
+
+    m_freqMask = spinBox(0, 128);
+    m_freqMask->setSpecialValueText(tr("off"));
+    m_freqMask->setSuffix(tr(" bins"));
+    describe(m_freqMask, "freqMask", tr("SpecAugment frequency-mask width"),
+        tr("Largest frequency mask, in mel bins (the paper's ESC-50 and UrbanSound8K runs: "
+           "24); off at 0."));
+    m_freqMasks = spinBox(1, 10);
+    describe(m_freqMasks, "freqMasks", tr("Frequency masks per clip"),
+        tr("How many frequency masks each clip gets."));
+    auto *freq = new QHBoxLayout;
+    freq->addWidget(m_freqMask, 1);
+    freq->addWidget(new QLabel(QStringLiteral("×")));
+    freq->addWidget(m_freqMasks);
+    form->addRow(tr("Frequency masks"), freq);
+    m_timeMask = spinBox(0, 2048);
+    m_timeMask->setSpecialValueText(tr("off"));
+    m_timeMask->setSuffix(tr(" frames"));
+    describe(m_timeMask, "timeMask", tr("SpecAugment time-mask width"),
+        tr("Largest time mask, in frames (the paper's ESC-50 and UrbanSound8K runs: 80); off "
+           "at 0."));
+    m_timeMasks = spinBox(1, 10);
+    describe(m_timeMasks, "timeMasks", tr("Time masks per clip"),
+        tr("How many time masks each clip gets."));
+    auto *time = new QHBoxLayout;
+    time->addWidget(m_timeMask, 1);
+    time->addWidget(new QLabel(QStringLiteral("×")));
+    time->addWidget(m_timeMasks);
+    form->addRow(tr("Time masks"), time);
+    m_mixup = doubleBox(0.0, 10.0, 2, 0.1);
+    m_mixup->setSpecialValueText(tr("off"));
+    describe(m_mixup, "mixup", tr("Mixup alpha"),
+        tr("Mix pairs of clips and their labels with a Beta(alpha, alpha) weight; off at 0."));
+    m_mixupProbability = doubleBox(0.0, 1.0, 2, 0.1);
+    describe(m_mixupProbability, "mixupProbability", tr("Mixup probability"),
+        tr("The chance that a batch is mixed."));
+    auto *mixup = new QHBoxLayout;
+    mixup->addWidget(m_mixup, 1);
+    mixup->addWidget(new QLabel(tr("probability")));
+    mixup->addWidget(m_mixupProbability);
+    form->addRow(tr("Mixup"), mixup);
+    m_noise = doubleBox(0.0, 1.0, 2, 0.1);
+    m_noise->setSpecialValueText(tr("off"));
+    describe(m_noise, "noise", tr("Noise mixing probability"),
+        tr("The chance that a clip gets background noise from the dataset's noise files "
+           "(_background_noise_); off at 0."));
+    m_snrMin = doubleBox(-20.0, 60.0, 1, 1.0);
+    m_snrMin->setSuffix(tr(" dB"));
+    describe(m_snrMin, "snrMin", tr("Lowest noise SNR"), tr("Lowest signal-to-noise ratio."));
+    m_snrMax = doubleBox(-20.0, 60.0, 1, 1.0);
+    m_snrMax->setSuffix(tr(" dB"));
+    describe(m_snrMax, "snrMax", tr("Highest noise SNR"), tr("Highest signal-to-noise ratio."));
+    auto *noise = new QHBoxLayout;
+    noise->addWidget(m_noise, 1);
+    noise->addWidget(new QLabel(tr("SNR")));
+    noise->addWidget(m_snrMin);
+    noise->addWidget(new QLabel(QStringLiteral("–")));
+    noise->addWidget(m_snrMax);
+    form->addRow(tr("Noise mixing"), noise);
+    m_shift = doubleBox(0.0, 10.0, 2, 0.05);
+    m_shift->setSpecialValueText(tr("off"));
+    m_shift->setSuffix(tr(" s"));
+    describe(m_shift, "shift", tr("Time shift"),
+        tr("Largest circular shift of the waveform, either direction; off at 0."));
+    form->addRow(tr("Time shift"), m_shift);
+    m_gain = doubleBox(0.0, 40.0, 1, 1.0);
+    m_gain->setSpecialValueText(tr("off"));
+    m_gain->setSuffix(tr(" dB"));
+    describe(
+        m_gain, "gain", tr("Random gain"), tr("Largest random gain, up or down, in dB; off at 0."));
+    form->addRow(tr("Gain"), m_gain);
+    m_checkpoint = new QCheckBox(tr("Activation checkpointing"));
+    describe(m_checkpoint, "checkpointActivations", tr("Activation checkpointing"),
+        tr("Same results, less memory: each layer keeps only its input and is recomputed in "
+           "the backward pass, about a third slower."));
+    form->addRow(QString(), m_checkpoint);
+
+    // Defaults: the trainer's (the paper's recipe).
+    m_epochs->setValue(defaults.epochs);
+    m_batch->setValue(defaults.batchSize);
+    m_learningRate->setValue(defaults.learningRate);
+    m_weightDecay->setValue(defaults.weightDecay);
+    m_warmup->setValue(defaults.warmupSteps);
+    m_clip->setValue(defaults.clipGradNorm);
+    m_accumulation->setValue(defaults.accumulation);
+    m_patience->setValue(defaults.patience);
+    m_maxLength->setValue(defaults.maxLength);
+    m_seed->setValue(int(std::min<std::uint64_t>(defaults.seed, INT_MAX)));
+    m_freqMask->setValue(defaults.augment.freqMaskParam);
+    m_freqMasks->setValue(defaults.augment.freqMasks);
+    m_timeMask->setValue(defaults.augment.timeMaskParam);
+    m_timeMasks->setValue(defaults.augment.timeMasks);
+    m_mixup->setValue(defaults.augment.mixupAlpha);
+    m_mixupProbability->setValue(defaults.augment.mixupProbability);
+    m_noise->setValue(defaults.augment.noiseProbability);
+    m_snrMin->setValue(defaults.augment.noiseSnrMin);
+    m_snrMax->setValue(defaults.augment.noiseSnrMax);
+    m_shift->setValue(defaults.augment.shiftSeconds);
+    m_gain->setValue(defaults.augment.gainDb);
+    m_checkpoint->setChecked(defaults.checkpointActivations);
+    setComboData(m_precision, int(defaults.precision));
+    if (runtime.cudaAvailable) // the trainer's "auto"
+        setComboData(m_device, QStringLiteral("cuda"));
+    onDeviceChanged();
+
+    for (QSpinBox *box : { m_epochs, m_batch, m_warmup, m_accumulation, m_patience, m_maxLength,
+             m_seed, m_freqMask, m_freqMasks, m_timeMask, m_timeMasks })
+        connect(box, &QSpinBox::valueChanged, this, &MethodView::onEdited);
+    for (QDoubleSpinBox *box : { static_cast<QDoubleSpinBox *>(m_learningRate), m_weightDecay,
+             m_clip, m_mixup, m_mixupProbability, m_noise, m_snrMin, m_snrMax, m_shift, m_gain })
+        connect(box, &QDoubleSpinBox::valueChanged, this, &MethodView::onEdited);
+    connect(m_precision, &QComboBox::currentIndexChanged, this, &MethodView::onEdited);
+    connect(m_device, &QComboBox::currentIndexChanged, this, [this] {
+        onDeviceChanged();
+        onEdited();
+    });
+    connect(m_checkpoint, &QCheckBox::toggled, this, &MethodView::onEdited);
+    return group;
+}
+
+void MethodView::setBackbone(const core::AstConfig &config, const QString &description)
+{
+    m_config = config;
+    ++m_quiet;
+    m_rank->setMaximum(std::max(1, config.hiddenSize));
+    m_bottleneck->setMaximum(std::max(1, config.hiddenSize));
+    m_backbone->setText(
+        tr("%1\n%2 backbone parameters, %3 layers, hidden size %4, %5 tokens at %6 frames")
+            .arg(description, count(core::backboneParameterCount(config)))
+            .arg(config.numHiddenLayers)
+            .arg(config.hiddenSize)
+            .arg(config.numTokens())
+            .arg(config.maxLength));
+    showKnobs();
+    syncSliderToText();
+    --m_quiet;
+    recompute();
+}
+
+void MethodView::setNumLabels(int labels)
+{
+    m_labels = std::max(0, labels);
+    recompute();
+}
+
+void MethodView::setPeft(const core::PeftConfig &peft)
+{
+    m_peft = peft;
+    ++m_quiet;
+    showKnobs();
+    updateVisibility();
+    --m_quiet;
+    recompute();
+}
+
+QString MethodView::budgetText() const
+{
+    return m_budget->text().trimmed();
+}
+
+void MethodView::setBudgetText(const QString &budget)
+{
+    ++m_quiet;
+    m_budget->setText(budget.trimmed());
+    syncSliderToText();
+    --m_quiet;
+    recompute();
+}
+
+void MethodView::applyTo(core::TrainOptions &o) const
+{
+    o.peft = m_peft;
+    o.budget = budgetText().toStdString();
+    o.epochs = m_epochs->value();
+    o.batchSize = m_batch->value();
+    o.learningRate = m_learningRate->value();
+    o.weightDecay = m_weightDecay->value();
+    o.warmupSteps = m_warmup->value();
+    o.clipGradNorm = m_clip->value();
+    o.accumulation = m_accumulation->value();
+    o.patience = m_patience->value();
+    o.maxLength = m_maxLength->value();
+    o.seed = std::uint64_t(m_seed->value());
+    o.split.seed = o.seed; // as the CLI does: one seed for the split and the run
+    o.precision = core::Precision(m_precision->currentData().toInt());
+    o.device = m_device->currentData().toString().toStdString();
+    o.augment.freqMaskParam = m_freqMask->value();
+    o.augment.freqMasks = m_freqMasks->value();
+    o.augment.timeMaskParam = m_timeMask->value();
+    o.augment.timeMasks = m_timeMasks->value();
+    o.augment.mixupAlpha = m_mixup->value();
+    o.augment.mixupProbability = m_mixupProbability->value();
+    o.augment.noiseProbability = m_noise->value();
+    o.augment.noiseSnrMin = m_snrMin->value();
+    o.augment.noiseSnrMax = m_snrMax->value();
+    o.augment.shiftSeconds = m_shift->value();
+    o.augment.gainDb = m_gain->value();
+    o.checkpointActivations = m_checkpoint->isChecked();
+}
+
+void MethodView::setFrom(const core::TrainOptions &o)
+{
+    ++m_quiet;
+    m_peft = o.peft;
+    m_budget->setText(QString::fromStdString(o.budget).trimmed());
+    syncSliderToText();
+    m_epochs->setValue(o.epochs);
+    m_batch->setValue(o.batchSize);
+    m_learningRate->setValue(o.learningRate);
+    m_weightDecay->setValue(o.weightDecay);
+    m_warmup->setValue(o.warmupSteps);
+    m_clip->setValue(o.clipGradNorm);
+    m_accumulation->setValue(o.accumulation);
+    m_patience->setValue(o.patience);
+    m_maxLength->setValue(o.maxLength);
+    // The box holds an int: larger seeds (rare; the CLI takes 64 bits) are clamped.
+    m_seed->setValue(int(std::min<std::uint64_t>(o.seed, INT_MAX)));
+    // "auto" resolves to CUDA when available, as the trainer does; CUDA without a device falls
+    // back to the CPU entry.
+    QString device = QString::fromStdString(o.device);
+    if (device == QLatin1String("auto"))
+        device = core::runtimeInfo().cudaAvailable ? QStringLiteral("cuda") : QStringLiteral("cpu");
+    const int deviceIndex = m_device->findData(device);
+    const QStandardItem *deviceItem = deviceIndex >= 0 ? comboItem(m_device, deviceIndex) : nullptr;
+    m_device->setCurrentIndex(deviceItem && deviceItem->isEnabled() ? deviceIndex : 0);
+    onDeviceChanged();
+    const int precisionIndex = m_precision->findData(int(o.precision));
+    const QStandardItem *precisionItem =
+        precisionIndex >= 0 ? comboItem(m_precision, precisionIndex) : nullptr;
+    m_precision->setCurrentIndex(precisionItem && precisionItem->isEnabled() ? precisionIndex : 0);
+    m_freqMask->setValue(o.augment.freqMaskParam);
+    m_freqMasks->setValue(o.augment.freqMasks);
+    m_timeMask->setValue(o.augment.timeMaskParam);
+    m_timeMasks->setValue(o.augment.timeMasks);
+    m_mixup->setValue(o.augment.mixupAlpha);
+    m_mixupProbability->setValue(o.augment.mixupProbability);
+    m_noise->setValue(o.augment.noiseProbability);
+    m_snrMin->setValue(o.augment.noiseSnrMin);
+    m_snrMax->setValue(o.augment.noiseSnrMax);
+    m_shift->setValue(o.augment.shiftSeconds);
+    m_gain->setValue(o.augment.gainDb);
+    m_checkpoint->setChecked(o.checkpointActivations);
+    showKnobs();
+    updateVisibility();
+    --m_quiet;
+    recompute();
+}
+
+QString MethodView::field(const QString &name) const
+{
+    if (name == QLatin1String("summary"))
+        return m_summary->text();
+    if (name == QLatin1String("backbone"))
+        return m_backbone->text();
+    if (name == QLatin1String("budgetError"))
+        return m_budgetError->property("error").toBool() ? m_budgetError->text() : QString();
+    if (name == QLatin1String("budget"))
+        return m_budgetError->text();
+    const QLabel *label = m_fields.value(name);
+    return label ? label->text() : QString();
+}
+
+void MethodView::onEdited()
+{
+    if (m_quiet)
+        return;
+    readKnobs();
+    recompute();
+    Q_EMIT changed();
+}
+
+void MethodView::onMethodChanged()
+{
+    if (m_quiet)
+        return;
+    updateVisibility();
+    onEdited();
+}
+
+void MethodView::onBudgetSliderMoved(int position)
+{
+    if (m_quiet)
+        return;
+    const double lo = std::log10(kBudgetMin);
+    const double hi = std::log10(
+        std::max(kBudgetMin * 10, double(core::backboneParameterCount(effectiveConfig()))));
+    const double value = std::pow(10.0, lo + (hi - lo) * position / kSliderSteps);
+    ++m_quiet;
+    m_budget->setText(compactCount(value));
+    --m_quiet;
+    onEdited();
+}
+
+void MethodView::syncSliderToText()
+{
+    const QSignalBlocker block(m_budgetSlider);
+    const std::int64_t backbone = core::backboneParameterCount(effectiveConfig());
+    std::int64_t budget = 0;
+    try {
+        budget = core::parseBudget(budgetText().toStdString(), backbone);
+    } catch (const core::Error &) {
+        return; // empty or not (yet) a budget: the slider stays where it is
+    }
+    const double lo = std::log10(kBudgetMin);
+    const double hi = std::log10(std::max(kBudgetMin * 10, double(backbone)));
+    const double at = (std::log10(std::max(1.0, double(budget))) - lo) / (hi - lo);
+    m_budgetSlider->setValue(int(std::lround(std::clamp(at, 0.0, 1.0) * kSliderSteps)));
+}
+
+void MethodView::applyPaperSetting()
+{
+    const auto method = core::PeftMethod(m_method->currentData().toInt());
+    const core::PeftConfig p = core::paperSetting(method, m_peft.adapter.block);
+    ++m_quiet;
+    m_peft = p;
+    m_budget->clear();
+    m_learningRate->setValue(0.0); // the paper's rate for the method
+    showKnobs();
+    updateVisibility();
+    --m_quiet;
+    recompute();
+    Q_EMIT changed();
+}
+
+void MethodView::onDeviceChanged()
+{
+    const bool cuda = m_device->currentData().toString().startsWith(QLatin1String("cuda"));
+    const int fp16 = m_precision->findData(int(core::Precision::F16));
+    if (QStandardItem *item = comboItem(m_precision, fp16)) {
+        item->setEnabled(cuda);
+        item->setToolTip(cuda ? tr("Autocast to fp16 with dynamic loss scaling.")
+                              : tr("fp16 needs a CUDA device (the CPU has no fast fp16 "
+                                   "arithmetic); use bf16 there."));
+    }
+    if (!cuda && m_precision->currentIndex() == fp16) {
+        const QSignalBlocker block(m_precision);
+        setComboData(m_precision, int(core::Precision::F32));
+    }
+}
+
+void MethodView::readKnobs()
+{
+    m_peft.method = core::PeftMethod(m_method->currentData().toInt());
+    m_peft.lora.rank = m_rank->value();
+    m_peft.lora.alpha = m_alpha->value();
+    m_peft.lora.targets.clear();
+    for (char t : { 'q', 'k', 'v', 'o' })
+        if (m_target.value(t)->isChecked())
+            m_peft.lora.targets.push_back(t);
+    m_peft.adapter.block = core::AdapterBlock(m_block->currentData().toInt());
+    m_peft.adapter.placement = core::AdapterPlacement(m_placement->currentData().toInt());
+    m_peft.adapter.mode = core::AdapterMode(m_mode->currentData().toInt());
+    m_peft.adapter.bottleneck = m_bottleneck->value();
+    m_peft.adapter.kernel = m_kernel->value();
+    m_peft.prompts = m_prompts->value();
+    m_peft.prefixTokens = m_prefixTokens->value();
+}
+
+void MethodView::showKnobs()
+{
+    const QSignalBlocker b0(m_method), b1(m_rank), b2(m_alpha), b3(m_block), b4(m_placement),
+        b5(m_mode), b6(m_bottleneck), b7(m_kernel), b8(m_prompts), b9(m_prefixTokens);
+    setComboData(m_method, int(m_peft.method));
+    m_rank->setValue(m_peft.lora.rank);
+    m_alpha->setValue(m_peft.lora.alpha);
+    for (char t : { 'q', 'k', 'v', 'o' }) {
+        QCheckBox *box = m_target.value(t);
+        const QSignalBlocker block(box);
+        box->setChecked(std::find(m_peft.lora.targets.begin(), m_peft.lora.targets.end(), t)
+            != m_peft.lora.targets.end());
+    }
+    setComboData(m_block, int(m_peft.adapter.block));
+    setComboData(m_placement, int(m_peft.adapter.placement));
+    setComboData(m_mode, int(m_peft.adapter.mode));
+    m_bottleneck->setValue(m_peft.adapter.bottleneck);
+    m_kernel->setValue(m_peft.adapter.kernel);
+    m_prompts->setValue(m_peft.prompts);
+    m_prefixTokens->setValue(m_peft.prefixTokens);
+}
+
+void MethodView::updateVisibility()
+{
+    const auto method = core::PeftMethod(m_method->currentData().toInt());
+    const bool lora = method == core::PeftMethod::Lora;
+    const bool adapter = method == core::PeftMethod::Adapter;
+    const bool conformer =
+        core::AdapterBlock(m_block->currentData().toInt()) == core::AdapterBlock::Conformer;
+    const bool prompts =
+        method == core::PeftMethod::PromptShallow || method == core::PeftMethod::PromptDeep;
+    m_knobs->setRowVisible(m_rank, lora);
+    m_knobs->setRowVisible(m_alpha, lora);
+    m_knobs->setRowVisible(m_targets, lora);
+    m_knobs->setRowVisible(m_block, adapter);
+    m_knobs->setRowVisible(m_placement, adapter);
+    m_knobs->setRowVisible(m_mode, adapter);
+    m_knobs->setRowVisible(m_bottleneck, adapter);
+    m_knobs->setRowVisible(m_kernel, adapter && conformer);
+    m_knobs->setRowVisible(m_prompts, prompts);
+    m_knobs->setRowVisible(m_prefixTokens, method == core::PeftMethod::Prefix);
+    m_summary->setText(QString::fromStdString(core::methodSummary(method)));
+    m_paper->setToolTip(paperDescription(method,
+        adapter ? core::AdapterBlock(m_block->currentData().toInt()) : m_peft.adapter.block));
+    m_learningRate->setPaperRate(core::paperLearningRate(method));
+}
+
+core::AstConfig MethodView::effectiveConfig() const
+{
+    core::AstConfig c = m_config;
+    if (m_maxLength && m_maxLength->value() > 0)
+        c.maxLength = std::max(m_maxLength->value(), c.patchSize);
+    return c;
+}
+
+void MethodView::recompute()
+{
+    const core::AstConfig config = effectiveConfig();
+    const QString budget = budgetText();
+    bool solved = false;
+    QString message;
+    if (!budget.isEmpty()) {
+        try {
+            const std::int64_t n =
+                core::parseBudget(budget.toStdString(), core::backboneParameterCount(config));
+            m_peft = core::solveBudget(config, m_peft, n, m_labels);
+            solved = true;
+            message = tr("Budget %1 parameters without the head; this setting uses %2.")
+                          .arg(count(n),
+                              count(core::countParameters(config, m_peft, m_labels).withoutHead()));
+        } catch (const core::Error &e) {
+            // Over budget (core names the minimum) or not a budget: the method keeps its
+            // knobs, so peft() stays a valid configuration.
+            message = QString::fromStdString(e.reason());
+        }
+    }
+    m_budgetError->setText(message);
+    m_budgetError->setProperty("error", !budget.isEmpty() && !solved);
+    m_budgetError->setStyleSheet(
+        !budget.isEmpty() && !solved ? QStringLiteral("color: #c62828;") : QString());
+    {
+        ++m_quiet;
+        showKnobs();
+        const QString byBudget = tr("Set by the budget; clear the budget to edit it.");
+        for (QSpinBox *knob : { m_rank, m_bottleneck, m_prompts, m_prefixTokens }) {
+            knob->setEnabled(!solved);
+            knob->setStatusTip(solved ? byBudget : QString());
+        }
+        --m_quiet;
+    }
+
+    m_breakdown = core::countParameters(config, m_peft, m_labels);
+    const core::ParameterBreakdown &b = m_breakdown;
+    const QLocale locale;
+    m_fields.value("methodModules")->setText(count(b.methodModules));
+    m_fields.value("layerNorms")->setText(count(b.layerNorms));
+    m_fields.value("finalLayerNorm")->setText(count(b.finalLayerNorm));
+    m_fields.value("biases")->setText(count(b.biases));
+    m_fields.value("backboneWeights")->setText(count(b.backboneWeights));
+    m_fields.value("head")->setText(count(b.head));
+    m_fields.value("trainable")->setText(count(b.total()));
+    m_fields.value("share")->setText(locale.toString(100.0 * b.shareOfBackbone(), 'f', 3) + " %");
+    m_fields.value("paperCount")->setText(count(b.paperCount()));
+    m_fields.value("adapterFile")->setText(locale.formattedDataSize(b.adapterFileBytes()));
+
+    const auto precision = core::Precision(m_precision->currentData().toInt());
+    const core::MemoryEstimate memory = core::estimateTrainingMemory(
+        config, m_peft, m_labels, m_batch->value(), m_checkpoint->isChecked(), precision);
+    QLabel *memoryLabel = m_fields.value("memory");
+    memoryLabel->setText(locale.formattedDataSize(memory.total()));
+    memoryLabel->setToolTip(
+        tr("An estimate of one training step's peak at batch %1, %2 tokens%3: weights %4, "
+           "saved activations %5, AdamW moments %6, gradients %7 (freed activations make room "
+           "for them, so the larger of the two counts), libraries and allocator %8. Calibrated "
+           "against the CPU peaks measured for AST-base (bench/README.md).")
+            .arg(m_batch->value())
+            .arg(config.numTokens())
+            .arg(m_checkpoint->isChecked() ? tr(", activation checkpointing") : QString())
+            .arg(locale.formattedDataSize(memory.weightsBytes),
+                locale.formattedDataSize(memory.activationBytes),
+                locale.formattedDataSize(memory.optimizerBytes),
+                locale.formattedDataSize(memory.gradientBytes),
+                locale.formattedDataSize(memory.runtimeBytes)));
+}
+
+} // namespace astpeft::ui
