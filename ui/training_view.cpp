@@ -131,9 +131,6 @@ TrainingView::TrainingView(QWidget *parent)
         a->setShortcutContext(Qt::WidgetWithChildrenShortcut);
         addAction(a);
     }
-    m_pauseButton = actionButton(m_pause, tr("Pause or resume training"));
-    m_stopButton = actionButton(m_stopAfterEpoch, tr("Stop after this epoch"));
-    m_cancelButton = actionButton(m_cancel, tr("Cancel training"));
 
     m_progress->setAccessibleName(tr("Training progress"));
     m_progress->setRange(0, 1);
@@ -143,9 +140,9 @@ TrainingView::TrainingView(QWidget *parent)
     m_phase->setText(tr("No run yet: start one from the Train button or open a run folder."));
 
     auto *controls = new QHBoxLayout;
-    controls->addWidget(m_pauseButton);
-    controls->addWidget(m_stopButton);
-    controls->addWidget(m_cancelButton);
+    controls->addWidget(actionButton(m_pause, tr("Pause or resume training")));
+    controls->addWidget(actionButton(m_stopAfterEpoch, tr("Stop after this epoch")));
+    controls->addWidget(actionButton(m_cancel, tr("Cancel training")));
     controls->addWidget(m_progress, 1);
     auto *status = new QHBoxLayout;
     status->addWidget(m_phase, 1);
@@ -291,6 +288,7 @@ void TrainingView::reset()
     m_cellTruth = m_cellPredicted = -1;
     m_cellTitle->setText(tr("Click a cell of the confusion matrix to list its clips."));
     m_lastStep = 0;
+    m_lastStepEpoch = 0;
     m_stepsPerEpoch = 0;
     m_plannedEpochs = 0;
     m_progress->setRange(0, 1);
@@ -423,10 +421,12 @@ void TrainingView::onProgress(const core::ProgressEvent &e)
     } else if (e.phase == "encoder-cache") {
         m_phase->setText(tr("Caching the frozen encoder's outputs (%1 clips)").arg(e.total));
     } else if (e.phase == "evaluating") {
-        m_phase->setText(
-            m_epochs.empty() || m_lastStep == 0 || int(m_epochs.size()) < m_plannedEpochs
+        // Validation follows an epoch's steps, before its epoch event; the test pass comes
+        // after the last epoch event.
+        const bool validation = m_epochs.empty() || m_epochs.back().epoch < m_lastStepEpoch;
+        m_phase->setText(validation
                 ? tr("Evaluating %1 validation clips").arg(e.total)
-                : tr("Evaluating %1 clips").arg(e.total));
+                : tr("Evaluating the best adapter on %1 test clips").arg(e.total));
     } else {
         m_phase->setText(QString::fromStdString(e.phase));
     }
@@ -435,6 +435,7 @@ void TrainingView::onProgress(const core::ProgressEvent &e)
 void TrainingView::onStep(const core::StepEvent &e)
 {
     m_lastStep = e.step;
+    m_lastStepEpoch = e.epoch;
     if (m_plannedEpochs > 0)
         m_stepsPerEpoch = e.totalSteps / m_plannedEpochs;
     m_plots->curves()->addStep(double(e.step), e.loss);

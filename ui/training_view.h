@@ -21,7 +21,6 @@ class QDoubleSpinBox;
 class QLabel;
 class QListWidget;
 class QProgressBar;
-class QToolButton;
 
 namespace astpeft::ui {
 
@@ -122,7 +121,6 @@ private:
     QCheckBox *m_normalise;
     QListWidget *m_clips;
     QAction *m_pause, *m_stopAfterEpoch, *m_cancel;
-    QToolButton *m_pauseButton, *m_stopButton, *m_cancelButton;
 
     QThread m_thread;
     TrainingWorker *m_worker; // lives in m_thread; deleted when it finishes
@@ -131,6 +129,7 @@ private:
 
     int m_plannedEpochs = 0;
     qint64 m_lastStep = 0, m_stepsPerEpoch = 0;
+    int m_lastStepEpoch = 0; // the epoch of the last step event
     std::vector<core::EpochEvent> m_epochs;
     int m_cellTruth = -1, m_cellPredicted = -1;
 };

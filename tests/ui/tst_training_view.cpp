@@ -103,9 +103,13 @@ private Q_SLOTS:
         int ticks = 0, ticksAtFirstStep = -1;
         QTimer timer;
         connect(&timer, &QTimer::timeout, [&] { ++ticks; });
+        QString eta, speed, phase;
         connect(&view, &ui::TrainingView::stepReported, [&] {
             if (ticksAtFirstStep < 0)
                 ticksAtFirstStep = ticks;
+            eta = view.etaText();
+            speed = view.speedText();
+            phase = view.phaseText();
         });
         timer.start(5);
 
@@ -131,6 +135,15 @@ private Q_SLOTS:
         QCOMPARE(view.progressValue(), int(s.back().totalSteps));
         QCOMPARE(view.progressMaximum(), int(s.back().totalSteps));
         QVERIFY2(view.phaseText().contains("completed"), qPrintable(view.phaseText()));
+        // While it trained: the phase, samples per second, the ETA as a duration and a time.
+        QVERIFY2(phase.contains("epoch 3 of 3")
+                && phase.contains(QString("step %1 of %1").arg(s.back().totalSteps)),
+            qPrintable(phase));
+        QVERIFY2(speed.endsWith(" samples/s"), qPrintable(speed));
+        QVERIFY2(QRegularExpression("^ETA (\\d+ s|\\d+ min \\d+ s|\\d+ h \\d+ min) \\(at .+\\)$")
+                     .match(eta)
+                     .hasMatch(),
+            qPrintable(eta));
         QVERIFY2(view.message().contains("Best validation accuracy"), qPrintable(view.message()));
 
         // One point per step with the step's loss; the smoothed curve is TensorBoard's
@@ -359,12 +372,12 @@ private Q_SLOTS:
         QCOMPARE(finished.count(), 1);
         QCOMPARE(
             finished.first().first().value<core::FinishedEvent>().reason, std::string("completed"));
-        QVERIFY(view.message().isEmpty() || !view.message().contains(missing));
+        QVERIFY2(view.message().startsWith("completed"), qPrintable(view.message()));
     }
 
     void showsAFinishedRunFromItsFolder()
     {
-        QVERIFY(!m_finishedRun.isEmpty());
+        QVERIFY2(!m_finishedRun.isEmpty(), "needs the run of showsALiveRun()");
         ui::TrainingView view;
         view.showRun(m_finishedRun);
         const ui::CurvesPlot *curves = view.plots()->curves();
@@ -389,7 +402,7 @@ private Q_SLOTS:
 
     void runsViewListsRunsAndErrors()
     {
-        QVERIFY(!m_finishedRun.isEmpty());
+        QVERIFY2(!m_finishedRun.isEmpty(), "needs the run of showsALiveRun()");
         const QString broken = m_tmp.path() + "/broken";
         QDir().mkpath(broken);
         std::ofstream((broken + "/metrics.jsonl").toStdString())

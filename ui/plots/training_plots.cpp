@@ -99,8 +99,6 @@ PlotWidget::PlotWidget(const QString &title, QWidget *parent)
     m_plot->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_plot, &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
         QMenu menu(this);
-        for (const auto &[text, action] : m_extraActions)
-            menu.addAction(text, this, action);
         menu.addAction(tr("Reset view"), this, &PlotWidget::resetView);
         menu.addSeparator();
         menu.addAction(tr("Export as PNG..."), this, [this] { exportInteractively("png"); });
@@ -123,11 +121,6 @@ void PlotWidget::setTitle(const QString &title)
     m_titleElement->setText(title);
     m_plot->setAccessibleName(title);
     requestReplot();
-}
-
-void PlotWidget::addContextMenuAction(const QString &text, std::function<void()> action)
-{
-    m_extraActions.append({ text, std::move(action) });
 }
 
 void PlotWidget::requestReplot()

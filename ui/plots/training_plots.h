@@ -6,14 +6,12 @@
 #pragma once
 
 #include <QList>
-#include <QPair>
 #include <QPointF>
 #include <QStringList>
 #include <QVector>
 #include <QWidget>
 
 #include <cstdint>
-#include <functional>
 #include <vector>
 
 class QCPBars;
@@ -62,7 +60,6 @@ protected:
     void requestReplot();
     // Runs right before each coalesced replot (rescaling, for instance).
     virtual void prepareReplot() { }
-    void addContextMenuAction(const QString &text, std::function<void()> action);
 
     QCustomPlot *m_plot; // child widget
 
@@ -72,7 +69,6 @@ private:
     QString m_title;
     QCPTextElement *m_titleElement; // owned by m_plot's layout
     QTimer *m_replotTimer;
-    QList<QPair<QString, std::function<void()>>> m_extraActions;
 };
 
 // Training loss per optimizer step, raw (thin) and smoothed (exponential moving average with
