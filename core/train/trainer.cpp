@@ -285,6 +285,7 @@ struct EvalOutput
 {
     ClassificationMetrics metrics;
     double loss = 0.0;
+    std::vector<ClipPrediction> predictions; // one per clip of the evaluated split, in order
 };
 
 // The model and how batches go through it (features, or cached encoder outputs).
@@ -329,6 +330,7 @@ struct Runner
         model->eval();
         const torch::Tensor &inputs = fromEncoded ? data.encoded : data.features;
         std::vector<int> truth, predicted;
+        std::vector<ClipPrediction> predictions;
         double lossSum = 0.0;
         for (std::int64_t i = 0; i < data.size(); i += batchSize) {
             const std::int64_t end = std::min(data.size(), i + batchSize);
@@ -337,16 +339,26 @@ struct Runner
             lossSum += torch::nn::functional::cross_entropy(
                 logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                            .item<double>();
-            const torch::Tensor argmax = logits.argmax(1).to(torch::kCPU).contiguous();
+            const torch::Tensor best = logits.argmax(1);
+            const torch::Tensor argmax = best.to(torch::kCPU).contiguous();
+            const torch::Tensor confidence = torch::softmax(logits, 1)
+                                                 .gather(1, best.unsqueeze(1))
+                                                 .squeeze(1)
+                                                 .to(torch::kCPU, torch::kFloat32)
+                                                 .contiguous();
             const auto *p = argmax.data_ptr<std::int64_t>();
+            const auto *c = confidence.data_ptr<float>();
             const auto *t = data.labels.data_ptr<std::int64_t>();
             for (std::int64_t k = 0; k < end - i; ++k) {
                 truth.push_back(int(t[i + k]));
                 predicted.push_back(int(p[k]));
+                predictions.push_back(
+                    { data.clips[std::size_t(i + k)].file, truth.back(), predicted.back(), c[k] });
             }
         }
         model->train();
         EvalOutput out;
+        out.predictions = std::move(predictions);
         out.metrics = computeMetrics(truth, predicted, numClasses);
         out.loss = data.size() ? lossSum / double(data.size()) : 0.0;
         return out;
@@ -795,6 +807,7 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
                 const EvalOutput v = runner.evaluate(valData, numClasses, options.batchSize);
                 e.validation = v.metrics;
                 e.valLoss = v.loss;
+                e.predictions = v.predictions;
             }
             lastEvalSeconds = secondsSince(evalStart);
             const double accuracy = e.hasValidation ? e.validation.accuracy : 0.0;

@@ -117,6 +117,15 @@ struct StepEvent
     double etaSeconds = 0.0; // to the end of the run, at the epoch's rate
 };
 
+// One validation clip's outcome in an epoch (EpochEvent::predictions); not logged.
+struct ClipPrediction
+{
+    std::filesystem::path file {};
+    int truth = 0; // class index into EpochEvent::labels
+    int predicted = 0; // argmax of the logits
+    float confidence = 0.0f; // softmax probability of `predicted`, 0..1
+};
+
 struct EpochEvent
 {
     int epoch = 0, epochs = 0;
@@ -128,6 +137,9 @@ struct EpochEvent
     double seconds = 0.0; // this epoch, training + validation
     double etaSeconds = 0.0;
     std::vector<std::string> labels;
+    // Every validation clip in the order of the split (empty without validation), for
+    // click-through from the confusion matrix; not written to metrics.jsonl.
+    std::vector<ClipPrediction> predictions;
 };
 
 struct FinishedEvent

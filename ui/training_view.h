@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+// The Training view: runs core::train in a worker thread and shows it live (progress, phase,
+// speed, ETA, loss and accuracy curves, per-class accuracy, the confusion matrix with
+// click-through to the validation clips), with pause/resume, stop after this epoch and cancel,
+// and exports of the plots and the per-epoch metrics. Also shows a finished run from its folder.
+// GUI thread only.
+#pragma once
+
+#include "train/trainer.h"
+
+#include <QString>
+#include <QThread>
+#include <QWidget>
+
+#include <memory>
+#include <vector>
+
+class QAction;
+class QCheckBox;
+class QDoubleSpinBox;
+class QLabel;
+class QListWidget;
+class QProgressBar;
+
+namespace astpeft::ui {
+
+class TrainingPlots;
+class TrainingWorker;
+struct TrainingControls;
+
+class TrainingView : public QWidget
+{
+    Q_OBJECT
+
+public:
+    enum class Plot { Curves, ClassAccuracy, Confusion };
+
+    explicit TrainingView(QWidget *parent = nullptr);
+    // Cancels a run in progress and waits for it (within one training step; a feature
+    // extraction in progress stops between clips).
+    ~TrainingView() override;
+
+    // Starts a run in the worker thread and returns at once (started() is emitted). Refused
+    // (a message, nothing else) while a run is in progress. Clears the plots.
+    void start(const core::TrainOptions &options);
+    bool isRunning() const { return m_running; }
+    bool isPaused() const { return m_paused; }
+
+    // Reading back what the view shows (tests, the main window).
+    const TrainingPlots *plots() const { return m_plots; }
+    TrainingPlots *plots() { return m_plots; }
+    QString phaseText() const; // "Training: epoch 2 of 3, step 7 of 9", "Paused", ...
+    QString speedText() const; // "42.0 samples/s"
+    QString etaText() const; // "ETA 1 min 5 s (at 14:32)"
+    QString message() const; // the last error or outcome; empty when none
+    int progressValue() const;
+    int progressMaximum() const;
+    // The clips listed for the selected confusion cell (file paths, in list order).
+    QStringList listedClips() const;
+    QListWidget *clipList() const { return m_clips; }
+    QAction *pauseAction() const { return m_pause; } // toggles pause and resume
+    QAction *stopAfterEpochAction() const { return m_stopAfterEpoch; }
+    QAction *cancelAction() const { return m_cancel; }
+    // Every epoch shown so far (predictions only in the last one).
+    const std::vector<core::EpochEvent> &epochs() const { return m_epochs; }
+
+    // Writes a plot (.png, .pdf or .svg by suffix) or the per-epoch metrics as CSV (epoch,
+    // train_loss, val_loss, val_accuracy, balanced_accuracy, macro_f1, then accuracy_<class>
+    // for each class; empty cells without validation). Atomic; false with message() set on
+    // failure.
+    bool exportPlot(Plot plot, const QString &file);
+    bool exportMetricsCsv(const QString &file);
+    QString metricsCsv() const;
+
+public Q_SLOTS:
+    // Pause takes effect before the next training batch (not during feature extraction).
+    void pause();
+    void resume();
+    // Finishes the current epoch (validation and checkpoint included), then stops.
+    void stopAfterEpoch();
+    // Stops within one training step; checkpoints/last keeps the last finished epoch, so the
+    // run can be resumed. The worker then reports finished() with reason "cancelled".
+    void cancel();
+    // Shows a run folder read from its metrics.jsonl (no training); refused while running.
+    // Clip lists are unavailable (predictions are not logged).
+    void showRun(const QString &runDir);
+    // Lists the validation clips of the last epoch with this (true, predicted) pair.
+    void showCellClips(int truth, int predicted);
+    void setNormalised(bool normalised);
+    void setSmoothing(double weight);
+
+Q_SIGNALS:
+    void started();
+    // Feature extraction, encoder caching and evaluation progress (not logged by the trainer).
+    void progressReported(const astpeft::core::ProgressEvent &event);
+    void stepReported(const astpeft::core::StepEvent &event);
+    void epochReported(const astpeft::core::EpochEvent &event);
+    void finished(const astpeft::core::FinishedEvent &event);
+    void failed(const QString &message);
+    // A clip of the list was activated (double-click or Enter): play or open it.
+    void clipActivated(const QString &file);
+    void runRequested(const astpeft::core::TrainOptions &options); // queued to the worker
+
+private:
+    void reset();
+    void onImported(const core::ImportEvent &event);
+    void onProgress(const core::ProgressEvent &event);
+    void onStep(const core::StepEvent &event);
+    void onEpoch(const core::EpochEvent &event);
+    void showEpoch(const core::EpochEvent &event); // plots and stores it
+    void onFinished(const core::FinishedEvent &event);
+    void onFailed(const QString &message);
+    void updateActions();
+    void setMessage(const QString &text, bool error);
+    void chooseMetricsExport();
+
+    TrainingPlots *m_plots;
+    QProgressBar *m_progress;
+    QLabel *m_phase, *m_speed, *m_eta, *m_message, *m_cellTitle;
+    QDoubleSpinBox *m_smoothing;
+    QCheckBox *m_normalise;
+    QListWidget *m_clips;
+    QAction *m_pause, *m_stopAfterEpoch, *m_cancel;
+
+    QThread m_thread;
+    TrainingWorker *m_worker; // lives in m_thread; deleted when it finishes
+    std::shared_ptr<TrainingControls> m_controls; // the current run's
+    bool m_running = false, m_paused = false, m_stopRequested = false;
+
+    int m_plannedEpochs = 0;
+    qint64 m_lastStep = 0, m_stepsPerEpoch = 0;
+    int m_lastStepEpoch = 0; // the epoch of the last step event
+    std::vector<core::EpochEvent> m_epochs;
+    int m_cellTruth = -1, m_cellPredicted = -1;
+};
+
+} // namespace astpeft::ui
