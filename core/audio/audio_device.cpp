@@ -13,7 +13,6 @@
 #include <cctype>
 #include <cmath>
 #include <mutex>
-#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -123,34 +122,45 @@ struct StreamFormat
 };
 
 // The first of `rates` at which the device takes `sampleFormat` with 1 channel, else 2 (when
-// it has them); nothing when none works. Caller holds an AudioSession. With ALSA this opens
-// the device once per try.
-std::optional<StreamFormat> pickFormat(const AudioDeviceInfo &device, bool input,
-    PaSampleFormat sampleFormat, const std::vector<double> &rates)
+// it has them). Throws core::Error(Io) naming the device, the rates tried and PortAudio's
+// reason for the last refusal. Caller holds an AudioSession. With ALSA every try opens the
+// device.
+StreamFormat pickFormat(const AudioDeviceInfo &device, bool input, PaSampleFormat sampleFormat,
+    const std::vector<double> &rates)
 {
-    std::lock_guard lock(portAudioMutex());
-    const PaDeviceInfo *pa = Pa_GetDeviceInfo(device.index);
-    if (!pa)
-        return std::nullopt;
-    for (double rate : rates) {
-        if (rate <= 0)
-            continue;
-        for (int channels : { 1, 2 }) {
-            if (channels > channelsOf(device, input))
-                break;
-            PaStreamParameters parameters {};
-            parameters.device = device.index;
-            parameters.channelCount = channels;
-            parameters.sampleFormat = sampleFormat;
-            parameters.suggestedLatency =
-                input ? pa->defaultHighInputLatency : pa->defaultHighOutputLatency;
-            const PaError result = input ? Pa_IsFormatSupported(&parameters, nullptr, rate)
-                                         : Pa_IsFormatSupported(nullptr, &parameters, rate);
-            if (result == paFormatIsSupported)
-                return StreamFormat { .rate = rate, .channels = channels };
+    PaError refusal = paInvalidDevice;
+    {
+        std::lock_guard lock(portAudioMutex());
+        if (const PaDeviceInfo *pa = Pa_GetDeviceInfo(device.index)) {
+            for (double rate : rates) {
+                for (int channels : { 1, 2 }) {
+                    if (channels > channelsOf(device, input))
+                        break;
+                    PaStreamParameters parameters {};
+                    parameters.device = device.index;
+                    parameters.channelCount = channels;
+                    parameters.sampleFormat = sampleFormat;
+                    parameters.suggestedLatency =
+                        input ? pa->defaultHighInputLatency : pa->defaultHighOutputLatency;
+                    refusal = input ? Pa_IsFormatSupported(&parameters, nullptr, rate)
+                                    : Pa_IsFormatSupported(nullptr, &parameters, rate);
+                    if (refusal == paFormatIsSupported)
+                        return StreamFormat { .rate = rate, .channels = channels };
+                }
+            }
         }
     }
-    return std::nullopt;
+    std::ostringstream what;
+    what << "takes no " << (sampleFormat == paInt16 ? "16-bit" : "float")
+         << " mono or stereo stream at";
+    for (std::size_t i = 0; i < rates.size(); ++i)
+        what << (i == 0 ? " " : ", ") << rates[i];
+    what << " Hz";
+    if (refusal == paBadIODeviceCombination || refusal == paDeviceUnavailable) {
+        // What PortAudio's ALSA host API says when it cannot open the device at all.
+        what << " (it could not be opened: in use, unplugged or misconfigured)";
+    }
+    throwPortAudio(device, input, what.str(), refusal);
 }
 
 // Opens a callback stream in one direction; throws core::Error(Io) naming the device.
@@ -363,21 +373,13 @@ AudioCapture::AudioCapture(const CaptureOptions &options)
     if (!(options.bufferSeconds > 0.0) || options.bufferSeconds > 3600.0)
         bad("buffer of " + std::to_string(options.bufferSeconds) + " s is outside (0, 3600] s");
 
-    const std::vector<double> rates = options.deviceRate != 0
-        ? std::vector<double> { double(options.deviceRate) }
-        : std::vector<double> { double(options.sampleRate), d->info.defaultSampleRate };
-    const std::optional<StreamFormat> format = pickFormat(d->info, true, kCaptureFormat, rates);
-    if (!format) {
-        std::ostringstream what;
-        what << "takes no 16-bit mono or stereo stream at ";
-        if (options.deviceRate != 0)
-            what << options.deviceRate << " Hz";
-        else
-            what << options.sampleRate << " Hz nor at its default " << d->info.defaultSampleRate
-                 << " Hz";
-        throw Error(ErrorKind::Io, describe(d->info, true) + " " + what.str());
+    std::vector<double> rates { double(options.deviceRate) };
+    if (options.deviceRate == 0) {
+        rates = { double(options.sampleRate) };
+        if (d->info.defaultSampleRate > 0 && d->info.defaultSampleRate != rates[0])
+            rates.push_back(d->info.defaultSampleRate);
     }
-    d->format = *format;
+    d->format = pickFormat(d->info, true, kCaptureFormat, rates);
 
     const auto capacity = std::size_t(std::ceil(options.bufferSeconds * d->format.rate));
     d->ring = std::make_unique<SpscRingBuffer<float>>(std::max<std::size_t>(capacity, 1));
@@ -651,6 +653,7 @@ void AudioPlayer::play(std::vector<float> samples, int sampleRate, double speed)
     if (!(speed >= 0.25 && speed <= 2.0))
         throw Error(ErrorKind::Usage,
             describe(d->info, false) + ": speed " + std::to_string(speed) + " is outside 0.25-2");
+    stop(); // the callback no longer reads the buffer
     d->sourceFrames = samples.size();
     d->sourceRate = sampleRate;
     d->next.store(0);
@@ -658,15 +661,12 @@ void AudioPlayer::play(std::vector<float> samples, int sampleRate, double speed)
     if (samples.empty())
         return;
 
-    const std::optional<StreamFormat> format = pickFormat(d->info, false, paFloat32,
-        { double(sampleRate), d->info.defaultSampleRate, 48000.0, 44100.0 });
-    if (!format) {
-        std::ostringstream what;
-        what << describe(d->info, false) << " takes no float32 mono or stereo stream at "
-             << sampleRate << ", " << d->info.defaultSampleRate << ", 48000 or 44100 Hz";
-        throw Error(ErrorKind::Io, what.str());
+    std::vector<double> rates;
+    for (double rate : { double(sampleRate), d->info.defaultSampleRate, 48000.0, 44100.0 }) {
+        if (rate > 0 && std::find(rates.begin(), rates.end(), rate) == rates.end())
+            rates.push_back(rate);
     }
-    d->format = *format;
+    d->format = pickFormat(d->info, false, paFloat32, rates);
     // Playing a source of rate r at speed s means treating it as recorded at r * s.
     const double ratio = d->format.rate / (double(sampleRate) * speed);
     d->buffer = std::abs(ratio - 1.0) < 1e-12 ? std::move(samples) : convertRate(samples, ratio);

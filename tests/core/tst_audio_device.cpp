@@ -2,7 +2,8 @@
 // core/audio/audio_device through real PortAudio and ALSA, without a sound card: a temporary
 // HOME holds an .asoundrc whose default capture device reads a raw file this test writes (the
 // ALSA `file` plugin delivers it as fast as it is read) and whose playback devices write what
-// they play to a file or to a FIFO the test reads at its own pace.
+// they play to a file or to a FIFO the test reads at its own pace. Each time PortAudio starts it
+// probes every ALSA device, and ALSA and JACK print a few hundred harmless lines on stderr.
 #include "audio/audio_device.h"
 #include "audio/audio_file.h"
 #include "error.h"
@@ -201,6 +202,7 @@ private slots:
     void findsDevices();
     void unknownDeviceIsUsageError();
     void rejectsBadOptions();
+    void deviceErrorNamesDeviceAndReason();
     void capturesSignal_data();
     void capturesSignal();
     void countsOverflows();
@@ -237,6 +239,11 @@ void TestAudioDevice::initTestCase()
     m_fifo = ::open(fifo.constData(), O_RDONLY | O_NONBLOCK);
     QVERIFY(m_fifo >= 0);
 
+    // vanishing works only while vanishing.raw exists.
+    QFile vanishing(home + "/vanishing.raw");
+    QVERIFY(vanishing.open(QIODevice::WriteOnly));
+    vanishing.close();
+
     // virtmic reads in.raw (the samples, as whatever format, rate and channel count the stream
     // asks for: AudioCapture asks 16-bit, the test 16 kHz mono). No `plug` may sit in front of
     // it: ALSA's converting plugins take more frames from the file plugin than they pass on,
@@ -253,7 +260,9 @@ void TestAudioDevice::initTestCase()
         "pcm.pipeout { type file; slave.pcm \"null\"; file \"%1/out.fifo\"; format \"raw\" }\n"
         "pcm.virtpipe { type plug; slave { pcm \"pipeout\"; rate 16000; channels 1; format "
         "S16_LE } }\n"
-        "pcm.!default { type asym; capture.pcm \"virtmic\"; playback.pcm \"virtspk\" }\n")
+        "pcm.!default { type asym; capture.pcm \"virtmic\"; playback.pcm \"virtspk\" }\n"
+        "pcm.vanishing { type file; slave.pcm \"null\"; file \"/dev/null\"; infile "
+        "\"%1/vanishing.raw\"; format \"raw\" }\n")
                  .arg(home)
                  .toUtf8());
     rc.close();
@@ -357,6 +366,24 @@ void TestAudioDevice::rejectsBadOptions()
     error = captureError([&] { player.play(tones(0.1, 16000), 0); });
     QVERIFY(error);
     QCOMPARE(error->kind(), core::ErrorKind::Usage);
+}
+
+// A device PortAudio listed but can no longer open (as when unplugged): the error names it and
+// carries PortAudio's reason.
+void TestAudioDevice::deviceErrorNamesDeviceAndReason()
+{
+    core::AudioSession session; // the device list is taken now, while vanishing.raw exists
+    QCOMPARE(core::findAudioDevice("vanishing", true).name, std::string("vanishing"));
+    QVERIFY(QFile::remove(m_home.path() + "/vanishing.raw"));
+    const auto error = captureError([] { core::AudioCapture capture({ .device = "vanishing" }); });
+    QVERIFY(error);
+    QCOMPARE(error->kind(), core::ErrorKind::Io);
+    const QString message = QString::fromStdString(error->what());
+    QVERIFY2(message.startsWith("audio input \"vanishing\" (ALSA, device "), qPrintable(message));
+    QVERIFY2(message.contains("16000"), qPrintable(message));
+    QVERIFY2(message.contains("could not be opened"), qPrintable(message));
+    // PortAudio's own text (Pa_GetErrorText) ends the message.
+    QVERIFY2(message.section("): ", -1).size() > 3, qPrintable(message));
 }
 
 void TestAudioDevice::capturesSignal_data()
