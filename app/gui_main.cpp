@@ -1,11 +1,20 @@
 // SPDX-License-Identifier: MIT
-// astpeft-studio: the desktop app. `astpeft-studio [MODEL_DIR]` opens a model folder at start.
+// astpeft-studio: the desktop app.
+//   astpeft-studio [MODEL_DIR] [--project DIR] [--import PATH] [--theme system|light|dark]
+//                  [--screenshots OUTDIR [--epochs N]]
+// Without --project it reopens the last project.
 #include "main_window.h"
+#include "project_model.h"
+#include "runtime/jemalloc_conf.h"
 #include "runtime/runtime.h"
+#include "screenshot_tour.h"
+#include "theme.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDir>
 #include <QIcon>
+#include <QSettings>
 #include <QTimer>
 
 int main(int argc, char **argv)
@@ -23,31 +32,47 @@ int main(int argc, char **argv)
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addPositionalArgument("model", "A Hugging Face AST folder to open.", "[MODEL_DIR]");
-    const QCommandLineOption screenshot("screenshot",
-        "Save a PNG of the window once the model is open (or "
-        "failed), then quit. Used by tools/screenshots.sh.",
-        "file");
-    parser.addOption(screenshot);
+    const QCommandLineOption project("project",
+        "Open the project in DIR, or create it there when the folder is empty or missing.", "dir");
+    const QCommandLineOption import(
+        "import", "Import a dataset folder or manifest at start.", "path");
+    const QCommandLineOption theme("theme", "system (default), light or dark.", "theme");
+    const QCommandLineOption screenshots("screenshots",
+        "Visit every view (importing --import and training --epochs epochs), save a PNG of each "
+        "into OUTDIR, then quit. Used by tools/screenshots.sh.",
+        "outdir");
+    const QCommandLineOption epochs(
+        "epochs", "Epochs of the --screenshots run (default 3).", "n", "3");
+    parser.addOptions({ project, import, theme, screenshots, epochs });
     parser.process(app);
 
     astpeft::core::configureThreads();
+    astpeft::ui::applyTheme(astpeft::ui::parseThemeChoice(
+        parser.isSet(theme) ? parser.value(theme) : QSettings().value("ui/theme").toString()));
     astpeft::ui::MainWindow window;
-    window.resize(720, 520);
+    window.resize(1280, 800);
     window.show();
-    if (parser.isSet(screenshot)) {
-        const QString file = parser.value(screenshot);
-        auto grab = [&window, file] {
-            window.grab().save(file);
-            QApplication::quit();
-        };
-        QObject::connect(
-            &window, &astpeft::ui::MainWindow::modelOpened, &app, grab, Qt::QueuedConnection);
-        QObject::connect(
-            &window, &astpeft::ui::MainWindow::modelFailed, &app, grab, Qt::QueuedConnection);
-        if (parser.positionalArguments().isEmpty())
-            QTimer::singleShot(500, &app, grab);
-    }
+
     if (!parser.positionalArguments().isEmpty())
         window.openModel(parser.positionalArguments().constFirst());
+    if (parser.isSet(project)) {
+        const QString dir = parser.value(project);
+        const bool exists = QDir(dir).exists("project.json");
+        if (!(exists ? window.openProject(dir) : window.newProject(dir, QDir(dir).dirName())))
+            return 1;
+    } else if (!astpeft::ui::ProjectModel::recentProjects().isEmpty()) {
+        window.openProject(astpeft::ui::ProjectModel::recentProjects().constFirst());
+    }
+    if (!parser.positionalArguments().isEmpty() && window.project()->isOpen())
+        window.project()->setBackbone(parser.positionalArguments().constFirst());
+
+    if (parser.isSet(screenshots)) {
+        auto *tour = new astpeft::ui::ScreenshotTour(&window, parser.value(screenshots),
+            parser.value(import), parser.value(epochs).toInt(), &app);
+        QObject::connect(tour, &astpeft::ui::ScreenshotTour::done, &app, &QApplication::exit);
+        QTimer::singleShot(0, tour, &astpeft::ui::ScreenshotTour::start);
+    } else if (parser.isSet(import)) {
+        window.importPaths({ parser.value(import) });
+    }
     return app.exec();
 }

@@ -4,7 +4,8 @@
 #   bench/run.sh [BUILD_DIR]     env: THREADS (default nproc), RUNS (default 20), ROUNDS (3), OUT,
 #     BENCH: the sections to run, comma-separated (default all): fbank, forward, threads,
 #       train (training step per method), checkpoint (the step with and without activation
-#       checkpointing, C++ only), probe (linear-probing epochs, encoder cache on/off)
+#       checkpointing, C++ only), probe (linear-probing epochs, encoder cache on/off),
+#       gui (the studio's redraw time and event-loop stalls while training)
 #     TRAIN_METHODS (default: full linear bitfit lora adapter prompt-deep prefix prompt-shallow),
 #     TRAIN_STEPS (8), TRAIN_WARMUP (2), TRAIN_BATCH (8); CKPT_METHODS, CKPT_STEPS (4),
 #     CKPT_WARMUP (1)
@@ -23,7 +24,7 @@ py=/usr/bin/python3
 bench="$build/bench/astpeft-bench"
 cli="$build/app/astpeft"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-sections=,${BENCH:-fbank,forward,threads,train,checkpoint,probe},
+sections=,${BENCH:-fbank,forward,threads,train,checkpoint,probe,gui},
 want() { [[ $sections == *",$1,"* || $sections == ",all," ]]; }
 # Python and C++ alternate for ROUNDS rounds, so that drift in this machine's speed (seen here:
 # +-15 % over minutes) hits both alike; the tables take the median over rounds.
@@ -132,6 +133,13 @@ if want probe; then
   done
 fi
 
+if want gui; then
+  # The studio's responsiveness (offscreen): redraw of a 100,000-point curve; GUI event-loop
+  # stalls idle and while a LoRA run on the small preset trains in the training view's thread.
+  echo "== studio responsiveness (astpeft-gui-bench, offscreen)"
+  QT_QPA_PLATFORM=offscreen "$build/bench/astpeft-gui-bench" --epochs 2 >> "$results"
+fi
+
 "$py" - "$results" "$bf16" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -223,6 +231,17 @@ if ckpt:
         print(f"{m:>15} {p['samples_per_s']:>10.2f} /{c['samples_per_s']:>7.2f} {c['samples_per_s'] / p['samples_per_s']:>5.2f}x "
               f"{p['peak_rss_mb']:>11.0f} /{c['peak_rss_mb']:>7.0f} {vs:>19}")
     print("  goal: PEFT peak memory <= 60% of full fine-tuning")
+
+gui = [r for r in rows if r.get("bench") == "gui"]
+if gui:
+    print("\nstudio responsiveness (offscreen); goals: redraw < 16 ms, GUI stall < 50 ms while training")
+    for r in gui:
+        if r["case"] == "redraw":
+            print(f"  redraw of {r['points']:,} points x {r['graphs']} graphs: median {r['median_ms']:.1f} ms, "
+                  f"worst {r['max_ms']:.1f} ms ({r['median_ms'] / r['goal_ms']:.2f}x the 16 ms budget)")
+        else:
+            print(f"  event-loop stall, {r['while']:>8} ({r['seconds']:.0f} s, {r['ticks']} ticks): "
+                  f"p99 {r['p99_ms']:.1f} ms, longest {r['max_ms']:.1f} ms ({r['max_ms'] / r['goal_ms']:.2f}x the 50 ms goal)")
 
 probe = [r for r in rows if "probe" in r and r.get("event") == "epoch"]
 if probe:

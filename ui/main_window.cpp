@@ -1,56 +1,407 @@
 // SPDX-License-Identifier: MIT
 #include "main_window.h"
 
+#include "data_view.h"
+#include "error.h"
+#include "import_summary_dialog.h"
+#include "method_view.h"
 #include "model_info_widget.h"
+#include "peft/peft_config.h"
+#include "project/project.h"
+#include "project_model.h"
+#include "recorder_panel.h"
+#include "runs_view.h"
+#include "runtime/runtime.h"
+#include "sample_browser.h"
+#include "theme.h"
+#include "training_view.h"
+#include "workers/import_worker.h"
 #include "workers/model_loader.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
+#include <QCheckBox>
+#include <QCloseEvent>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDir>
 #include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QInputDialog>
 #include <QKeySequence>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
 #include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QPushButton>
 #include <QSettings>
+#include <QStackedWidget>
+#include <QStandardPaths>
 #include <QStatusBar>
+#include <QToolBar>
+#include <QUndoStack>
+#include <QVBoxLayout>
+
+#include <sstream>
 
 namespace astpeft::ui {
 
+namespace {
+QString qs(const std::string &s)
+{
+    return QString::fromStdString(s);
+}
+
+// A command line that repeats a run with the CLI (the run folder's options.json holds every
+// setting; this is for people reading command.txt).
+std::string cliCommand(const core::TrainOptions &o)
+{
+    std::ostringstream c;
+    c << "astpeft train --model '" << o.model.string() << "' --data '" << o.data.string()
+      << "' --layout csv --method " << core::methodName(o.peft.method);
+    switch (o.peft.method) {
+    case core::PeftMethod::Lora:
+        c << " --rank " << o.peft.lora.rank;
+        break;
+    case core::PeftMethod::Adapter:
+        c << " --bottleneck " << o.peft.adapter.bottleneck;
+        break;
+    case core::PeftMethod::PromptShallow:
+    case core::PeftMethod::PromptDeep:
+        c << " --prompts " << o.peft.prompts;
+        break;
+    case core::PeftMethod::Prefix:
+        c << " --prefix-tokens " << o.peft.prefixTokens;
+        break;
+    default:
+        break;
+    }
+    c << " --epochs " << o.epochs << " --batch-size " << o.batchSize << " --seed " << o.seed;
+    if (o.learningRate > 0)
+        c << " --lr " << o.learningRate;
+    if (o.checkpointActivations)
+        c << " --checkpoint-activations";
+    c << " --out '" << o.out.string() << "'  # studio run; options.json has every setting";
+    return c.str();
+}
+
+int classesWithClips(const core::Project &project)
+{
+    int n = 0;
+    for (const core::ClassCount &c : core::classCounts(project))
+        n += c.clips > 0;
+    return n;
+}
+} // namespace
+
 MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent)
-    , m_info(new ModelInfoWidget)
+    , m_project(new ProjectModel(this))
 {
     setWindowTitle(tr("AST PEFT Studio"));
-    setCentralWidget(m_info);
+    setAcceptDrops(true);
 
-    QMenu *file = menuBar()->addMenu(tr("&File"));
-    QAction *open = file->addAction(tr("&Open model folder..."), this, &MainWindow::chooseModel);
-    open->setShortcut(QKeySequence::Open);
-    open->setToolTip(tr("Open a Hugging Face AST folder (config.json + model.safetensors)"));
-    QAction *quit = file->addAction(tr("&Quit"), qApp, &QApplication::closeAllWindows);
-    quit->setShortcut(QKeySequence::Quit);
+    m_info = new ModelInfoWidget;
+    m_data = new DataView(m_project);
+    auto *browser = new SampleBrowser(m_project);
+    m_data->setSampleBrowser(browser);
+    m_data->setRecorder(new RecorderPanel(m_project));
+    connect(m_data, &DataView::clipSelected, browser, &SampleBrowser::showClip);
+    m_method = new MethodView;
+    m_training = new TrainingView;
+    m_runs = new RunsView;
 
+    // The Method page: the backbone on top, then method, budget and hyper-parameters.
+    auto *backbone = new QGroupBox(tr("Backbone"));
+    auto *openBackbone = new QPushButton(tr("Open backbone folder..."));
+    openBackbone->setToolTip(tr("A Hugging Face AST folder (config.json + model.safetensors)"));
+    openBackbone->setAccessibleName(tr("Open backbone folder"));
+    connect(openBackbone, &QPushButton::clicked, this, &MainWindow::chooseModel);
+    auto *backboneLayout = new QVBoxLayout(backbone);
+    backboneLayout->addWidget(m_info);
+    backboneLayout->addWidget(openBackbone, 0, Qt::AlignLeft);
+    auto *methodPage = new QWidget;
+    auto *methodLayout = new QHBoxLayout(methodPage);
+    methodLayout->addWidget(backbone, 2);
+    methodLayout->addWidget(m_method, 5);
+
+    m_pages = new QStackedWidget;
+    m_pages->addWidget(m_data);
+    m_pages->addWidget(methodPage);
+    m_pages->addWidget(m_training);
+    m_pages->addWidget(m_runs);
+
+    m_sidebar = new QListWidget;
+    m_sidebar->setAccessibleName(tr("Views"));
+    m_sidebar->setIconSize(QSize(32, 32));
+    m_sidebar->setFixedWidth(132);
+    const struct
+    {
+        const char *icon;
+        QString text, tip;
+    } items[] = {
+        { "data", tr("Data"), tr("Classes and clips: import, record, review (Ctrl+1)") },
+        { "method", tr("Method"), tr("Backbone, PEFT method, budget, hyper-parameters (Ctrl+2)") },
+        { "train", tr("Train"), tr("Training progress, curves and per-class results (Ctrl+3)") },
+        { "runs", tr("Runs"), tr("The project's runs compared (Ctrl+4)") },
+    };
+    for (const auto &item : items) {
+        auto *entry = new QListWidgetItem(
+            QIcon(QStringLiteral(":/icons/%1.svg").arg(item.icon)), item.text, m_sidebar);
+        entry->setToolTip(item.tip);
+        entry->setSizeHint(QSize(120, 56));
+    }
+    connect(m_sidebar, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
+    m_sidebar->setCurrentRow(0);
+
+    auto *central = new QWidget;
+    auto *layout = new QHBoxLayout(central);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addWidget(m_sidebar);
+    layout->addWidget(m_pages, 1);
+    setCentralWidget(central);
+
+    m_statusProject = new QLabel;
+    m_statusModel = new QLabel(tr("No backbone"));
+    m_statusDevice = new QLabel;
+    const core::RuntimeInfo runtime = core::runtimeInfo();
+    m_statusDevice->setText(runtime.cudaAvailable
+            ? tr("CUDA: %n device(s)", nullptr, runtime.cudaDevices)
+            : tr("CPU, %n thread(s)", nullptr, runtime.threads));
+    m_statusDevice->setToolTip(tr("libtorch %1. Everything runs on this computer; nothing is "
+                                  "uploaded.")
+                                   .arg(qs(runtime.torchVersion)));
+    statusBar()->addPermanentWidget(m_statusProject);
+    statusBar()->addPermanentWidget(m_statusModel);
+    statusBar()->addPermanentWidget(m_statusDevice);
+
+    // Workers: the model loader and the importer, each in its own thread.
     m_loader = new ModelLoader; // no parent: it moves to the worker thread
-    m_loader->moveToThread(&m_workerThread);
-    connect(&m_workerThread, &QThread::finished, m_loader, &QObject::deleteLater);
+    m_loader->moveToThread(&m_loaderThread);
+    connect(&m_loaderThread, &QThread::finished, m_loader, &QObject::deleteLater);
     connect(this, &MainWindow::loadRequested, m_loader, &ModelLoader::load);
     connect(m_loader, &ModelLoader::loaded, this, &MainWindow::onLoaded);
-    connect(m_loader, &ModelLoader::failed, this, &MainWindow::onFailed);
-    m_workerThread.setObjectName("model loader");
-    m_workerThread.start();
+    connect(m_loader, &ModelLoader::failed, this, &MainWindow::onLoadFailed);
+    m_loaderThread.setObjectName("model loader");
+    m_loaderThread.start();
 
+    m_importer = new ImportWorker;
+    m_importer->moveToThread(&m_importThread);
+    connect(&m_importThread, &QThread::finished, m_importer, &QObject::deleteLater);
+    connect(this, &MainWindow::importRequested, m_importer, &ImportWorker::import);
+    connect(m_importer, &ImportWorker::imported, this, &MainWindow::onImported);
+    connect(m_importer, &ImportWorker::failed, this, [this](const QString &message) {
+        statusBar()->showMessage(tr("Import failed"), 5000);
+        showError(tr("Import failed"), message);
+        Q_EMIT importFailed(message);
+    });
+    m_importThread.setObjectName("importer");
+    m_importThread.start();
+
+    // The views and the project.
+    connect(m_project, &ProjectModel::opened, this, &MainWindow::onProjectOpened);
+    connect(m_project, &ProjectModel::changed, this, &MainWindow::updateTitle);
+    connect(m_project, &ProjectModel::classesChanged, this, [this] {
+        if (m_project->isOpen())
+            m_method->setNumLabels(std::max(1, classesWithClips(m_project->project())));
+        updateActions();
+    });
+    connect(m_project, &ProjectModel::clipsChanged, this, &MainWindow::updateActions);
+    connect(m_project, &ProjectModel::saveFailed, this, [this](const QString &message) {
+        statusBar()->showMessage(tr("Could not save the project: %1").arg(message));
+    });
+    connect(m_project->undoStack(), &QUndoStack::cleanChanged, this, &MainWindow::updateTitle);
+    connect(m_method, &MethodView::changed, this, [this] {
+        if (!m_project->isOpen())
+            return;
+        m_project->setPeft(m_method->peft(), m_method->budgetText());
+        core::TrainOptions t = m_project->project().training;
+        m_method->applyTo(t);
+        m_project->setTraining(t);
+    });
+    connect(m_data, &DataView::importFolderRequested, this, &MainWindow::chooseImportFolder);
+    connect(m_data, &DataView::importFilesRequested, this, &MainWindow::chooseImportFiles);
+    connect(m_training, &TrainingView::finished, this, &MainWindow::onTrainingFinished);
+    connect(m_training, &TrainingView::failed, this, [this] {
+        m_comparisonQueue.clear();
+        updateActions();
+        m_runs->setRuns(m_runs->runs());
+    });
+    connect(m_training, &TrainingView::clipActivated, this, [this](const QString &file) {
+        if (!m_project->isOpen())
+            return;
+        for (const core::ProjectClip &clip : m_project->project().clips)
+            if (qs(core::clipPath(m_project->project(), clip).string()) == file) {
+                showPage(Page::Data);
+                m_data->selectClass(qs(clip.label));
+                m_data->selectClips({ clip.id });
+                return;
+            }
+    });
+    connect(m_runs, &RunsView::runActivated, this, [this](const QString &run) {
+        if (m_training->isRunning())
+            return;
+        m_training->showRun(run);
+        showPage(Page::Train);
+    });
+    connect(m_runs, &RunsView::compareRequested, this, [this] {
+        QDialog dialog(this);
+        dialog.setWindowTitle(tr("Compare methods"));
+        auto *form = new QFormLayout(&dialog);
+        QList<QCheckBox *> boxes;
+        for (core::PeftMethod m : core::allMethods()) {
+            auto *box = new QCheckBox(qs(core::methodName(m)));
+            box->setToolTip(qs(core::methodSummary(m)));
+            box->setChecked(m == core::PeftMethod::Lora || m == core::PeftMethod::Adapter
+                || m == core::PeftMethod::Linear);
+            boxes << box;
+            form->addRow(box);
+        }
+        auto *budget = new QLineEdit(
+            m_method->budgetText().isEmpty() ? QStringLiteral("1%") : m_method->budgetText());
+        budget->setToolTip(tr("Trainable parameters per method: 250k, 1.5M or 0.3%"));
+        form->addRow(tr("Budget"), budget);
+        auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
+        form->addRow(buttons);
+        connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+        connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+        if (dialog.exec() != QDialog::Accepted)
+            return;
+        QStringList methods;
+        for (QCheckBox *box : boxes)
+            if (box->isChecked())
+                methods << box->text();
+        startComparison(methods, budget->text());
+    });
+
+    buildMenus();
     QSettings settings;
     restoreGeometry(settings.value("window/geometry").toByteArray());
+    restoreState(settings.value("window/state").toByteArray());
+    updateTitle();
+    updateActions();
     statusBar()->showMessage(tr("Ready"));
 }
 
 MainWindow::~MainWindow()
 {
-    QSettings().setValue("window/geometry", saveGeometry());
-    m_workerThread.quit();
-    m_workerThread.wait();
+    QSettings settings;
+    settings.setValue("window/geometry", saveGeometry());
+    settings.setValue("window/state", saveState());
+    m_loaderThread.quit();
+    m_importThread.quit();
+    m_loaderThread.wait();
+    m_importThread.wait();
+}
+
+void MainWindow::buildMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *newProject =
+        file->addAction(tr("&New project..."), this, &MainWindow::chooseNewProject);
+    newProject->setShortcut(QKeySequence::New);
+    QAction *open = file->addAction(tr("&Open project..."), this, &MainWindow::chooseOpenProject);
+    open->setShortcut(QKeySequence::Open);
+    m_recentMenu = file->addMenu(tr("Open &recent"));
+    QAction *save = file->addAction(tr("&Save"), this, [this] {
+        QString error;
+        if (m_project->isOpen() && !m_project->save(&error))
+            showError(tr("Save failed"), error);
+    });
+    save->setShortcut(QKeySequence::Save);
+    file->addSeparator();
+    QAction *importFolder = file->addAction(
+        tr("&Import dataset folder or manifest..."), this, &MainWindow::chooseImportFolder);
+    importFolder->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+    QAction *importFiles =
+        file->addAction(tr("Import audio &files..."), this, &MainWindow::chooseImportFiles);
+    importFiles->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_I));
+    QAction *model =
+        file->addAction(tr("Open &backbone folder..."), this, &MainWindow::chooseModel);
+    model->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
+    model->setToolTip(tr("Open a Hugging Face AST folder (config.json + model.safetensors)"));
+    file->addSeparator();
+    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *edit = menuBar()->addMenu(tr("&Edit"));
+    m_undoAction = m_project->undoStack()->createUndoAction(this, tr("&Undo"));
+    m_undoAction->setShortcut(QKeySequence::Undo);
+    m_redoAction = m_project->undoStack()->createRedoAction(this, tr("&Redo"));
+    m_redoAction->setShortcut(QKeySequence::Redo);
+    edit->addAction(m_undoAction);
+    edit->addAction(m_redoAction);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    const Page pages[] = { Page::Data, Page::Method, Page::Train, Page::Runs };
+    for (int i = 0; i < 4; ++i) {
+        QAction *a = view->addAction(
+            m_sidebar->item(i)->text(), this, [this, page = pages[i]] { showPage(page); });
+        a->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
+    }
+    view->addSeparator();
+    QMenu *theme = view->addMenu(tr("&Theme"));
+    auto *themes = new QActionGroup(this);
+    const ThemeChoice current = parseThemeChoice(QSettings().value("ui/theme").toString());
+    for (ThemeChoice choice : { ThemeChoice::System, ThemeChoice::Light, ThemeChoice::Dark }) {
+        const QString name = themeChoiceName(choice);
+        QAction *a = theme->addAction(name.left(1).toUpper() + name.mid(1), this, [choice] {
+            QSettings().setValue("ui/theme", themeChoiceName(choice));
+            applyTheme(choice);
+        });
+        a->setCheckable(true);
+        a->setChecked(choice == current);
+        themes->addAction(a);
+    }
+
+    QMenu *train = menuBar()->addMenu(tr("&Train"));
+    m_startAction = train->addAction(tr("&Start training"), this, &MainWindow::startTraining);
+    m_startAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
+    m_startAction->setToolTip(tr("Train the chosen method on the project's clips (Ctrl+Enter)"));
+    m_startAction->setIcon(QIcon(QStringLiteral(":/icons/train.svg")));
+    train->addAction(tr("&Pause"), m_training, &TrainingView::pause);
+    train->addAction(tr("&Resume"), m_training, &TrainingView::resume);
+    train->addAction(tr("Stop &after this epoch"), m_training, &TrainingView::stopAfterEpoch);
+    train->addAction(tr("&Cancel"), m_training, &TrainingView::cancel);
+    train->addSeparator();
+    train->addAction(tr("C&ompare methods..."), m_runs, &RunsView::compareRequested);
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About"), this, [this] {
+        QMessageBox::about(this, tr("About AST PEFT Studio"),
+            tr("<b>AST PEFT Studio %1</b><p>Parameter-efficient fine-tuning of Audio "
+               "Spectrogram Transformers (Cappellazzo et al., MLSP 2024) on your own sounds. "
+               "Everything runs on this computer.</p><p>libtorch %2</p>")
+                .arg(QStringLiteral(ASTPEFT_VERSION), qs(core::runtimeInfo().torchVersion)));
+    });
+
+    QToolBar *tools = addToolBar(tr("Main"));
+    tools->setObjectName("main toolbar");
+    tools->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    tools->addAction(m_startAction);
+    tools->addAction(m_undoAction);
+    tools->addAction(m_redoAction);
+    updateRecentMenu();
+}
+
+MainWindow::Page MainWindow::currentPage() const
+{
+    return Page(m_pages->currentIndex());
+}
+
+void MainWindow::showPage(Page page)
+{
+    m_sidebar->setCurrentRow(int(page));
 }
 
 void MainWindow::openModel(const QString &path)
 {
+    m_loadingModel = path;
     statusBar()->showMessage(tr("Loading %1...").arg(path));
     Q_EMIT loadRequested(path);
 }
@@ -59,25 +410,386 @@ void MainWindow::chooseModel()
 {
     QSettings settings;
     const QString dir = QFileDialog::getExistingDirectory(
-        this, tr("Open model folder"), settings.value("model/lastFolder").toString());
+        this, tr("Open backbone folder"), settings.value("model/lastFolder").toString());
     if (dir.isEmpty())
         return;
     settings.setValue("model/lastFolder", dir);
     openModel(dir);
+    if (m_project->isOpen())
+        m_project->setBackbone(dir);
 }
 
 void MainWindow::onLoaded(const QString &path, const core::ModelSummary &summary)
 {
+    m_model = summary;
     m_info->showSummary(summary);
-    statusBar()->showMessage(tr("Loaded %1").arg(path));
+    m_method->setBackbone(summary.config,
+        tr("%1: %2 layers, hidden %3")
+            .arg(QDir(path).dirName())
+            .arg(summary.config.numHiddenLayers)
+            .arg(summary.config.hiddenSize));
+    m_statusModel->setText(tr("Backbone: %1").arg(QDir(path).dirName()));
+    m_statusModel->setToolTip(path);
+    statusBar()->showMessage(tr("Loaded %1").arg(path), 5000);
+    updateActions();
     Q_EMIT modelOpened(path);
 }
 
-void MainWindow::onFailed(const QString &path, const QString &message)
+void MainWindow::onLoadFailed(const QString &path, const QString &message)
 {
     m_info->showMessage(message);
     statusBar()->showMessage(tr("Could not open %1").arg(path));
     Q_EMIT modelFailed(path, message);
+}
+
+bool MainWindow::newProject(const QString &dir, const QString &name)
+{
+    QString error;
+    if (!m_project->create(dir, name, &error)) {
+        showError(tr("Could not create the project"), error);
+        return false;
+    }
+    if (m_model)
+        m_project->setBackbone(qs(m_model->dir.string()));
+    return true;
+}
+
+bool MainWindow::openProject(const QString &dir)
+{
+    QString error;
+    if (!m_project->open(dir, &error)) {
+        showError(tr("Could not open the project"), error);
+        return false;
+    }
+    return true;
+}
+
+void MainWindow::chooseNewProject()
+{
+    const QString dir =
+        QFileDialog::getExistingDirectory(this, tr("New project: choose an empty folder"),
+            QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation));
+    if (dir.isEmpty())
+        return;
+    newProject(dir, QDir(dir).dirName());
+}
+
+void MainWindow::chooseOpenProject()
+{
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open project folder"),
+        QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation));
+    if (!dir.isEmpty())
+        openProject(dir);
+}
+
+void MainWindow::onProjectOpened()
+{
+    const core::Project &p = m_project->project();
+    m_method->setNumLabels(std::max(1, classesWithClips(p)));
+    {
+        const QSignalBlocker block(m_method); // restoring is not an edit
+        m_method->setFrom(p.training);
+        m_method->setPeft(p.peft);
+        m_method->setBudgetText(qs(p.budget));
+    }
+    QStringList runs;
+    for (const auto &run : p.runs)
+        runs << qs((p.dir / run).string());
+    m_runs->setRuns(runs);
+    if (!p.backbone.empty()) {
+        const QString backbone = qs(p.backbone.string());
+        if (!m_model || qs(m_model->dir.string()) != backbone)
+            openModel(backbone);
+    } else if (m_model) {
+        m_project->setBackbone(qs(m_model->dir.string()));
+    }
+    updateRecentMenu();
+    updateTitle();
+    updateActions();
+}
+
+bool MainWindow::ensureProject()
+{
+    if (m_project->isOpen())
+        return true;
+    // A new project in the documents folder, named like "Untitled 2".
+    const QDir base(QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation)
+        + QStringLiteral("/AST PEFT Studio"));
+    QString name = tr("Untitled");
+    for (int n = 2; base.exists(name); ++n)
+        name = tr("Untitled %1").arg(n);
+    return newProject(base.filePath(name), name);
+}
+
+void MainWindow::importPaths(const QStringList &paths, const QString &label)
+{
+    if (paths.isEmpty() || !ensureProject())
+        return;
+    statusBar()->showMessage(tr("Importing %1...").arg(paths.join(", ")));
+    Q_EMIT importRequested(paths, core::DatasetLayout::Auto, label);
+}
+
+void MainWindow::chooseImportFolder()
+{
+    QSettings settings;
+    const QString dir = QFileDialog::getExistingDirectory(this,
+        tr("Import a dataset folder (folder per class, ESC-50, Speech Commands, ...)"),
+        settings.value("import/lastFolder").toString());
+    if (dir.isEmpty())
+        return;
+    settings.setValue("import/lastFolder", dir);
+    importPaths({ dir });
+}
+
+void MainWindow::chooseImportFiles()
+{
+    QSettings settings;
+    const QStringList files = QFileDialog::getOpenFileNames(this,
+        tr("Import audio files or a manifest"), settings.value("import/lastFolder").toString(),
+        tr("Audio and manifests (*.wav *.flac *.ogg *.oga *.opus *.mp3 *.aif *.aiff *.csv "
+           "*.tsv);;All files (*)"));
+    if (files.isEmpty())
+        return;
+    settings.setValue("import/lastFolder", QFileInfo(files.first()).absolutePath());
+    QString label;
+    const bool audio = std::all_of(files.begin(), files.end(),
+        [](const QString &f) { return core::hasAudioExtension(f.toStdString()); });
+    if (audio) {
+        QStringList classes;
+        for (const std::string &c :
+            m_project->isOpen() ? m_project->project().classes : std::vector<std::string>())
+            classes << qs(c);
+        const QString folder = QFileInfo(files.first()).absoluteDir().dirName();
+        if (!classes.contains(folder))
+            classes.prepend(folder);
+        bool ok = false;
+        label = QInputDialog::getItem(this, tr("Import audio files"),
+            tr("Class of these %n file(s):", nullptr, int(files.size())), classes, 0, true, &ok);
+        if (!ok || label.trimmed().isEmpty())
+            return;
+    }
+    importPaths(files, label.trimmed());
+}
+
+void MainWindow::onImported(const core::Dataset &dataset, const QString &description)
+{
+    statusBar()->showMessage(tr("Imported %1: review and confirm").arg(description), 5000);
+    auto *dialog = new ImportSummaryDialog(dataset, description, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dataset, description] {
+        if (!m_project->isOpen())
+            return;
+        const std::size_t before = m_project->project().clips.size();
+        m_project->addDataset(dataset, description);
+        const int added = int(m_project->project().clips.size() - before);
+        statusBar()->showMessage(tr("Added %n clip(s)", nullptr, added), 5000);
+        showPage(Page::Data);
+        Q_EMIT importFinished(added);
+    });
+    dialog->open(); // window-modal, does not block the event loop
+    Q_EMIT importReady(description);
+}
+
+core::TrainOptions MainWindow::trainingOptions()
+{
+    if (!m_project->isOpen())
+        throw core::Error(core::ErrorKind::Usage, "no project is open");
+    if (!m_model)
+        throw core::Error(core::ErrorKind::Usage,
+            "no backbone: open a Hugging Face AST folder (File > Open backbone folder)");
+    const core::Project &p = m_project->project();
+    if (classesWithClips(p) < 2)
+        throw core::Error(core::ErrorKind::Usage,
+            "training needs at least two classes with clips: import or record some");
+    core::TrainOptions o = p.training;
+    m_method->applyTo(o);
+    o.model = m_model->dir;
+    o.data = core::writeTrainingManifest(p);
+    o.import.layout = core::DatasetLayout::Csv;
+    o.out = core::newRunDir(p, core::methodName(o.peft.method));
+    o.resume = false;
+    o.command = cliCommand(o);
+    return o;
+}
+
+bool MainWindow::startTraining()
+{
+    if (m_training->isRunning()) {
+        statusBar()->showMessage(tr("A run is in progress"), 3000);
+        return false;
+    }
+    core::TrainOptions o;
+    try {
+        o = trainingOptions();
+    } catch (const std::exception &e) {
+        showError(tr("Cannot start training"), qs(e.what()));
+        return false;
+    }
+    m_training->start(o);
+    const QString run = qs(o.out.string());
+    m_project->addRun(run);
+    m_runs->setRuns(m_runs->runs() << run);
+    showPage(Page::Train);
+    updateActions();
+    Q_EMIT trainingStarted(run);
+    return true;
+}
+
+bool MainWindow::startComparison(const QStringList &methods, const QString &budgetText)
+{
+    if (m_training->isRunning() || methods.isEmpty())
+        return false;
+    std::vector<core::TrainOptions> queue;
+    QStringList skipped;
+    try {
+        const core::TrainOptions base = trainingOptions();
+        const std::int64_t budget = budgetText.trimmed().isEmpty()
+            ? 0
+            : core::parseBudget(budgetText.trimmed().toStdString(), m_model->backboneParameters);
+        const int labels = classesWithClips(m_project->project());
+        for (const QString &name : methods) {
+            core::TrainOptions o = base;
+            const core::PeftMethod method = core::parseMethod(name.toStdString());
+            o.peft = core::paperSetting(method);
+            o.learningRate = 0; // the paper's rate for each method
+            try {
+                if (budget > 0)
+                    o.peft = core::solveBudget(m_model->config, o.peft, budget, labels);
+            } catch (const core::Error &e) {
+                skipped << QStringLiteral("%1: %2").arg(name, qs(e.reason()));
+                continue;
+            }
+            // Unique: the method is part of the name, and each method is listed once.
+            o.out = core::newRunDir(m_project->project(), name.toStdString());
+            o.command = cliCommand(o);
+            queue.push_back(std::move(o));
+        }
+    } catch (const std::exception &e) {
+        showError(tr("Cannot compare"), qs(e.what()));
+        return false;
+    }
+    if (!skipped.isEmpty())
+        statusBar()->showMessage(tr("Over budget, not trained: %1").arg(skipped.join("; ")), 10000);
+    if (queue.empty())
+        return false;
+    m_comparisonQueue.assign(queue.begin() + 1, queue.end());
+    const core::TrainOptions first = queue.front();
+    m_training->start(first);
+    const QString run = qs(first.out.string());
+    m_project->addRun(run);
+    m_runs->setRuns(m_runs->runs() << run);
+    showPage(Page::Train);
+    updateActions();
+    Q_EMIT trainingStarted(run);
+    return true;
+}
+
+void MainWindow::onTrainingFinished(const core::FinishedEvent &event)
+{
+    m_runs->setRuns(m_runs->runs()); // re-reads the finished run
+    statusBar()->showMessage(tr("Run finished (%1): best validation accuracy %2 %")
+                                 .arg(qs(event.reason))
+                                 .arg(event.bestValAccuracy * 100, 0, 'f', 1),
+        10000);
+    if (!m_comparisonQueue.empty() && event.reason != "cancelled") {
+        const core::TrainOptions next = m_comparisonQueue.front();
+        m_comparisonQueue.erase(m_comparisonQueue.begin());
+        m_training->start(next);
+        const QString run = qs(next.out.string());
+        m_project->addRun(run);
+        m_runs->setRuns(m_runs->runs() << run);
+        Q_EMIT trainingStarted(run);
+    } else {
+        m_comparisonQueue.clear();
+    }
+    updateActions();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent *event)
+{
+    const QMimeData *mime = event->mimeData();
+    if (!mime->hasUrls())
+        return;
+    for (const QUrl &url : mime->urls())
+        if (url.isLocalFile()) {
+            event->acceptProposedAction();
+            return;
+        }
+}
+
+void MainWindow::dropEvent(QDropEvent *event)
+{
+    QStringList paths, refused;
+    for (const QUrl &url : event->mimeData()->urls()) {
+        if (url.isLocalFile())
+            paths << url.toLocalFile();
+        else
+            refused << url.toString();
+    }
+    event->acceptProposedAction();
+    if (!refused.isEmpty())
+        showError(tr("Import"),
+            tr("Only files and folders on this computer can be imported; ignored: %1")
+                .arg(refused.join(", ")));
+    importPaths(paths);
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    if (m_training->isRunning()) {
+        if (QMessageBox::question(this, tr("Training in progress"),
+                tr("A run is in progress. Cancel it and quit? (Its last finished epoch stays in "
+                   "the run folder and can be resumed with astpeft train --resume.)"))
+            != QMessageBox::Yes) {
+            event->ignore();
+            return;
+        }
+        m_training->cancel();
+    }
+    if (m_project->isOpen())
+        m_project->save();
+    event->accept();
+}
+
+void MainWindow::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::ThemeChange
+        && parseThemeChoice(QSettings().value("ui/theme").toString()) == ThemeChoice::System)
+        applyTheme(ThemeChoice::System);
+    QMainWindow::changeEvent(event);
+}
+
+void MainWindow::updateTitle()
+{
+    const QString name = m_project->isOpen() ? qs(m_project->project().name) : tr("No project");
+    setWindowTitle(tr("%1[*] - AST PEFT Studio").arg(name));
+    setWindowModified(m_project->isOpen() && !m_project->undoStack()->isClean());
+    m_statusProject->setText(m_project->isOpen() ? tr("Project: %1").arg(name) : name);
+    m_statusProject->setToolTip(m_project->dir());
+}
+
+void MainWindow::updateRecentMenu()
+{
+    m_recentMenu->clear();
+    const QStringList recent = ProjectModel::recentProjects();
+    for (const QString &dir : recent)
+        m_recentMenu->addAction(dir, this, [this, dir] { openProject(dir); });
+    m_recentMenu->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::updateActions()
+{
+    const bool running = m_training->isRunning();
+    m_startAction->setEnabled(!running);
+}
+
+void MainWindow::showError(const QString &title, const QString &message)
+{
+    // Window-modal and non-blocking, so that a worker's signal never waits on a dialog.
+    auto *box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    box->open();
 }
 
 } // namespace astpeft::ui

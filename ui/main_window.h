@@ -1,45 +1,127 @@
 // SPDX-License-Identifier: MIT
-// The studio's main window. Today: open a backbone and see what it is; the data, method,
-// training and live views arrive with their issues.
+// The studio's main window: a sidebar of views (Data, Method, Train, Runs) over one project.
+// It owns the project model, the backbone (loaded in a worker thread), and the import worker
+// (another thread); the training view owns the training thread. Drops of folders, audio files
+// or manifests anywhere on the window import them after a summary the user confirms.
 #pragma once
 
+#include "data/dataset.h"
 #include "inference/classifier.h"
+#include "train/trainer.h"
 
 #include <QMainWindow>
 #include <QThread>
 
+#include <optional>
+
+class QAction;
+class QLabel;
+class QListWidget;
+class QMenu;
+class QStackedWidget;
+
 namespace astpeft::ui {
 
+class DataView;
+class ImportWorker;
+class MethodView;
 class ModelInfoWidget;
 class ModelLoader;
+class ProjectModel;
+class RunsView;
+class TrainingView;
 
 class MainWindow : public QMainWindow
 {
     Q_OBJECT
 
 public:
+    enum class Page { Data, Method, Train, Runs };
+
     explicit MainWindow(QWidget *parent = nullptr);
-    ~MainWindow() override; // stops the worker thread (waits for a load in progress)
+    ~MainWindow() override; // stops the worker threads (waits for a load or import in progress)
 
     ModelInfoWidget *modelInfo() const { return m_info; }
+    ProjectModel *project() const { return m_project; }
+    DataView *dataView() const { return m_data; }
+    MethodView *methodView() const { return m_method; }
+    TrainingView *trainingView() const { return m_training; }
+    RunsView *runsView() const { return m_runs; }
+    Page currentPage() const;
+    bool hasModel() const { return m_model.has_value(); }
+    // Builds the options a training run of the current project would use (writes the
+    // project's training manifest). Throws core::Error with the reason when it cannot.
+    core::TrainOptions trainingOptions();
 
 public Q_SLOTS:
+    void showPage(astpeft::ui::MainWindow::Page page);
     // Starts loading in the worker thread; returns at once.
     void openModel(const QString &path);
-    void chooseModel(); // File > Open model folder
+    void chooseModel(); // File > Open backbone folder
+    bool newProject(const QString &dir, const QString &name);
+    bool openProject(const QString &dir);
+    void chooseNewProject();
+    void chooseOpenProject();
+    // Imports in the worker thread, then shows the summary; the clips join the project when
+    // the user confirms it. `label` names the class of loose audio files (empty: folder name).
+    void importPaths(const QStringList &paths, const QString &label = {});
+    void chooseImportFolder();
+    void chooseImportFiles();
+    // Starts a training run of the project with the Method view's settings; false (and a
+    // message) when something is missing.
+    bool startTraining();
+    // Trains each method at the same budget, one after another (the CLI's compare).
+    bool startComparison(const QStringList &methods, const QString &budget);
 
 Q_SIGNALS:
     void modelOpened(const QString &path);
     void modelFailed(const QString &path, const QString &message);
-    void loadRequested(const QString &path); // queued to the worker
+    void loadRequested(const QString &path); // queued to the model loader
+    void importRequested(const QStringList &paths, astpeft::core::DatasetLayout layout,
+        const QString &label); // queued to the import worker
+    void importReady(const QString &description); // the summary dialog is open
+    void importFinished(int clipsAdded);
+    void importFailed(const QString &message);
+    void trainingStarted(const QString &runDir);
+
+protected:
+    void dragEnterEvent(QDragEnterEvent *event) override;
+    void dropEvent(QDropEvent *event) override;
+    void closeEvent(QCloseEvent *event) override;
+    void changeEvent(QEvent *event) override;
 
 private:
+    void buildMenus();
     void onLoaded(const QString &path, const core::ModelSummary &summary);
-    void onFailed(const QString &path, const QString &message);
+    void onLoadFailed(const QString &path, const QString &message);
+    void onImported(const core::Dataset &dataset, const QString &description);
+    void onProjectOpened();
+    void onTrainingFinished(const core::FinishedEvent &event);
+    bool ensureProject();
+    void updateTitle();
+    void updateRecentMenu();
+    void updateActions();
+    void showError(const QString &title, const QString &message);
 
-    ModelInfoWidget *m_info = nullptr; // owned by this window
-    QThread m_workerThread;
-    ModelLoader *m_loader = nullptr; // lives in m_workerThread, deleted when it finishes
+    ProjectModel *m_project = nullptr; // child of this window
+    QListWidget *m_sidebar = nullptr;
+    QStackedWidget *m_pages = nullptr;
+    ModelInfoWidget *m_info = nullptr;
+    DataView *m_data = nullptr;
+    MethodView *m_method = nullptr;
+    TrainingView *m_training = nullptr;
+    RunsView *m_runs = nullptr;
+    QLabel *m_statusProject = nullptr, *m_statusModel = nullptr, *m_statusDevice = nullptr;
+    QMenu *m_recentMenu = nullptr;
+    QAction *m_startAction = nullptr, *m_undoAction = nullptr, *m_redoAction = nullptr;
+
+    std::optional<core::ModelSummary> m_model;
+    QString m_loadingModel;
+    std::vector<core::TrainOptions> m_comparisonQueue; // runs still to train in a comparison
+
+    QThread m_loaderThread, m_importThread;
+    ModelLoader *m_loader = nullptr; // lives in m_loaderThread, deleted when it finishes
+    ImportWorker *m_importer = nullptr; // lives in m_importThread, deleted when it finishes
 };
 
 } // namespace astpeft::ui

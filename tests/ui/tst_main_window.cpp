@@ -1,18 +1,43 @@
 // SPDX-License-Identifier: MIT
 // The main window, offscreen: a model folder loads in the worker thread while the event loop
-// keeps running, its summary is shown, and a bad folder shows the core error instead.
+// keeps running, its summary is shown, and a bad folder shows the core error instead; dropped
+// folders and files are imported after the summary (simulated drops with QMimeData URLs), bad
+// drops get a message naming the problem, the project saves and reopens, edits undo, and a run
+// starts from the window and lands in the runs view.
+#include "data_view.h"
+#include "import_summary_dialog.h"
 #include "inference/classifier.h"
 #include "main_window.h"
+#include "method_view.h"
 #include "model_info_widget.h"
+#include "project/project.h"
+#include "project_model.h"
+#include "runs_view.h"
+#include "training_view.h"
+#include "word_dataset.h"
 
 #include <QLabel>
+#include <QMessageBox>
+#include <QMimeData>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QUndoStack>
 #include <QtTest>
 
 #include <fstream>
 
 using namespace astpeft;
+
+namespace {
+// Delivers a drop to the window's own event handler (dropEvent), as a real drag would.
+// QApplication::notify routes Drop events to the current target of a platform drag (none in
+// an offscreen test), so sendEvent would drop them.
+void deliver(QWidget &window, QDropEvent &event)
+{
+    static_cast<QObject &>(window).event(&event);
+}
+} // namespace
 
 class TestMainWindow : public QObject
 {
@@ -22,9 +47,203 @@ private Q_SLOTS:
     void initTestCase()
     {
         QCoreApplication::setOrganizationName("AST PEFT Studio tests");
+        QStandardPaths::setTestModeEnabled(true); // settings and documents under ~/.qttest
         QVERIFY(m_dir.isValid());
         core::writeRandomModel((m_dir.path() + "/model").toStdString(),
             { .preset = "tiny", .maxLength = 100, .labels = { "yes", "no", "up" }, .seed = 1 });
+        test::WordDatasetOptions words;
+        words.words = { "yes", "no", "stop" };
+        words.voices = { "en", "en+f3" };
+        QCOMPARE(test::writeWordDataset(m_dir.path() + "/words", words), 3 * 2 * 2);
+        std::ofstream(m_dir.filePath("words/no/broken.wav").toStdString()) << "not audio";
+        QDir().mkpath(m_dir.filePath("empty"));
+        std::ofstream(m_dir.filePath("notes.txt").toStdString()) << "text";
+    }
+
+    void dropImportsAfterTheSummary()
+    {
+        ui::MainWindow window;
+        window.show();
+        QVERIFY(window.newProject(m_dir.filePath("p-drop"), "drop"));
+        QSignalSpy ready(&window, &ui::MainWindow::importReady);
+        QSignalSpy finished(&window, &ui::MainWindow::importFinished);
+
+        QMimeData mime;
+        mime.setUrls({ QUrl::fromLocalFile(m_dir.filePath("words")) });
+        QDragEnterEvent enter(
+            QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&window, &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        deliver(window, drop);
+
+        QVERIFY(ready.wait(60000));
+        auto *dialog = window.findChild<ui::ImportSummaryDialog *>();
+        QVERIFY(dialog);
+        QVERIFY2(dialog->headline().contains("folders"), qPrintable(dialog->headline()));
+        const QStringList classes = dialog->classLines();
+        QCOMPARE(classes.size(), 3);
+        QVERIFY2(classes[0].startsWith("no: 4 clips"), qPrintable(classes.join(" | ")));
+        QVERIFY2(classes[2].startsWith("yes: 4 clips"), qPrintable(classes.join(" | ")));
+        QCOMPARE(dialog->skippedLines().size(), 1);
+        QVERIFY2(dialog->skippedLines()[0].contains("broken.wav: unreadable"),
+            qPrintable(dialog->skippedLines()[0]));
+        QVERIFY(window.project()->project().clips.empty()); // nothing added before confirming
+        dialog->accept();
+        QCOMPARE(finished.size(), 1);
+        QCOMPARE(finished[0][0].toInt(), 12);
+        QCOMPARE(window.project()->project().clips.size(), std::size_t(12));
+        QCOMPARE(window.currentPage(), ui::MainWindow::Page::Data);
+        const QStringList lines = window.dataView()->classLines();
+        QCOMPARE(lines.size(), 3);
+        QVERIFY2(lines[1].startsWith("stop: 4 clips"), qPrintable(lines.join(" | ")));
+
+        // A second drop of loose files: labelled by their folder, merged into the classes.
+        QMimeData files;
+        files.setUrls({ QUrl::fromLocalFile(m_dir.filePath("words/yes/en_140_50.wav")),
+            QUrl::fromLocalFile(m_dir.filePath("notes.txt")) });
+        QDropEvent drop2(QPointF(5, 5), Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
+        deliver(window, drop2);
+        QVERIFY(ready.wait(60000));
+        dialog = nullptr;
+        for (auto *d : window.findChildren<ui::ImportSummaryDialog *>())
+            if (d->isVisible())
+                dialog = d;
+        QVERIFY(dialog);
+        QCOMPARE(dialog->classLines().size(), 1);
+        QVERIFY(dialog->classLines()[0].startsWith("yes: 1 clips"));
+        QCOMPARE(dialog->skippedLines().size(), 1);
+        QVERIFY(dialog->skippedLines()[0].endsWith("notes.txt: not an audio file"));
+        dialog->accept();
+        // The same file again is a duplicate of a project clip: not added twice.
+        QCOMPARE(window.project()->project().clips.size(), std::size_t(12));
+    }
+
+    void badDropsSayWhy_data()
+    {
+        QTest::addColumn<QString>("path");
+        QTest::addColumn<QString>("phrase");
+        QTest::addRow("empty folder") << "empty"
+                                      << "empty";
+        QTest::addRow("text file") << "notes.txt"
+                                   << "not an audio file";
+        QTest::addRow("missing") << "nope"
+                                 << "no such file or folder";
+    }
+    void badDropsSayWhy()
+    {
+        QFETCH(QString, path);
+        QFETCH(QString, phrase);
+        ui::MainWindow window;
+        window.show();
+        QVERIFY(window.newProject(m_dir.filePath("p-bad-" + path), "bad"));
+        QSignalSpy failed(&window, &ui::MainWindow::importFailed);
+        QMimeData mime;
+        mime.setUrls({ QUrl::fromLocalFile(m_dir.filePath(path)) });
+        QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        deliver(window, drop);
+        QVERIFY(failed.wait(30000));
+        const QString message = failed[0][0].toString();
+        QVERIFY2(message.contains(m_dir.filePath(path)), qPrintable(message));
+        QVERIFY2(message.contains(phrase, Qt::CaseInsensitive), qPrintable(message));
+        auto *box = window.findChild<QMessageBox *>();
+        QVERIFY(box);
+        QCOMPARE(box->text(), message);
+        QVERIFY(window.project()->project().clips.empty());
+    }
+
+    void webUrlsAreRefused()
+    {
+        ui::MainWindow window;
+        QVERIFY(window.newProject(m_dir.filePath("p-web"), "web"));
+        QMimeData mime;
+        mime.setUrls({ QUrl("https://example.org/dog.wav") });
+        QDragEnterEvent enter(QPoint(1, 1), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&window, &enter);
+        QVERIFY(!enter.isAccepted());
+        QDropEvent drop(QPointF(1, 1), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        deliver(window, drop);
+        auto *box = window.findChild<QMessageBox *>();
+        QVERIFY(box);
+        QVERIFY2(box->text().contains("https://example.org/dog.wav"), qPrintable(box->text()));
+        QVERIFY(window.project()->project().clips.empty());
+    }
+
+    void projectSavesReopensAndUndoes()
+    {
+        const QString dir = m_dir.filePath("p-save");
+        {
+            ui::MainWindow window;
+            QVERIFY(window.newProject(dir, "save"));
+            QSignalSpy ready(&window, &ui::MainWindow::importReady);
+            window.importPaths({ m_dir.filePath("words") });
+            QVERIFY(ready.wait(60000));
+            window.findChild<ui::ImportSummaryDialog *>()->accept();
+            // Delete the "stop" class's first clip, undo, redo: the edit is exact both ways.
+            ui::DataView *data = window.dataView();
+            data->selectClass("stop");
+            const QList<quint64> first = { window.project()->project().clips[4].id };
+            QVERIFY(window.project()->project().clips[4].label == "stop");
+            data->selectClips(first);
+            data->deleteSelectedClips();
+            QCOMPARE(window.project()->project().clips.size(), std::size_t(11));
+            window.project()->undoStack()->undo();
+            QCOMPARE(window.project()->project().clips.size(), std::size_t(12));
+            window.project()->undoStack()->redo();
+            QCOMPARE(window.project()->project().clips.size(), std::size_t(11));
+            QVERIFY(window.project()->save());
+            QVERIFY(window.windowTitle().startsWith("save"));
+        }
+        ui::MainWindow reopened;
+        QVERIFY(reopened.openProject(dir));
+        QCOMPARE(reopened.project()->project().clips.size(), std::size_t(11));
+        QCOMPARE(reopened.dataView()->classLines().size(), 3);
+        QVERIFY(reopened.dataView()->classLines()[1].startsWith("stop: 3 clips"));
+        QVERIFY(ui::ProjectModel::recentProjects().contains(dir));
+    }
+
+    void trainsFromTheWindow()
+    {
+        ui::MainWindow window;
+        window.show();
+        QSignalSpy opened(&window, &ui::MainWindow::modelOpened);
+        window.openModel(m_dir.path() + "/model");
+        QVERIFY(opened.wait(30000));
+        QVERIFY(window.newProject(m_dir.filePath("p-train"), "train"));
+        // Without clips the window refuses, with the reason, and nothing starts.
+        QVERIFY(!window.startTraining());
+        auto *box = window.findChild<QMessageBox *>();
+        QVERIFY(box && box->text().contains("two classes"));
+        box->close();
+
+        QSignalSpy ready(&window, &ui::MainWindow::importReady);
+        window.importPaths({ m_dir.filePath("words") });
+        QVERIFY(ready.wait(60000));
+        window.findChild<ui::ImportSummaryDialog *>()->accept();
+
+        core::TrainOptions o;
+        window.methodView()->applyTo(o);
+        o.epochs = 2;
+        o.batchSize = 4;
+        window.methodView()->setFrom(o);
+        QSignalSpy finished(window.trainingView(), &ui::TrainingView::finished);
+        QSignalSpy started(&window, &ui::MainWindow::trainingStarted);
+        QVERIFY(window.startTraining());
+        QCOMPARE(window.currentPage(), ui::MainWindow::Page::Train);
+        QVERIFY(finished.wait(300000));
+        const auto event = finished[0][0].value<core::FinishedEvent>();
+        QCOMPARE(event.reason, std::string("completed"));
+        QCOMPARE(event.epochsCompleted, 2);
+        const QString run = started[0][0].toString();
+        QVERIFY(QFile::exists(run + "/metrics.jsonl"));
+        QVERIFY(QFile::exists(run + "/adapter_model.safetensors"));
+        // The run belongs to the project and the runs view lists it.
+        QCOMPARE(window.project()->project().runs.size(), std::size_t(1));
+        QVERIFY(window.runsView()->runs().contains(run));
+        // The manifest the run trained on lists the project's clips.
+        const core::Dataset trained = core::importDataset(
+            event.runDir.parent_path().parent_path() / "cache" / "manifest.csv");
+        QCOMPARE(trained.clips.size(), std::size_t(12));
     }
 
     void opensAModelInTheBackground()
@@ -90,9 +309,13 @@ private Q_SLOTS:
     {
         ui::MainWindow window;
         bool hasOpen = false;
-        for (QAction *a : window.findChildren<QAction *>())
+        bool hasStart = false;
+        for (QAction *a : window.findChildren<QAction *>()) {
             hasOpen |= a->shortcut() == QKeySequence(QKeySequence::Open);
+            hasStart |= a->shortcut() == QKeySequence(Qt::CTRL | Qt::Key_Return);
+        }
         QVERIFY(hasOpen);
+        QVERIFY(hasStart);
         for (QLabel *l : window.modelInfo()->findChildren<QLabel *>())
             if (!l->objectName().isEmpty())
                 QVERIFY2(!l->accessibleName().isEmpty(), qPrintable(l->objectName()));

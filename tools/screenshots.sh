@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Screenshots of every studio view, for the README and for reviewing the UI:
+#   tools/screenshots.sh OUTDIR     (build folder: $ASTPEFT_BUILD_DIR, default build/)
+# Generates the demo words (espeak-ng) and a small random backbone, then runs astpeft-studio
+# under xvfb-run with --screenshots: it imports the words (the import summary is shot), shows the
+# data and method views, trains a 3-epoch adapter run, and shoots the training view (light and
+# dark) and the runs view. Writes OUTDIR/{import-summary,data,method,train,train-dark,runs}.png.
+# Needs xvfb-run (package xvfb; tools/bootstrap.sh installs it).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:?usage: tools/screenshots.sh OUTDIR}
+build=${ASTPEFT_BUILD_DIR:-$root/build}
+studio="$build/app/astpeft-studio"
+cli="$build/app/astpeft"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+echo "== demo words and a small backbone in $work"
+for word in yes no stop go left; do
+  mkdir -p "$work/words/$word"
+  for voice in en en-us en+f3 en+m3; do
+    for speed in 130 180; do
+      espeak-ng -v "$voice" -s "$speed" -w "$work/words/$word/${voice/+/_}_${speed}.wav" "$word"
+    done
+  done
+done
+printf 'RIFF-not-really-audio' > "$work/words/go/broken.wav"
+"$cli" init-model --preset small --max-length 1024 --seed 1 --out "$work/backbone" >/dev/null
+
+echo "== astpeft-studio --screenshots $out"
+# A private HOME: fresh settings, no recent projects, the feature cache in the temporary folder.
+HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" OMP_WAIT_POLICY=PASSIVE \
+  xvfb-run -a -s "-screen 0 1400x900x24" \
+  "$studio" "$work/backbone" --project "$work/project" --import "$work/words" \
+  --screenshots "$out" --epochs 3 --theme light
+ls -l "$out"
