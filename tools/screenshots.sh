@@ -3,7 +3,7 @@
 #   tools/screenshots.sh OUTDIR     (build folder: $ASTPEFT_BUILD_DIR, default build/)
 # Generates the demo words (espeak-ng) and a small random backbone, then runs astpeft-studio
 # under xvfb-run with --screenshots: it imports the words (the import summary is shot), shows the
-# data and method views, trains a 3-epoch adapter run, and shoots the training view (light and
+# data and method views, trains a 10-epoch adapter run, and shoots the training view (light and
 # dark) and the runs view. Writes OUTDIR/{import-summary,data,method,train,train-dark,runs}.png.
 # Needs xvfb-run (package xvfb; tools/bootstrap.sh installs it).
 set -euo pipefail
@@ -31,8 +31,8 @@ printf 'RIFF-not-really-audio' > "$work/words/go/broken.wav"
 
 echo "== astpeft-studio --screenshots $out"
 # A private HOME: fresh settings, no recent projects, the feature cache in the temporary folder.
-HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" OMP_WAIT_POLICY=PASSIVE \
+HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" OMP_WAIT_POLICY=PASSIVE JACK_NO_START_SERVER=1 \
   xvfb-run -a -s "-screen 0 1400x900x24" \
   "$studio" "$work/backbone" --project "$work/project" --import "$work/words" \
-  --screenshots "$out" --epochs 3 --theme light
+  --screenshots "$out" --epochs 10 --theme light 2> "$work/studio.log" || { cat "$work/studio.log" >&2; exit 1; }
 ls -l "$out"

@@ -134,6 +134,7 @@ DataView::DataView(ProjectModel *project, QWidget *parent)
     connect(m_classes, &QTableWidget::itemSelectionChanged, this, [this] {
         m_clipModel->setClassFilter(currentClass());
         updateActions();
+        Q_EMIT classSelected(currentClass());
     });
     connect(m_clips->selectionModel(), &QItemSelectionModel::selectionChanged, this,
         &DataView::updateActions);
@@ -176,11 +177,19 @@ QList<quint64> DataView::selectedClips() const
 void DataView::selectClips(const QList<quint64> &ids)
 {
     m_clips->clearSelection();
+    bool first = true;
     for (quint64 id : ids) {
         const int row = m_clipModel->rowOf(id);
-        if (row >= 0)
-            m_clips->selectionModel()->select(m_clipModel->index(row, 0),
-                QItemSelectionModel::Select | QItemSelectionModel::Rows);
+        if (row < 0)
+            continue;
+        const QModelIndex index = m_clipModel->index(row, 0);
+        if (first) { // the current clip: the sample browser shows it
+            m_clips->selectionModel()->setCurrentIndex(index, QItemSelectionModel::NoUpdate);
+            m_clips->scrollTo(index);
+            first = false;
+        }
+        m_clips->selectionModel()->select(
+            index, QItemSelectionModel::Select | QItemSelectionModel::Rows);
     }
 }
 

@@ -54,6 +54,7 @@ Q_SIGNALS:
     void importFolderRequested();
     void importFilesRequested();
     void clipSelected(quint64 id); // the current clip changed (0: none)
+    void classSelected(const QString &label); // empty: all clips
 
 private:
     void refreshClasses();

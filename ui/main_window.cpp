@@ -110,8 +110,13 @@ MainWindow::MainWindow(QWidget *parent)
     m_data = new DataView(m_project);
     auto *browser = new SampleBrowser(m_project);
     m_data->setSampleBrowser(browser);
-    m_data->setRecorder(new RecorderPanel(m_project));
+    auto *recorder = new RecorderPanel(m_project);
+    m_data->setRecorder(recorder);
     connect(m_data, &DataView::clipSelected, browser, &SampleBrowser::showClip);
+    connect(m_data, &DataView::classSelected, recorder, [recorder](const QString &label) {
+        if (!label.isEmpty() && !recorder->isRecording())
+            recorder->setTargetClass(label);
+    });
     m_method = new MethodView;
     m_training = new TrainingView;
     m_runs = new RunsView;
@@ -237,9 +242,12 @@ MainWindow::MainWindow(QWidget *parent)
             return;
         for (const core::ProjectClip &clip : m_project->project().clips)
             if (qs(core::clipPath(m_project->project(), clip).string()) == file) {
+                // Show it in the data view and play it (the confusion matrix's clip lists).
                 showPage(Page::Data);
                 m_data->selectClass(qs(clip.label));
                 m_data->selectClips({ clip.id });
+                if (auto *browser = m_data->findChild<SampleBrowser *>())
+                    browser->play();
                 return;
             }
     });
@@ -580,7 +588,8 @@ void MainWindow::onImported(const core::Dataset &dataset, const QString &descrip
         if (!m_project->isOpen())
             return;
         const std::size_t before = m_project->project().clips.size();
-        m_project->addDataset(dataset, description);
+        m_project->addDataset(dataset,
+            tr("Import of %1 clip(s)").arg(dataset.clips.size())); // the undo text
         const int added = int(m_project->project().clips.size() - before);
         statusBar()->showMessage(tr("Added %n clip(s)", nullptr, added), 5000);
         showPage(Page::Data);

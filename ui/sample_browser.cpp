@@ -7,6 +7,7 @@
 #include "import_summary_dialog.h"
 #include "project/project.h"
 #include "project_model.h"
+#include "theme.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -157,6 +158,17 @@ SampleBrowser::SampleBrowser(ProjectModel *project, QWidget *parent)
             updateSelectionItems();
     });
     showClip(0);
+    stylePlot(m_wave, palette());
+    stylePlot(m_spec, palette());
+}
+
+void SampleBrowser::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::PaletteChange) {
+        stylePlot(m_wave, palette());
+        stylePlot(m_spec, palette());
+    }
+    QWidget::changeEvent(event);
 }
 
 SampleBrowser::~SampleBrowser()

@@ -60,6 +60,9 @@ public Q_SLOTS:
 Q_SIGNALS:
     void playbackFailed(const QString &message);
 
+protected:
+    void changeEvent(QEvent *event) override; // restyles the plots for the theme
+
 private:
     void updateSelectionItems();
     void updatePlayhead();

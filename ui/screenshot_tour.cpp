@@ -71,8 +71,14 @@ void ScreenshotTour::afterModel()
               return c;
           }()
         : QStringList();
-    if (!classes.isEmpty())
+    if (!classes.isEmpty()) {
         m_window->dataView()->selectClass(classes.first());
+        for (const auto &clip : m_window->project()->project().clips)
+            if (clip.label == classes.first().toStdString()) {
+                m_window->dataView()->selectClips({ clip.id });
+                break;
+            }
+    }
     QTimer::singleShot(300, this, [this] {
         shoot(m_window, "data");
         m_window->showPage(MainWindow::Page::Method);

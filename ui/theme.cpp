@@ -119,8 +119,13 @@ void stylePlot(QCustomPlot *plot, const QPalette &palette)
             axis->grid()->setPen(QPen(grid, 1, Qt::DotLine));
         }
     }
+    for (int i = 0; i < plot->plotLayout()->elementCount(); ++i)
+        if (auto *title = qobject_cast<QCPTextElement *>(plot->plotLayout()->elementAt(i)))
+            title->setTextColor(text);
     if (plot->legend) {
-        plot->legend->setBrush(background);
+        QColor legend = background;
+        legend.setAlpha(220);
+        plot->legend->setBrush(legend);
         plot->legend->setTextColor(text);
         plot->legend->setBorderPen(QPen(grid));
     }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "plots/training_plots.h"
 
+#include "theme.h"
+
 #include "io/atomic_file.h"
 
 #include <QBuffer>
@@ -95,6 +97,9 @@ PlotWidget::PlotWidget(const QString &title, QWidget *parent)
     m_replotTimer->setSingleShot(true);
     m_replotTimer->setInterval(40);
     connect(m_replotTimer, &QTimer::timeout, this, &PlotWidget::replotNow);
+    // Colours from the palette (light or dark theme) once the derived plot has built its
+    // items, and again on every palette change.
+    QTimer::singleShot(0, this, [this] { stylePlot(m_plot, palette()); });
 
     m_plot->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_plot, &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
@@ -106,6 +111,13 @@ PlotWidget::PlotWidget(const QString &title, QWidget *parent)
         menu.addAction(tr("Export as SVG..."), this, [this] { exportInteractively("svg"); });
         menu.exec(m_plot->mapToGlobal(pos));
     });
+}
+
+void PlotWidget::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::PaletteChange)
+        stylePlot(m_plot, palette());
+    QWidget::changeEvent(event);
 }
 
 QWidget *PlotWidget::canvas() const

@@ -57,6 +57,7 @@ Q_SIGNALS:
     void exportFailed(const QString &message);
 
 protected:
+    void changeEvent(QEvent *event) override; // restyles on palette changes (theme switch)
     void requestReplot();
     // Runs right before each coalesced replot (rescaling, for instance).
     virtual void prepareReplot() { }
