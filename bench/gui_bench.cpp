@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: MIT
 // astpeft-gui-bench: the studio's responsiveness (bench/run.sh, section "gui"). Prints one JSON
 // line per measurement:
-//   redraw: a QCustomPlot of 100,000 points (plus its smoothed copy, as the training view
-//     draws the step losses) at 1000 x 600, median and worst of 30 full replots, against the
-//     16 ms of one frame at 60 Hz;
+//   redraw: the training view's loss plot (ui/plots CurvesPlot) holding 100,000 steps (raw and
+//     smoothed curves, plus 100 epochs of validation curves) at 1000 x 600, median and worst
+//     of 30 full replots, against the 16 ms of one frame at 60 Hz;
 //   stall: the longest and 99th-percentile gap of a 5 ms QTimer on the GUI thread beyond its
 //     interval, idle (baseline) and while a TrainingView trains on generated clips in its
 //     worker thread, against the 50 ms goal.
-//   astpeft-gui-bench [--model MODEL] [--epochs 2] [--clips 24]   (QT_QPA_PLATFORM=offscreen)
+//   astpeft-gui-bench [--model MODEL] [--epochs 3] [--clips 96]   (QT_QPA_PLATFORM=offscreen)
 // Without --model a small random backbone (192 hidden, 6 layers) is written to a temporary
 // folder; bench/run.sh passes the small preset too.
 #include "audio/audio_file.h"
 #include "inference/classifier.h"
 #include "peft/peft_config.h"
+#include "plots/training_plots.h"
 #include "runtime/jemalloc_conf.h"
 #include "runtime/runtime.h"
 #include "train/trainer.h"
@@ -47,28 +48,25 @@ double percentile(std::vector<double> v, double p)
         std::min<double>(double(v.size() - 1), std::ceil(p / 100 * double(v.size())) - 1))];
 }
 
+// The training view's own loss plot (CurvesPlot: raw and smoothed step losses, validation
+// curves) with 100,000 steps, redrawn in full.
 void redraw()
 {
-    QCustomPlot plot;
-    plot.resize(1000, 600);
-    QVector<double> x(100000), raw(100000), smooth(100000);
-    double ema = 0;
-    for (int i = 0; i < 100000; ++i) {
-        x[i] = i + 1;
-        raw[i] = 2.0 * std::exp(-i / 20000.0) + 0.3 * std::sin(i * 0.37) * std::sin(i * 0.011);
-        ema = 0.9 * ema + 0.1 * raw[i];
-        smooth[i] = ema / (1 - std::pow(0.9, i + 1));
-    }
-    plot.addGraph()->setData(x, raw, true);
-    plot.addGraph()->setData(x, smooth, true);
-    plot.graph(1)->setPen(QPen(Qt::red, 2));
-    plot.rescaleAxes();
-    plot.show();
+    astpeft::ui::CurvesPlot curves;
+    curves.resize(1000, 600);
+    for (int i = 0; i < 100000; ++i)
+        curves.addStep(
+            i + 1, 2.0 * std::exp(-i / 20000.0) + 0.3 * std::sin(i * 0.37) * std::sin(i * 0.011));
+    for (int e = 1; e <= 100; ++e)
+        curves.addEpoch(e * 1000.0, 0.5 + e / 250.0, 1.5 - e / 100.0, 0.4 + e / 200.0);
+    curves.resetView();
+    curves.show();
+    QCustomPlot *plot = curves.customPlot();
     std::vector<double> ms;
     for (int i = 0; i < 32; ++i) {
         QElapsedTimer t;
         t.start();
-        plot.replot(QCustomPlot::rpImmediateRefresh);
+        plot->replot(QCustomPlot::rpImmediateRefresh);
         if (i >= 2) // the first replots build caches
             ms.push_back(double(t.nsecsElapsed()) / 1e6);
     }
@@ -131,7 +129,7 @@ int main(int argc, char **argv)
     }
     // Four classes of 1 s clips: tones, chirps, noise bursts and square waves, seeded.
     const std::filesystem::path data = (tmp.path() + "/data").toStdString();
-    const int clips = option(args, "clips", "24").toInt();
+    const int clips = option(args, "clips", "96").toInt();
     for (int c = 0; c < 4; ++c)
         for (int i = 0; i < clips / 4; ++i) {
             std::vector<float> x(16000);
@@ -146,6 +144,7 @@ int main(int argc, char **argv)
                                         : (std::sin(2 * M_PI * f * t) > 0 ? 0.6 : -0.6);
                 x[n] = float(0.3 * v + 0.02 * noise);
             }
+            std::filesystem::create_directories(data / std::to_string(c));
             core::writeAudio(data / std::to_string(c) / (std::to_string(i) + ".wav"), x, 16000, 1);
         }
 
@@ -153,7 +152,7 @@ int main(int argc, char **argv)
     o.model = model;
     o.data = data;
     o.peft = core::paperSetting(core::PeftMethod::Lora);
-    o.epochs = option(args, "epochs", "2").toInt();
+    o.epochs = option(args, "epochs", "3").toInt();
     o.batchSize = 4;
     o.out = (tmp.path() + "/run").toStdString();
     o.featureCache = (tmp.path() + "/cache").toStdString();

@@ -8,6 +8,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace astpeft::ui {
@@ -76,6 +77,15 @@ ImportSummaryDialog::ImportSummaryDialog(
     }
     m_classes->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
     m_classes->verticalHeader()->hide();
+    // Split columns only when the layout assigns splits (folds, lists, split folders);
+    // otherwise training draws a stratified, seeded split, which the headline says.
+    const bool layoutSplits = std::any_of(dataset.clips.begin(), dataset.clips.end(),
+        [](const core::Clip &c) { return c.split != core::Split::Unassigned || c.fold > 0; });
+    for (int column = 3; column < 6; ++column)
+        m_classes->setColumnHidden(column, !layoutSplits);
+    if (!layoutSplits)
+        m_headline->setText(
+            m_headline->text() + tr(" Splits: drawn at training (stratified by class, seeded)."));
 
     m_skipped = new QTableWidget(int(dataset.skipped.size()), 2);
     m_skipped->setAccessibleName(tr("Skipped files"));
@@ -85,7 +95,8 @@ ImportSummaryDialog::ImportSummaryDialog(
         m_skipped->setItem(r, 0, item(QString::fromStdString(s.file.string())));
         m_skipped->setItem(r, 1, item(QString::fromStdString(s.reason)));
     }
-    m_skipped->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Stretch);
+    m_skipped->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_skipped->setTextElideMode(Qt::ElideLeft); // keep the file names visible
     m_skipped->verticalHeader()->hide();
     m_skipped->setVisible(!dataset.skipped.empty());
 

@@ -210,9 +210,13 @@ bool RunsView::rowHasError(int row) const
 
 void RunsView::updatePlot()
 {
+    // The selected runs; with no selection, every run (so that the plot is never empty).
     QSet<int> rows;
     for (const QTableWidgetItem *item : m_table->selectedItems())
         rows.insert(item->row());
+    if (rows.isEmpty())
+        for (int r = 0; r < m_table->rowCount(); ++r)
+            rows.insert(r);
     QList<int> ordered(rows.begin(), rows.end());
     std::sort(ordered.begin(), ordered.end());
     QList<RunsPlot::Curve> curves;

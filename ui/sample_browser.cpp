@@ -36,6 +36,7 @@ SampleBrowser::SampleBrowser(ProjectModel *project, QWidget *parent)
     m_wave->setAccessibleName(tr("Waveform"));
     m_wave->setToolTip(tr("Drag to select a range; wheel zooms, right-drag pans"));
     m_wave->addGraph();
+    m_wave->setPlottingHint(QCP::phFastPolylines, true); // minutes of audio stay interactive
     m_wave->yAxis->setRange(-1, 1);
     m_wave->yAxis->setLabel(tr("amplitude"));
     m_wave->xAxis->setLabel(tr("seconds"));

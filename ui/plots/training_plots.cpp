@@ -248,6 +248,9 @@ CurvesPlot::CurvesPlot(QWidget *parent)
     : PlotWidget(tr("Training curves"), parent)
 {
     QCustomPlot *p = m_plot;
+    // Wide antialiased polylines go through Qt's stroker: 434 ms for 100,000 steps against
+    // 11 ms with fast polylines (bench/gui_bench.cpp, bench/README.md).
+    p->setPlottingHint(QCP::phFastPolylines, true);
     p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     p->axisRect()->setRangeDragAxes({ p->xAxis }, { p->yAxis, p->yAxis2 });
     p->axisRect()->setRangeZoomAxes({ p->xAxis }, { p->yAxis, p->yAxis2 });
@@ -657,6 +660,7 @@ RunsPlot::RunsPlot(QWidget *parent)
     : PlotWidget(tr("Validation accuracy of runs"), parent)
 {
     QCustomPlot *p = m_plot;
+    p->setPlottingHint(QCP::phFastPolylines, true);
     p->xAxis->setLabel(tr("epoch"));
     p->xAxis->setTicker(integerTicker());
     p->yAxis->setLabel(tr("validation accuracy"));
