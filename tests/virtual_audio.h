@@ -20,7 +20,8 @@ namespace astpeft::test {
 // No `plug` may sit in front of the capture file plugin: ALSA's converting plugins take more
 // frames from it than they pass on, which skips parts of the file. The stream asks for 16-bit
 // (AudioCapture does) and 16 kHz mono (the tests' capture rate), so in.raw must be that.
-inline bool installVirtualAudio(const QString &home)
+// `extraDevices`: more ALSA definitions appended as they are (%1 is replaced by `home`).
+inline bool installVirtualAudio(const QString &home, const QString &extraDevices = {})
 {
     QFile rc(home + "/.asoundrc");
     if (!rc.open(QIODevice::WriteOnly))
@@ -34,6 +35,7 @@ inline bool installVirtualAudio(const QString &home)
         "pcm.!default { type asym; capture.pcm \"virtmic\"; playback.pcm \"virtspk\" }\n")
                  .arg(home)
                  .toUtf8());
+    rc.write(QString(extraDevices).replace(QStringLiteral("%1"), home).toUtf8());
     rc.close();
     qputenv("HOME", QFile::encodeName(home));
     qunsetenv("XDG_CONFIG_HOME"); // ALSA 1.2.8 would read $XDG_CONFIG_HOME/alsa/asoundrc too

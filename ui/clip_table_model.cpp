@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "clip_table_model.h"
 
-#include "import_summary_dialog.h"
+#include "format.h"
 #include "project_model.h"
 
 #include <QFileInfo>
@@ -65,7 +65,7 @@ QVariant ClipTableModel::data(const QModelIndex &index, int role) const
     case Class:
         return QString::fromStdString(clip->label);
     case Duration:
-        return formatDuration(clip->seconds);
+        return formatClipDuration(clip->seconds);
     case SampleRate:
         return clip->sampleRate > 0 ? tr("%1 Hz").arg(clip->sampleRate) : QString();
     case Split:

@@ -2,7 +2,7 @@
 #include "data_view.h"
 
 #include "clip_table_model.h"
-#include "import_summary_dialog.h"
+#include "format.h"
 #include "project_model.h"
 
 #include <QAction>
@@ -257,7 +257,7 @@ void DataView::refreshClasses()
         auto *n = new QTableWidgetItem(QString::number(clips));
         n->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
         m_classes->setItem(r, 1, n);
-        auto *d = new QTableWidgetItem(formatDuration(secs));
+        auto *d = new QTableWidgetItem(formatClipDuration(secs));
         d->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
         m_classes->setItem(r, 2, d);
     };

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "import_summary_dialog.h"
 
+#include "format.h"
+
 #include <QDialogButtonBox>
 #include <QHeaderView>
 #include <QLabel>
@@ -12,18 +14,6 @@
 #include <cmath>
 
 namespace astpeft::ui {
-
-QString formatDuration(double seconds)
-{
-    if (seconds < 60)
-        return QStringLiteral("%1 s").arg(seconds, 0, 'f', seconds < 10 ? 2 : 1);
-    const qint64 total = qint64(std::llround(seconds));
-    if (total < 3600)
-        return QStringLiteral("%1 min %2 s").arg(total / 60).arg(total % 60, 2, 10, QChar('0'));
-    return QStringLiteral("%1 h %2 min")
-        .arg(total / 3600)
-        .arg((total % 3600) / 60, 2, 10, QChar('0'));
-}
 
 namespace {
 QTableWidgetItem *item(const QString &text, bool number = false)
@@ -52,7 +42,7 @@ ImportSummaryDialog::ImportSummaryDialog(
                                     QString::fromStdString(core::enumName(dataset.layout)))
                                 .arg(summary.classes.size())
                                 .arg(summary.clips)
-                                .arg(formatDuration(summary.seconds),
+                                .arg(formatClipDuration(summary.seconds),
                                     rates.isEmpty() ? tr("unknown") : rates.join(", "))
                                 .arg(summary.skipped));
     m_headline->setWordWrap(true);
@@ -70,7 +60,7 @@ ImportSummaryDialog::ImportSummaryDialog(
         };
         m_classes->setItem(r, 0, item(QString::fromStdString(c.label)));
         m_classes->setItem(r, 1, item(QString::number(c.clips), true));
-        m_classes->setItem(r, 2, item(formatDuration(c.seconds), true));
+        m_classes->setItem(r, 2, item(formatClipDuration(c.seconds), true));
         m_classes->setItem(r, 3, item(split(core::Split::Train), true));
         m_classes->setItem(r, 4, item(split(core::Split::Validation), true));
         m_classes->setItem(r, 5, item(split(core::Split::Test), true));

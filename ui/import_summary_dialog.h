@@ -32,7 +32,4 @@ private:
     QTableWidget *m_skipped = nullptr;
 };
 
-// "1.5 s", "2 min 05 s", "1 h 02 min": durations for people.
-QString formatDuration(double seconds);
-
 } // namespace astpeft::ui

@@ -634,14 +634,19 @@ bool MainWindow::startTraining()
         showError(tr("Cannot start training"), qs(e.what()));
         return false;
     }
-    m_training->start(o);
-    const QString run = qs(o.out.string());
+    launch(o);
+    return true;
+}
+
+void MainWindow::launch(const core::TrainOptions &options)
+{
+    m_training->start(options);
+    const QString run = qs(options.out.string());
     m_project->addRun(run);
     m_runs->setRuns(m_runs->runs() << run);
     showPage(Page::Train);
     updateActions();
     Q_EMIT trainingStarted(run);
-    return true;
 }
 
 bool MainWindow::startComparison(const QStringList &methods, const QString &budgetText)
@@ -682,14 +687,7 @@ bool MainWindow::startComparison(const QStringList &methods, const QString &budg
     if (queue.empty())
         return false;
     m_comparisonQueue.assign(queue.begin() + 1, queue.end());
-    const core::TrainOptions first = queue.front();
-    m_training->start(first);
-    const QString run = qs(first.out.string());
-    m_project->addRun(run);
-    m_runs->setRuns(m_runs->runs() << run);
-    showPage(Page::Train);
-    updateActions();
-    Q_EMIT trainingStarted(run);
+    launch(queue.front());
     return true;
 }
 
@@ -703,11 +701,7 @@ void MainWindow::onTrainingFinished(const core::FinishedEvent &event)
     if (!m_comparisonQueue.empty() && event.reason != "cancelled") {
         const core::TrainOptions next = m_comparisonQueue.front();
         m_comparisonQueue.erase(m_comparisonQueue.begin());
-        m_training->start(next);
-        const QString run = qs(next.out.string());
-        m_project->addRun(run);
-        m_runs->setRuns(m_runs->runs() << run);
-        Q_EMIT trainingStarted(run);
+        launch(next);
     } else {
         m_comparisonQueue.clear();
     }

@@ -97,6 +97,8 @@ private:
     void onImported(const core::Dataset &dataset, const QString &description);
     void onProjectOpened();
     void onTrainingFinished(const core::FinishedEvent &event);
+    // Starts a run, lists it in the project and the runs view, shows the Train view.
+    void launch(const core::TrainOptions &options);
     bool ensureProject();
     void updateTitle();
     void updateRecentMenu();

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "runs_view.h"
 
+#include "format.h"
+
 #include "plots/training_plots.h"
 
 #include <QDir>
@@ -37,16 +39,6 @@ public:
         return data(Qt::UserRole).toDouble() < other.data(Qt::UserRole).toDouble();
     }
 };
-
-QString duration(double seconds)
-{
-    const qint64 s = qint64(std::llround(std::max(0.0, seconds)));
-    if (s < 60)
-        return QObject::tr("%1 s").arg(s);
-    if (s < 3600)
-        return QObject::tr("%1 min %2 s").arg(s / 60).arg(s % 60);
-    return QObject::tr("%1 h %2 min").arg(s / 3600).arg((s % 3600) / 60);
-}
 
 QString percent(double fraction)
 {
@@ -154,7 +146,7 @@ void RunsView::setRuns(const QStringList &runDirs)
             new NumberItem(h.plannedEpochs > 0 ? tr("%1 / %2").arg(done).arg(h.plannedEpochs)
                                                : QString::number(done),
                 done));
-        m_table->setItem(row, TimeColumn, new NumberItem(duration(h.seconds()), h.seconds()));
+        m_table->setItem(row, TimeColumn, new NumberItem(formatDuration(h.seconds()), h.seconds()));
         auto *status = new QTableWidgetItem(h.status());
         if (!h.failure.isEmpty())
             status->setToolTip(h.failure);

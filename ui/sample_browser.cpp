@@ -4,7 +4,7 @@
 #include "audio/audio_device.h"
 #include "audio/audio_file.h"
 #include "features/fbank.h"
-#include "import_summary_dialog.h"
+#include "format.h"
 #include "project/project.h"
 #include "project_model.h"
 #include "theme.h"
@@ -240,7 +240,7 @@ void SampleBrowser::showClip(quint64 id)
             m_message->setText(
                 tr("%1 (%2, %3, %4 Hz)")
                     .arg(QString::fromStdString(path.filename().string()),
-                        QString::fromStdString(clip->label), formatDuration(clip->seconds))
+                        QString::fromStdString(clip->label), formatClipDuration(clip->seconds))
                     .arg(clip->sampleRate));
         } catch (const std::exception &e) {
             m_message->setText(QString::fromStdString(e.what()));

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "training_view.h"
 
+#include "format.h"
+
 #include "io/atomic_file.h"
 #include "plots/training_plots.h"
 #include "run_history.h"
@@ -33,16 +35,6 @@ namespace astpeft::ui {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-QString formatDuration(double seconds)
-{
-    const qint64 s = qint64(std::llround(std::max(0.0, seconds)));
-    if (s < 60)
-        return QObject::tr("%1 s").arg(s);
-    if (s < 3600)
-        return QObject::tr("%1 min %2 s").arg(s / 60).arg(s % 60);
-    return QObject::tr("%1 h %2 min").arg(s / 3600).arg((s % 3600) / 60);
-}
 
 // The wall-clock time `seconds` from now: "14:32", with the date when it is not today.
 QString clockIn(double seconds)

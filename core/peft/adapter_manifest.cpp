@@ -4,6 +4,7 @@
 
 #include "error.h"
 #include "io/atomic_file.h"
+#include "io/fnv1a.h"
 #include "io/safetensors.h"
 
 #include <cstdio>
@@ -13,28 +14,6 @@
 namespace astpeft::core {
 
 using nlohmann::json;
-
-namespace {
-
-struct Fnv1a
-{
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    void add(const void *data, std::size_t n)
-    {
-        const auto *p = static_cast<const unsigned char *>(data);
-        for (std::size_t i = 0; i < n; ++i) {
-            h ^= p[i];
-            h *= 0x100000001b3ull;
-        }
-    }
-    void add(const std::string &s)
-    {
-        add(s.data(), s.size());
-        add("\0", 1);
-    }
-};
-
-} // namespace
 
 void writePeftJson(json &j, const PeftConfig &p)
 {

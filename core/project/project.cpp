@@ -4,6 +4,7 @@
 #include "audio/audio_file.h"
 #include "error.h"
 #include "io/atomic_file.h"
+#include "io/fnv1a.h"
 #include "io/json_reader.h"
 #include "peft/peft_json.h"
 
@@ -155,19 +156,6 @@ std::string csvCell(const std::string &text)
     }
     return out + "\"";
 }
-
-struct Fnv1a
-{
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    void add(const void *data, std::size_t n)
-    {
-        const auto *p = static_cast<const unsigned char *>(data);
-        for (std::size_t i = 0; i < n; ++i) {
-            h ^= p[i];
-            h *= 0x100000001b3ull;
-        }
-    }
-};
 
 // 16 hex digits over the file's bytes and the trim window.
 std::string trimKey(const fs::path &file, const ProjectClip &clip)

@@ -8,6 +8,7 @@
 #include "audio/audio_file.h"
 #include "error.h"
 #include "test_support.h"
+#include "virtual_audio.h"
 
 #include <QByteArray>
 #include <QDir>
@@ -244,32 +245,15 @@ void TestAudioDevice::initTestCase()
     QVERIFY(vanishing.open(QIODevice::WriteOnly));
     vanishing.close();
 
-    // virtmic reads in.raw (the samples, as whatever format, rate and channel count the stream
-    // asks for: AudioCapture asks 16-bit, the test 16 kHz mono). No `plug` may sit in front of
-    // it: ALSA's converting plugins take more frames from the file plugin than they pass on,
-    // which skips parts of the file. virtspk and virtpipe convert what they play to 16 kHz s16
-    // mono and write it to out.raw and to out.fifo. `default` pairs virtmic with virtspk.
-    QFile rc(home + "/.asoundrc");
-    QVERIFY(rc.open(QIODevice::WriteOnly));
-    rc.write(QStringLiteral(
-        "pcm.virtmic { type file; slave.pcm \"null\"; file \"/dev/null\"; infile \"%1/in.raw\"; "
-        "format \"raw\" }\n"
-        "pcm.virtout { type file; slave.pcm \"null\"; file \"%1/out.raw\"; format \"raw\" }\n"
-        "pcm.virtspk { type plug; slave { pcm \"virtout\"; rate 16000; channels 1; format "
-        "S16_LE } }\n"
+    // The default devices of tests/virtual_audio.h (virtmic reads in.raw, virtspk writes
+    // out.raw), plus virtpipe, which converts what it plays to 16 kHz s16 mono into out.fifo,
+    // and vanishing, a capture device that works only while vanishing.raw exists.
+    QVERIFY(astpeft::test::installVirtualAudio(home,
         "pcm.pipeout { type file; slave.pcm \"null\"; file \"%1/out.fifo\"; format \"raw\" }\n"
         "pcm.virtpipe { type plug; slave { pcm \"pipeout\"; rate 16000; channels 1; format "
         "S16_LE } }\n"
-        "pcm.!default { type asym; capture.pcm \"virtmic\"; playback.pcm \"virtspk\" }\n"
         "pcm.vanishing { type file; slave.pcm \"null\"; file \"/dev/null\"; infile "
-        "\"%1/vanishing.raw\"; format \"raw\" }\n")
-                 .arg(home)
-                 .toUtf8());
-    rc.close();
-    // Before any PortAudio call: ALSA reads its configuration on first use.
-    qputenv("HOME", QFile::encodeName(home));
-    qunsetenv("XDG_CONFIG_HOME"); // ALSA 1.2.8 would read $XDG_CONFIG_HOME/alsa/asoundrc too
-    qputenv("JACK_NO_START_SERVER", "1"); // PortAudio's JACK host API must not spawn jackd
+        "\"%1/vanishing.raw\"; format \"raw\" }\n"));
 }
 
 void TestAudioDevice::cleanupTestCase()

@@ -155,8 +155,11 @@ private Q_SLOTS:
         QCOMPARE(browser.selectionStart(), 0.1);
         QCOMPARE(browser.selectionEnd(), 0.4);
 
+        QSignalSpy playbackFailed(&browser, &ui::SampleBrowser::playbackFailed);
         browser.play();
-        QVERIFY2(browser.isPlaying(), qPrintable(browser.message()));
+        // The virtual speaker takes samples as fast as they come, so the playback may already
+        // be over here; it must not have failed, and its end moves the playhead.
+        QCOMPARE(playbackFailed.size(), 0);
         QTRY_VERIFY_WITH_TIMEOUT(!browser.isPlaying(), 10000);
         // The playhead's last update (within one 30 ms tick) puts it at the selection's end.
         QTRY_VERIFY2(std::abs(browser.playheadSeconds() - 0.4) < 0.02,
