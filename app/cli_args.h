@@ -77,5 +77,7 @@ core::PeftConfig peftFromArgs(const Args &args, core::PeftMethod method);
 
 // The commands of cli_train.cpp: train, eval, compare.
 std::vector<Command> trainingCommands();
+// The commands of cli_listen.cpp: listen, timeline.
+std::vector<Command> listenCommands();
 
 } // namespace astpeft::cli

@@ -372,12 +372,15 @@ const std::vector<Command> &commands()
     return list;
 }
 
-// Every command: the ones above, then train, eval and compare (cli_train.cpp).
+// Every command: the ones above, then train, eval and compare (cli_train.cpp), then listen and
+// timeline (cli_listen.cpp).
 const std::vector<Command> &allCommands()
 {
     static const std::vector<Command> all = [] {
         std::vector<Command> out = commands();
         for (Command &c : trainingCommands())
+            out.push_back(std::move(c));
+        for (Command &c : listenCommands())
             out.push_back(std::move(c));
         return out;
     }();

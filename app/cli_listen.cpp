@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: MIT
+// `astpeft listen` and `astpeft timeline`: live microphone classification and the timeline of
+// a long recording, both through core::StreamingClassifier (the model's exact front end).
+// Ctrl-C stops listening after the block in hand; the summary is still printed.
+#include "audio/audio_device.h"
+#include "cli_args.h"
+#include "inference/classifier.h"
+#include "inference/streaming.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <sstream>
+
+namespace astpeft::cli {
+
+namespace {
+
+using nlohmann::json;
+
+// Ctrl-C: the handler only sets a flag, which the capture loop polls (at least every 200 ms).
+std::atomic<bool> g_stopListening { false };
+extern "C" void onListenInterrupt(int)
+{
+    g_stopListening = true;
+}
+
+class InterruptFlag
+{
+public:
+    InterruptFlag()
+    {
+        g_stopListening = false;
+        m_previous = std::signal(SIGINT, onListenInterrupt);
+    }
+    ~InterruptFlag() { std::signal(SIGINT, m_previous); }
+    InterruptFlag(const InterruptFlag &) = delete;
+    InterruptFlag &operator=(const InterruptFlag &) = delete;
+
+private:
+    void (*m_previous)(int) = SIG_DFL;
+};
+
+const std::set<std::string> kStreamValues = { "hop", "smooth", "threshold", "min-hits", "suppress",
+    "background" };
+
+core::StreamOptions streamOptions(const Args &args)
+{
+    core::StreamOptions o;
+    o.hopSeconds = args.doubleValue("hop", o.hopSeconds);
+    if (!(o.hopSeconds >= 0.025))
+        throw UsageError("--hop must be at least 0.025 seconds (one frame)");
+    o.smoothWindows = args.intValue("smooth", o.smoothWindows);
+    if (o.smoothWindows < 1)
+        throw UsageError("--smooth must be at least 1 window");
+    o.threshold = args.doubleValue("threshold", o.threshold);
+    if (!(o.threshold >= 0.0 && o.threshold <= 1.0))
+        throw UsageError("--threshold must be in [0, 1]");
+    o.minHits = args.intValue("min-hits", o.minHits);
+    if (o.minHits < 1)
+        throw UsageError("--min-hits must be at least 1");
+    o.suppressSeconds = args.doubleValue("suppress", o.suppressSeconds);
+    if (!(o.suppressSeconds >= 0.0))
+        throw UsageError("--suppress must be 0 or more seconds");
+    o.background = args.value("background");
+    return o;
+}
+
+core::ClassifierOptions modelOptions(const Args &args)
+{
+    core::ClassifierOptions o;
+    o.adapter = args.value("adapter");
+    o.precision = core::parsePrecision(args.value("precision", "fp32"));
+    return o;
+}
+
+json detectionJson(const core::Detection &d)
+{
+    return { { "event", "detection" }, { "time", d.seconds }, { "label", d.label },
+        { "score", d.score } };
+}
+
+void printDetection(const core::Detection &d, bool asJson)
+{
+    if (asJson)
+        std::cout << detectionJson(d).dump() << std::endl;
+    else
+        std::printf("%9.2f s  %-20s %.3f\n", d.seconds, d.label.c_str(), d.score);
+    std::fflush(stdout);
+}
+
+// The q-quantile (0..1) of `values` by the nearest-rank method; 0 when empty.
+double quantile(std::vector<double> values, double q)
+{
+    if (values.empty())
+        return 0.0;
+    std::sort(values.begin(), values.end());
+    const std::size_t rank = std::size_t(std::ceil(q * double(values.size())));
+    return values[std::min(values.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+int listDevices(const Args &args)
+{
+    std::vector<core::AudioDeviceInfo> inputs;
+    for (const core::AudioDeviceInfo &d : core::listAudioDevices())
+        if (d.maxInputChannels > 0)
+            inputs.push_back(d);
+    if (args.has("json")) {
+        json list = json::array();
+        for (const auto &d : inputs)
+            list.push_back({ { "index", d.index }, { "name", d.name }, { "host_api", d.hostApi },
+                { "input_channels", d.maxInputChannels },
+                { "default_sample_rate", d.defaultSampleRate }, { "default", d.defaultInput } });
+        std::cout << list.dump() << '\n';
+        return kExitOk;
+    }
+    if (inputs.empty())
+        std::printf("no audio input devices\n");
+    for (const auto &d : inputs)
+        std::printf("%3d %c %-40s %-10s %d ch, %.0f Hz\n", d.index, d.defaultInput ? '*' : ' ',
+            d.name.c_str(), d.hostApi.c_str(), d.maxInputChannels, d.defaultSampleRate);
+    if (!inputs.empty())
+        std::printf("(* the default input; --device takes the index or the name)\n");
+    return kExitOk;
+}
+
+int cmdListen(const Args &args)
+{
+    if (!args.positional.empty())
+        throw UsageError("listen takes no positional arguments");
+    if (args.has("list-devices"))
+        return listDevices(args);
+    if (!args.has("model"))
+        throw UsageError("listen needs --model MODEL (or --list-devices)");
+    const bool asJson = args.has("json");
+    const core::StreamOptions options = streamOptions(args);
+    double limit = 0.0; // seconds of captured audio; 0: until Ctrl-C
+    if (args.has("seconds")) {
+        limit = args.doubleValue("seconds", 0.0);
+        if (!(limit > 0.0))
+            throw UsageError("--seconds must be positive");
+    }
+    const core::AstClassifier model(args.value("model"), modelOptions(args));
+    core::StreamingClassifier stream(model, options);
+    const int rate = stream.sampleRate();
+
+    // The ring holds 10 s, or all of --seconds (up to 10 minutes): a source faster than real
+    // time (a file-backed device) then loses nothing of the audio that is classified.
+    core::CaptureOptions capture;
+    capture.device = args.value("device");
+    capture.sampleRate = rate;
+    capture.bufferSeconds = std::clamp(limit + 1.0, 10.0, 600.0);
+    std::unique_ptr<core::AudioCapture> mic;
+    try {
+        mic = std::make_unique<core::AudioCapture>(capture);
+        mic->start();
+    } catch (const core::Error &e) {
+        // An unknown or failing device is an input error (exit 1); the message names it.
+        throw core::Error(core::ErrorKind::Io, e.reason(), e.file());
+    }
+    const core::AudioDeviceInfo device = mic->device();
+    const core::FbankOptions &fbank = model.frontEnd().fbank;
+    const double windowSeconds =
+        double((stream.windowFrames() - 1) * fbank.frameShift + fbank.frameLength) / rate;
+    if (!asJson)
+        std::fprintf(stderr,
+            "listening on \"%s\" (%s) at %d Hz: a %.2f s window every %.2f s, %zu labels%s\n",
+            device.name.c_str(), device.hostApi.c_str(), rate, windowSeconds, options.hopSeconds,
+            stream.labels().size(), limit > 0 ? "" : "; Ctrl-C stops");
+
+    InterruptFlag interrupt;
+    const std::int64_t total = limit > 0 ? std::int64_t(std::llround(limit * rate)) : -1;
+    std::vector<float> block(std::size_t(std::max<std::int64_t>(stream.hopSamples() / 2, 160)));
+    std::vector<double> latencies;
+    std::vector<core::Detection> detections;
+    std::string failure;
+    while (!g_stopListening) {
+        std::size_t want = block.size();
+        if (total >= 0) {
+            const std::int64_t left = total - stream.samplesPushed();
+            if (left <= 0)
+                break;
+            want = std::min<std::size_t>(want, std::size_t(left));
+        }
+        const std::size_t got =
+            mic->readWait(std::span(block).first(want), std::chrono::milliseconds(200));
+        std::size_t before = detections.size();
+        for (const core::WindowResult &w : stream.push(std::span(block).first(got), detections))
+            latencies.push_back(w.latencyMs);
+        for (; before < detections.size(); ++before)
+            printDetection(detections[before], asJson);
+        if (got < want && (mic->failed() || !mic->running())) {
+            failure = mic->failed() ? mic->error()
+                                    : "audio input \"" + device.name + "\" stopped by itself";
+            break;
+        }
+    }
+    mic->stop();
+    const double captured = double(stream.samplesPushed()) / rate;
+    const std::uint64_t overflows = mic->overflows();
+    if (asJson) {
+        json summary = { { "event", "summary" }, { "device", device.name }, { "seconds", captured },
+            { "windows", latencies.size() }, { "detections", detections.size() },
+            { "median_latency_ms", quantile(latencies, 0.5) },
+            { "p95_latency_ms", quantile(latencies, 0.95) }, { "overflows", overflows },
+            { "interrupted", bool(g_stopListening) } };
+        if (!failure.empty())
+            summary["error"] = failure;
+        std::cout << summary.dump() << std::endl;
+    } else {
+        std::fprintf(stderr,
+            "%.1f s of audio, %zu windows, %zu detections; latency median %.1f ms, p95 %.1f ms; "
+            "%llu overflows\n",
+            captured, latencies.size(), detections.size(), quantile(latencies, 0.5),
+            quantile(latencies, 0.95), static_cast<unsigned long long>(overflows));
+    }
+    if (overflows > 0 && !asJson)
+        std::fprintf(stderr,
+            "astpeft: %llu samples were lost (the classifier fell behind the microphone)\n",
+            static_cast<unsigned long long>(overflows));
+    if (!failure.empty())
+        throw core::Error(core::ErrorKind::Io, failure);
+    return kExitOk;
+}
+
+int cmdTimeline(const Args &args)
+{
+    if (args.positional.size() != 2)
+        throw UsageError("timeline needs a MODEL and one AUDIO file");
+    if (args.has("json") && args.has("csv"))
+        throw UsageError("--json and --csv exclude each other");
+    const core::StreamOptions options = streamOptions(args);
+    const core::AstClassifier model(args.positional[0], modelOptions(args));
+    const core::Timeline t = core::classifyTimeline(model, args.positional[1], options);
+    if (args.has("csv")) {
+        std::ostringstream out;
+        out << "seconds,label,score";
+        for (const std::string &l : t.labels)
+            out << ',' << l;
+        out << '\n';
+        for (const core::WindowResult &w : t.windows) {
+            out << w.endSeconds << ',' << t.labels[std::size_t(w.top)] << ','
+                << w.smoothed[std::size_t(w.top)];
+            for (float s : w.smoothed)
+                out << ',' << s;
+            out << '\n';
+        }
+        std::cout << out.str();
+        for (const core::Detection &d : t.detections)
+            std::fprintf(stderr, "detection %.3f s %s %.4f\n", d.seconds, d.label.c_str(), d.score);
+        return kExitOk;
+    }
+    const bool asJson = args.has("json");
+    std::size_t next = 0; // detections come after the window that completes them
+    for (const core::WindowResult &w : t.windows) {
+        const std::string &label = t.labels[std::size_t(w.top)];
+        if (asJson)
+            std::cout << json {
+                { "event", "window" }, { "time", w.endSeconds }, { "label", label },
+                { "score", w.smoothed[std::size_t(w.top)] }, { "scores", w.smoothed }
+            }.dump() << '\n';
+        else
+            std::printf("%9.2f s  %-20s %.3f\n", w.endSeconds, label.c_str(),
+                w.smoothed[std::size_t(w.top)]);
+        for (; next < t.detections.size() && t.detections[next].seconds <= w.endSeconds; ++next) {
+            if (asJson)
+                std::cout << detectionJson(t.detections[next]).dump() << '\n';
+            else
+                std::printf("%9.2f s  ** %s %.3f\n", t.detections[next].seconds,
+                    t.detections[next].label.c_str(), t.detections[next].score);
+        }
+    }
+    if (asJson)
+        std::cout << json {
+            { "event", "summary" }, { "file", args.positional[1] }, { "windows", t.windows.size() },
+            { "detections", t.detections.size() }, { "labels", t.labels }
+        }.dump() << std::endl;
+    else
+        std::printf("%zu windows, %zu detections\n", t.windows.size(), t.detections.size());
+    return kExitOk;
+}
+
+std::set<std::string> unite(std::set<std::string> a, const std::set<std::string> &b)
+{
+    a.insert(b.begin(), b.end());
+    return a;
+}
+
+const char *kStreamHelp =
+    "Windows: the model's max_length frames (its training clip length), one every --hop S\n"
+    "(0.25). Until a whole window exists the frames so far are padded as training pads a\n"
+    "short clip. Scores are each label's probability averaged over the last --smooth N\n"
+    "windows (3). A window is a hit when its best smoothed score reaches --threshold T (0.5)\n"
+    "and its label is not --background LABEL; --min-hits N (2) consecutive hits of one label\n"
+    "make a detection, reported once per run of hits and not again for that label within\n"
+    "--suppress S seconds (1). Times are seconds of audio from the start of the stream, at\n"
+    "the end of the window that completed the detection.";
+
+} // namespace
+
+std::vector<Command> listenCommands()
+{
+    return {
+        { "listen",
+            "listen --model MODEL [--adapter RUN] [--device NAME|INDEX] [--hop S] [--smooth N] "
+            "[--threshold T] [--min-hits N] [--suppress S] [--background LABEL] [--seconds S] "
+            "[--json] | listen --list-devices [--json]",
+            std::string("Classifies what the microphone hears with MODEL (and the adapter of a\n"
+                        "training run RUN), with exactly the preprocessing it was trained with,\n"
+                        "and prints detections as they happen. --device picks the input (index\n"
+                        "or name as --list-devices shows; default: the system's default input).\n"
+                        "Stops after --seconds S of captured audio, or on Ctrl-C.\n")
+                + kStreamHelp
+                + "\nWith --json: one line per detection {\"event\": \"detection\", \"time\",\n"
+                  "\"label\", \"score\"}, then {\"event\": \"summary\", \"windows\",\n"
+                  "\"median_latency_ms\", \"p95_latency_ms\", \"overflows\", ...}. Latency: from\n"
+                  "a window's last sample reaching the classifier to its result. Overflows:\n"
+                  "samples lost because the classifier fell behind the microphone.",
+            unite(kStreamValues, { "model", "adapter", "device", "seconds", "precision" }),
+            { "json", "list-devices" }, cmdListen },
+        { "timeline",
+            "timeline MODEL [--adapter RUN] AUDIO [--hop S] [--smooth N] [--threshold T] "
+            "[--min-hits N] [--suppress S] [--background LABEL] [--json|--csv]",
+            std::string("Classifies a long recording window by window through the same engine as\n"
+                        "`listen`: every window's best label and score, and the detections.\n")
+                + kStreamHelp
+                + "\n--csv: seconds,label,score then one column per label (smoothed scores) on\n"
+                  "stdout, detections on stderr. --json: {\"event\": \"window\", \"time\", "
+                  "\"label\",\n\"score\", \"scores\"} and {\"event\": \"detection\", ...} lines, "
+                  "then a summary.",
+            unite(kStreamValues, { "adapter", "precision" }), { "json", "csv" }, cmdTimeline },
+    };
+}
+
+} // namespace astpeft::cli
