@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+// astpeft listen and timeline, end to end: `astpeft train` overfits a tiny backbone on
+// espeak-ng words ("yes", "no", "stop") placed at several positions in window-long clips plus
+// a background class (silence, faint noise, words mostly cut off, short clips); the virtual
+// microphone of tests/virtual_audio.h then plays a known sequence of those words separated by
+// silence, and `listen` must detect them in order with the right labels. `timeline` on the same
+// samples as a WAV must give the same detections; --list-devices lists the virtual default
+// input; an unknown device is an input error naming it. The virtual microphone delivers its
+// file as fast as it is read, so times are stream times, not wall times.
+#include "audio/audio_file.h"
+#include "cli_support.h"
+#include "virtual_audio.h"
+#include "word_dataset.h"
+
+#include <QDir>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+using namespace astpeft;
+using namespace astpeft::test;
+
+namespace {
+
+const QString kCli = QStringLiteral(ASTPEFT_CLI);
+constexpr int kRate = 16000;
+constexpr int kWindowFrames = 96; // max_length of the backbone: a 0.975 s window
+constexpr int kWindowSamples = (kWindowFrames - 1) * 160 + 400;
+const QStringList kWords = { "yes", "no", "stop" };
+const QStringList kVoices = { "en", "en-us", "en+f3", "en+m3" };
+const QList<int> kSpeeds = { 140, 180 };
+
+// The spoken part of a clip: from the first to the last sample above 2% of full scale.
+std::vector<float> trimSilence(const std::vector<float> &s)
+{
+    const auto loud = [](float x) { return std::abs(x) > 0.02f; };
+    const auto first = std::find_if(s.begin(), s.end(), loud);
+    const auto last = std::find_if(s.rbegin(), s.rend(), loud).base();
+    return first < last ? std::vector<float>(first, last) : std::vector<float> {};
+}
+
+// A window-long clip with `word` starting at sample `offset` (may be negative or run past the
+// end: the word is then cut).
+std::vector<float> placed(const std::vector<float> &word, int offset)
+{
+    std::vector<float> clip(kWindowSamples, 0.0f);
+    for (int i = 0; i < int(word.size()); ++i)
+        if (offset + i >= 0 && offset + i < kWindowSamples)
+            clip[std::size_t(offset + i)] = word[std::size_t(i)];
+    return clip;
+}
+
+struct Expected
+{
+    QString label;
+    double start = 0, end = 0; // seconds in the stream
+};
+
+} // namespace
+
+class TestCliListen : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_tmp, m_home;
+    QProcessEnvironment m_env;
+    QString m_model, m_run, m_wav;
+    std::vector<Expected> m_expected;
+    double m_streamSeconds = 0; // the sequence without the silence padding the raw file
+    QStringList m_detectOptions;
+
+    CliResult run(const QStringList &args) const
+    {
+        QProcess p;
+        p.setProcessEnvironment(m_env);
+        p.setWorkingDirectory(m_tmp.path());
+        p.start(kCli, args);
+        CliResult r;
+        if (!p.waitForStarted(30000)) {
+            r.err = "could not start " + kCli.toUtf8();
+            return r;
+        }
+        if (!p.waitForFinished(600000)) {
+            p.kill();
+            p.waitForFinished();
+            r.err = "timed out";
+        }
+        r.out += p.readAllStandardOutput();
+        r.err += p.readAllStandardError();
+        r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+        return r;
+    }
+
+    // The detections among JSON lines, as (time, label).
+    static QList<QPair<double, QString>> detections(const QList<QJsonObject> &lines)
+    {
+        QList<QPair<double, QString>> out;
+        for (const QJsonObject &o : lines)
+            if (o.value("event").toString() == "detection")
+                out.append({ o.value("time").toDouble(), o.value("label").toString() });
+        return out;
+    }
+
+    // Each expected word detected once, in order, while it or its window is in view.
+    void checkDetections(const QList<QPair<double, QString>> &got, const QString &context) const
+    {
+        QString list;
+        for (const auto &[t, label] : got)
+            list += QStringLiteral(" %1@%2").arg(label).arg(t, 0, 'f', 3);
+        QVERIFY2(got.size() == int(m_expected.size()), qPrintable(context + ":" + list));
+        for (std::size_t i = 0; i < m_expected.size(); ++i) {
+            const auto &[t, label] = got[int(i)];
+            QVERIFY2(label == m_expected[i].label, qPrintable(context + ":" + list));
+            // Detected after the word began and before its last window (plus two hops of
+            // smoothing) has passed.
+            QVERIFY2(t > m_expected[i].start
+                    && t < m_expected[i].end + double(kWindowSamples) / kRate + 0.5,
+                qPrintable(context + ":" + list));
+        }
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_tmp.isValid() && m_home.isValid());
+        QVERIFY(installVirtualAudio(m_home.path()));
+        m_env = QProcessEnvironment::systemEnvironment(); // HOME is the virtual sound card's
+
+        // Words: espeak-ng, 16 kHz, silence trimmed.
+        WordDatasetOptions wordOptions;
+        wordOptions.words = kWords;
+        wordOptions.voices = kVoices;
+        wordOptions.speeds = kSpeeds;
+        const QString raw = m_tmp.filePath("words");
+        QCOMPARE(writeWordDataset(raw, wordOptions), int(kWords.size() * kVoices.size() * 2));
+        std::map<QString, std::vector<std::vector<float>>> words;
+        for (const QString &word : kWords)
+            for (const QString &name : QDir(raw + "/" + word).entryList({ "*.wav" }, QDir::Files)) {
+                const std::string file = (raw + "/" + word + "/" + name).toStdString();
+                std::vector<float> w =
+                    trimSilence(core::decodeAudio(file, { .targetRate = kRate }).samples);
+                QVERIFY2(w.size() > 1600 && w.size() < std::size_t(kWindowSamples) * 3 / 4,
+                    file.c_str());
+                words[word].push_back(std::move(w));
+            }
+
+        // Training clips, one window long: each word at five positions from a quarter cut
+        // off at the start to a quarter cut off at the end; background: silence, faint noise
+        // and words with all but a fifth cut off.
+        const QString data = m_tmp.filePath("data");
+        std::mt19937 rng(5);
+        int clip = 0;
+        const auto write = [&](const QString &label, const std::vector<float> &samples) {
+            QDir().mkpath(data + "/" + label);
+            core::writeAudio(
+                QStringLiteral("%1/%2/%3.wav").arg(data, label).arg(++clip).toStdString(), samples,
+                kRate);
+        };
+        for (const auto &[label, list] : words)
+            for (const std::vector<float> &w : list) {
+                const int n = int(w.size());
+                for (int k = 0; k < 5; ++k)
+                    write(label, placed(w, -n / 4 + k * (kWindowSamples - n / 2) / 4));
+                write("background", placed(w, -n * 4 / 5));
+                write("background", placed(w, kWindowSamples - n / 5));
+            }
+        for (int k = 0; k < 16; ++k) {
+            std::normal_distribution<float> noise(0.0f, 0.0005f * float(k));
+            std::vector<float> s(kWindowSamples);
+            for (float &x : s)
+                x = noise(rng);
+            write("background", s);
+        }
+        // Short background clips (1 to 3 hops): training pads them as the stream pads its
+        // first windows, so the model learns what those look like.
+        for (int hops = 1; hops <= 3; ++hops)
+            for (float level : { 0.0f, 0.001f, 0.003f }) {
+                std::normal_distribution<float> noise(0.0f, level);
+                std::vector<float> s(std::size_t(hops * kRate / 4));
+                for (float &x : s)
+                    x = level > 0.0f ? noise(rng) : 0.0f;
+                write("background", s);
+            }
+
+        m_model = m_tmp.filePath("model");
+        m_run = m_tmp.filePath("run");
+        ASTPEFT_RUN_EXPECT(run, init,
+            (QStringList { "init-model", "--preset", "tiny", "--max-length",
+                QString::number(kWindowFrames), "--seed", "3", "--out", m_model }),
+            0);
+        ASTPEFT_RUN_EXPECT(run, train,
+            (QStringList { "train", "--model", m_model, "--data", data, "--method", "full",
+                "--epochs", "40", "--lr", "3e-3", "--batch-size", "16", "--val-fraction", "0.1",
+                "--seed", "1", "--cache-dir", m_tmp.filePath("cache"), "--no-test", "--out",
+                m_run }),
+            0);
+
+        // The stream: 1 s of silence, then words 1.5 s apart (voices of the training set).
+        const std::vector<std::pair<QString, int>> sequence = { { "yes", 0 }, { "no", 3 },
+            { "stop", 5 }, { "yes", 6 } };
+        std::vector<float> stream(std::size_t(kRate), 0.0f);
+        for (const auto &[label, voice] : sequence) {
+            const std::vector<float> &w = words[label][std::size_t(voice)];
+            const double start = double(stream.size()) / kRate;
+            stream.insert(stream.end(), w.begin(), w.end());
+            m_expected.push_back({ label, start, double(stream.size()) / kRate });
+            stream.resize(stream.size() + std::size_t(kRate) * 3 / 2, 0.0f);
+        }
+        stream.resize((stream.size() + 15) / 16 * 16, 0.0f); // whole milliseconds
+        m_streamSeconds = double(stream.size()) / kRate;
+        // As the microphone delivers the file: s16 -> x / 32768, written as float for timeline.
+        std::vector<float> delivered(stream.size());
+        for (std::size_t i = 0; i < stream.size(); ++i)
+            delivered[i] =
+                float(std::int16_t(qBound(-32768, int(stream[i] * 32767.0f), 32767))) / 32768.0f;
+        m_wav = m_tmp.filePath("stream.wav");
+        core::writeAudio(m_wav.toStdString(), delivered, kRate, 1, "FLOAT");
+        // Several seconds of silence after the sequence: past the end of its file the virtual
+        // microphone repeats stale buffers.
+        stream.resize(stream.size() + std::size_t(kRate) * 5, 0.0f);
+        QVERIFY(writeRawS16(m_home.filePath("in.raw"), stream));
+
+        m_detectOptions = { "--adapter", m_run, "--hop", "0.25", "--smooth", "2", "--threshold",
+            "0.6", "--min-hits", "2", "--suppress", "1", "--background", "background" };
+    }
+
+    void listenDetectsWordsInOrder()
+    {
+        const QString seconds = QString::number(m_streamSeconds, 'f', 3);
+        ASTPEFT_RUN_EXPECT(run, r,
+            (QStringList { "listen", "--model", m_model, "--seconds", seconds, "--json" }
+                + m_detectOptions),
+            0);
+        const QList<QJsonObject> lines = jsonLines(r.out);
+        QVERIFY2(!lines.isEmpty(), r.out.constData());
+        checkDetections(detections(lines), "listen");
+        const QJsonObject summary = lines.last();
+        QCOMPARE(summary.value("event").toString(), QStringLiteral("summary"));
+        QCOMPARE(summary.value("device").toString(), QStringLiteral("default"));
+        QCOMPARE(summary.value("seconds").toDouble(), std::round(m_streamSeconds * kRate) / kRate);
+        QCOMPARE(
+            summary.value("windows").toInt(), int(std::llround(m_streamSeconds * kRate)) / 4000);
+        QCOMPARE(summary.value("detections").toInt(), int(m_expected.size()));
+        QVERIFY(summary.value("median_latency_ms").toDouble() > 0.0);
+        QVERIFY(summary.value("p95_latency_ms").toDouble()
+            >= summary.value("median_latency_ms").toDouble());
+        QVERIFY(summary.contains("overflows"));
+        QVERIFY(!summary.contains("error"));
+    }
+
+    void timelineGivesTheSameDetections()
+    {
+        ASTPEFT_RUN_EXPECT(
+            run, json, (QStringList { "timeline", m_model, m_wav, "--json" } + m_detectOptions), 0);
+        const QList<QJsonObject> lines = jsonLines(json.out);
+        QVERIFY2(!lines.isEmpty(), json.out.constData());
+        checkDetections(detections(lines), "timeline");
+        int windows = 0;
+        for (const QJsonObject &o : lines)
+            windows += o.value("event").toString() == "window";
+        QCOMPARE(windows, int(std::llround(m_streamSeconds * kRate)) / 4000);
+        QCOMPARE(lines.last().value("event").toString(), QStringLiteral("summary"));
+
+        // The listen run's detections, at the same times (same samples, same engine).
+        ASTPEFT_RUN_EXPECT(run, live,
+            (QStringList { "listen", "--model", m_model, "--seconds",
+                 QString::number(m_streamSeconds, 'f', 3), "--json" }
+                + m_detectOptions),
+            0);
+        const auto a = detections(lines), b = detections(jsonLines(live.out));
+        QCOMPARE(a.size(), b.size());
+        for (int i = 0; i < a.size(); ++i) {
+            QCOMPARE(a[i].second, b[i].second);
+            QVERIFY2(std::abs(a[i].first - b[i].first) < 1e-6,
+                qPrintable(QStringLiteral("%1 vs %2").arg(a[i].first).arg(b[i].first)));
+        }
+
+        // CSV: a header with every label, one row per window.
+        ASTPEFT_RUN_EXPECT(
+            run, csv, (QStringList { "timeline", m_model, m_wav, "--csv" } + m_detectOptions), 0);
+        const QList<QByteArray> rows = csv.out.trimmed().split('\n');
+        QCOMPARE(rows.first(), QByteArray("seconds,label,score,background,no,stop,yes"));
+        QCOMPARE(rows.size() - 1, windows);
+        QCOMPARE(rows[1].split(',').size(), 7);
+    }
+
+    void listsTheVirtualMicrophone()
+    {
+        ASTPEFT_RUN_EXPECT(run, r, (QStringList { "listen", "--list-devices", "--json" }), 0);
+        const QJsonDocument doc = QJsonDocument::fromJson(r.out);
+        QVERIFY2(doc.isArray(), r.out.constData());
+        int defaults = 0;
+        bool found = false;
+        for (const QJsonValue &v : doc.array()) {
+            const QJsonObject d = v.toObject();
+            QVERIFY(d.value("input_channels").toInt() > 0);
+            defaults += d.value("default").toBool();
+            if (d.value("name").toString() == "default") {
+                found = true;
+                QVERIFY(d.value("default").toBool());
+                QCOMPARE(d.value("host_api").toString(), QStringLiteral("ALSA"));
+            }
+        }
+        QVERIFY2(found, r.out.constData());
+        QCOMPARE(defaults, 1);
+        ASTPEFT_RUN_EXPECT(run, text, (QStringList { "listen", "--list-devices" }), 0);
+        QVERIFY2(text.out.contains("default"), text.out.constData());
+    }
+
+    void unknownDeviceIsAnInputError()
+    {
+        ASTPEFT_RUN_EXPECT(run, r,
+            (QStringList { "listen", "--model", m_model, "--adapter", m_run, "--device",
+                "no-such-microphone", "--seconds", "1" }),
+            1);
+        QVERIFY2(r.err.contains("no-such-microphone"), r.err.constData());
+        QVERIFY2(r.err.trimmed().split('\n').last().startsWith("astpeft: "), r.err.constData());
+        QVERIFY(r.out.isEmpty());
+    }
+
+    void badOptionsAreUsageErrors()
+    {
+        for (const QStringList &bad :
+            { QStringList { "--hop", "0.01" }, QStringList { "--threshold", "2" },
+                QStringList { "--min-hits", "0" }, QStringList { "--smooth", "0" } }) {
+            ASTPEFT_RUN_EXPECT(run, r,
+                (QStringList { "listen", "--model", m_model, "--adapter", m_run } + bad), 2);
+        }
+        // A background label the model lacks names the model's labels.
+        ASTPEFT_RUN_EXPECT(run, r,
+            (QStringList {
+                "timeline", m_model, m_wav, "--adapter", m_run, "--background", "silence" }),
+            2);
+        QVERIFY2(r.err.contains("\"silence\"") && r.err.contains("\"stop\""), r.err.constData());
+        ASTPEFT_RUN_EXPECT(run, missing,
+            (QStringList {
+                "timeline", m_model, m_tmp.filePath("missing.wav"), "--adapter", m_run }),
+            1);
+        QVERIFY(missing.err.contains("missing.wav"));
+        QVERIFY(isOneLine(missing.err));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCliListen)
+#include "tst_cli_listen.moc"
