@@ -9,9 +9,13 @@
 //                 [--checkpoint-activations 0|1]
 //     M: full, linear, bitfit, prompt-shallow, prompt-deep, prefix, lora, adapter (conformer),
 //     adapter-bottleneck; each at the paper's setting (paperSetting) and learning rate.
+//   astpeft-bench stream MODEL [--adapter RUN] [--hop 0.25] [--max-length 100] [--seconds 20]
+//     live classification (core::StreamingClassifier) fed 10 ms blocks as a microphone would,
+//     against the baseline of recomputing each window's whole front end (offline path).
 #include "error.h"
 #include "features/fbank.h"
 #include "inference/classifier.h"
+#include "inference/streaming.h"
 #include "model/checkpoint.h"
 #include "peft/peft_config.h"
 #include "peft/peft_modules.h"
@@ -294,12 +298,85 @@ int benchTrain(int argc, char **argv)
     return 0;
 }
 
+// Live classification: `seconds` of audio pushed in 10 ms blocks (a microphone callback's
+// size) through StreamingClassifier ("stream": only new fbank frames per hop), then the same
+// windows the offline way ("offline": the whole window's fbank, pad, normalise, forward each
+// hop). Latency per window: its last block handed over -> result. Real-time factor: compute
+// time / audio time (below 1: keeps up with the microphone on this machine).
+int benchStream(int argc, char **argv)
+{
+    if (argc < 3)
+        throw std::runtime_error("stream needs a MODEL folder");
+    core::ClassifierOptions o;
+    o.device = "cpu";
+    o.adapter = option(argc, argv, "adapter", "");
+    if (o.adapter.empty())
+        o.maxLength = std::stoi(option(argc, argv, "max-length", "100"));
+    const core::AstClassifier model(argv[2], o);
+    core::StreamOptions so;
+    so.hopSeconds = std::stod(option(argc, argv, "hop", "0.25"));
+    const double seconds = std::stod(option(argc, argv, "seconds", "20"));
+    const core::FrontEnd fe = model.frontEnd();
+    const int rate = fe.fbank.sampleRate;
+    std::mt19937 rng(0);
+    std::vector<float> audio;
+    while (double(audio.size()) < seconds * rate) {
+        const std::vector<float> clip = makeClip(1.0, rng);
+        audio.insert(audio.end(), clip.begin(), clip.end());
+    }
+    audio.resize(std::size_t(seconds * rate));
+    const std::size_t block = std::size_t(rate / 100);
+    const std::int64_t windowSamples =
+        std::int64_t(fe.maxLength - 1) * fe.fbank.frameShift + fe.fbank.frameLength;
+
+    for (const std::string mode : { "stream", "offline" }) {
+        core::StreamingClassifier stream(model, so);
+        const std::int64_t hop = stream.hopSamples();
+        std::vector<core::Detection> detections;
+        std::vector<double> latency;
+        // Warm-up: one window of each kind, not counted.
+        model.logits({ core::extractFeatures(std::span(audio).first(std::size_t(hop)), fe) });
+        const double cpu0 = processCpuMs();
+        const auto t0 = Clock::now();
+        for (std::size_t at = 0; at < audio.size(); at += block) {
+            const std::span<const float> chunk =
+                std::span(audio).subspan(at, std::min(block, audio.size() - at));
+            if (mode == "stream") {
+                for (const core::WindowResult &w : stream.push(chunk, detections))
+                    latency.push_back(w.latencyMs);
+                continue;
+            }
+            const std::int64_t end = std::int64_t(at + chunk.size());
+            if (end / hop == std::int64_t(at) / hop)
+                continue; // no window completed by this block
+            const auto arrived = Clock::now();
+            const std::int64_t windowEnd = end / hop * hop;
+            const std::int64_t start = std::max<std::int64_t>(0, windowEnd - windowSamples);
+            const core::FeatureMatrix f = core::extractFeatures(
+                std::span(audio).subspan(std::size_t(start), std::size_t(windowEnd - start)), fe);
+            model.scores(model.logits({ f }).front());
+            latency.push_back(
+                std::chrono::duration<double, std::milli>(Clock::now() - arrived).count());
+        }
+        const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+        nlohmann::json j = { { "impl", "cpp" }, { "bench", "stream" }, { "mode", mode },
+            { "max_length", fe.maxLength }, { "window_s", double(windowSamples) / rate },
+            { "hop_s", so.hopSeconds }, { "audio_s", seconds }, { "windows", latency.size() },
+            { "median_ms", percentile(latency, 50) }, { "p95_ms", percentile(latency, 95) },
+            { "rtf", wall / seconds }, { "cpu_ms_per_audio_s", (processCpuMs() - cpu0) / seconds },
+            { "threads", core::runtimeInfo().threads }, { "adapter", o.adapter.string() } };
+        std::cout << j.dump() << std::endl;
+    }
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: astpeft-bench fbank|forward|train ... (see bench/run.sh)\n");
+        std::fprintf(
+            stderr, "usage: astpeft-bench fbank|forward|train|stream ... (see bench/run.sh)\n");
         return 2;
     }
     try {
@@ -311,6 +388,8 @@ int main(int argc, char **argv)
             return benchForward(argc, argv);
         if (what == "train")
             return benchTrain(argc, argv);
+        if (what == "stream")
+            return benchStream(argc, argv);
         std::fprintf(stderr, "astpeft-bench: unknown benchmark %s\n", what.c_str());
         return 2;
     } catch (const std::exception &e) {

@@ -5,7 +5,8 @@
 #     BENCH: the sections to run, comma-separated (default all): fbank, forward, threads,
 #       train (training step per method), checkpoint (the step with and without activation
 #       checkpointing, C++ only), probe (linear-probing epochs, encoder cache on/off),
-#       gui (the studio's redraw time and event-loop stalls while training)
+#       gui (the studio's redraw time and event-loop stalls while training), stream (live
+#       classification latency and real-time factor, AST-base 1 s windows; STREAM_SECONDS (20))
 #     TRAIN_METHODS (default: full linear bitfit lora adapter prompt-deep prefix prompt-shallow),
 #     TRAIN_STEPS (8), TRAIN_WARMUP (2), TRAIN_BATCH (8); CKPT_METHODS, CKPT_STEPS (4),
 #     CKPT_WARMUP (1)
@@ -24,14 +25,14 @@ py=/usr/bin/python3
 bench="$build/bench/astpeft-bench"
 cli="$build/app/astpeft"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-sections=,${BENCH:-fbank,forward,threads,train,checkpoint,probe,gui},
+sections=,${BENCH:-fbank,forward,threads,train,checkpoint,probe,gui,stream},
 want() { [[ $sections == *",$1,"* || $sections == ",all," ]]; }
 # Python and C++ alternate for ROUNDS rounds, so that drift in this machine's speed (seen here:
 # +-15 % over minutes) hits both alike; the tables take the median over rounds.
 rounds=${ROUNDS:-3}
 bf16=$("$cli" --version >/dev/null; grep -q -E 'avx512_bf16|amx_bf16' /proc/cpuinfo && echo yes || echo no)
 model="$out/ast-base"
-if want forward || want threads || want train || want checkpoint || want probe; then
+if want forward || want threads || want train || want checkpoint || want probe || want stream; then
   [ -f "$model/model.safetensors" ] || "$cli" init-model --preset base --max-length 1024 --seed 1 \
     --labels a,b,c,d,e,f,g,h,i,j --out "$model" >/dev/null
 fi
@@ -138,6 +139,16 @@ if want gui; then
   # stalls idle and while a LoRA run on the small preset trains in the training view's thread.
   echo "== studio responsiveness (astpeft-gui-bench, offscreen)"
   QT_QPA_PLATFORM=offscreen "$build/bench/astpeft-gui-bench" --epochs 2 >> "$results"
+fi
+
+if want stream; then
+  # Live classification (astpeft listen's engine) on AST-base with 1 s windows, fed 10 ms blocks:
+  # streaming (only the new fbank frames per hop) against recomputing each window's front end.
+  echo "== live classification, AST-base, 1 s windows, 10 ms blocks"
+  for hop in 0.25 0.5; do
+    "$bench" stream "$model" --max-length 100 --hop "$hop" --seconds "${STREAM_SECONDS:-20}" \
+      --threads "$threads" >> "$results"
+  done
 fi
 
 "$py" - "$results" "$bf16" <<'PY'
@@ -253,5 +264,19 @@ if probe:
         if c and u:
             print(f"{e:>6} {c['seconds']:>14.3f} {u['seconds']:>9.3f} {u['seconds'] / max(c['seconds'], 1e-9):>8.0f}x")
     print("  goal: epochs after the first at least 20x faster with the cache (the cache is built once before epoch 1)")
+
+stream = [r for r in rows if r.get("bench") == "stream"]
+if stream:
+    print("\nlive classification (astpeft listen's engine), AST-base, 1 s windows fed 10 ms blocks: latency per window "
+          "(last block in -> result, ms) and real-time factor (compute / audio time); baseline: each window's whole "
+          "front end recomputed (offline path)")
+    print(f"{'hop':>6} {'windows':>8} {'offline med/p95':>16} {'stream med/p95':>15} {'speed-up':>9} {'rtf off/stream':>15}")
+    for hop in dict.fromkeys(r["hop_s"] for r in stream):
+        o = next((r for r in stream if r["hop_s"] == hop and r["mode"] == "offline"), None)
+        s = next((r for r in stream if r["hop_s"] == hop and r["mode"] == "stream"), None)
+        if o and s:
+            print(f"{hop:>5.2f}s {s['windows']:>8} {o['median_ms']:>7.1f} /{o['p95_ms']:>7.1f} {s['median_ms']:>6.1f} /{s['p95_ms']:>7.1f} "
+                  f"{o['median_ms'] / s['median_ms']:>8.2f}x {o['rtf']:>7.3f} /{s['rtf']:>6.3f}")
+    print("  goal: real-time factor well below 1 at a 0.25 s hop (the model keeps up with the microphone)")
 PY
 echo "raw results: $results"
