@@ -295,14 +295,14 @@ std::set<std::string> unite(std::set<std::string> a, const std::set<std::string>
 }
 
 const char *kStreamHelp =
-    "Windows: the model's max_length frames (its training clip length), one every --hop S\n"
+    "\nWindows: the model's max_length frames (its training clip length), one every --hop S\n"
     "(0.25). Until a whole window exists the frames so far are padded as training pads a\n"
     "short clip. Scores are each label's probability averaged over the last --smooth N\n"
     "windows (3). A window is a hit when its best smoothed score reaches --threshold T (0.5)\n"
     "and its label is not --background LABEL; --min-hits N (2) consecutive hits of one label\n"
     "make a detection, reported once per run of hits and not again for that label within\n"
     "--suppress S seconds (1). Times are seconds of audio from the start of the stream, at\n"
-    "the end of the window that completed the detection.";
+    "the end of the window that completed the detection. --precision fp32|bf16 as for predict.";
 
 } // namespace
 
@@ -310,8 +310,8 @@ std::vector<Command> listenCommands()
 {
     return {
         { "listen",
-            "listen --model MODEL [--adapter RUN] [--device NAME|INDEX] [--hop S] [--smooth N] "
-            "[--threshold T] [--min-hits N] [--suppress S] [--background LABEL] [--seconds S] "
+            "listen --model MODEL [--adapter RUN] [--device NAME|INDEX] [--seconds S] [--hop S "
+            "...] "
             "[--json] | listen --list-devices [--json]",
             std::string("Classifies what the microphone hears with MODEL (and the adapter of a\n"
                         "training run RUN), with exactly the preprocessing it was trained with,\n"
@@ -326,9 +326,7 @@ std::vector<Command> listenCommands()
                   "samples lost because the classifier fell behind the microphone.",
             unite(kStreamValues, { "model", "adapter", "device", "seconds", "precision" }),
             { "json", "list-devices" }, cmdListen },
-        { "timeline",
-            "timeline MODEL [--adapter RUN] AUDIO [--hop S] [--smooth N] [--threshold T] "
-            "[--min-hits N] [--suppress S] [--background LABEL] [--json|--csv]",
+        { "timeline", "timeline MODEL [--adapter RUN] AUDIO [--hop S ...] [--json|--csv]",
             std::string("Classifies a long recording window by window through the same engine as\n"
                         "`listen`: every window's best label and score, and the detections.\n")
                 + kStreamHelp

@@ -13,6 +13,7 @@
 #include "word_dataset.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -23,6 +24,9 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+
+#include <csignal>
+#include <sys/types.h>
 
 using namespace astpeft;
 using namespace astpeft::test;
@@ -289,6 +293,52 @@ private Q_SLOTS:
         QCOMPARE(rows.first(), QByteArray("seconds,label,score,background,no,stop,yes"));
         QCOMPARE(rows.size() - 1, windows);
         QCOMPARE(rows[1].split(',').size(), 7);
+    }
+
+    // Without --seconds, listen runs until Ctrl-C, then still prints its summary.
+    void stopsOnCtrlC()
+    {
+        QProcess p;
+        p.setProcessEnvironment(m_env);
+        p.setWorkingDirectory(m_tmp.path());
+        p.start(kCli, QStringList { "listen", "--model", m_model, "--json" } + m_detectOptions);
+        QVERIFY(p.waitForStarted(30000));
+        QByteArray out;
+        QElapsedTimer clock;
+        clock.start();
+        while (!out.contains("\"detection\"") && clock.elapsed() < 120000
+            && p.state() == QProcess::Running) {
+            p.waitForReadyRead(1000);
+            out += p.readAllStandardOutput();
+        }
+        QVERIFY2(out.contains("\"detection\""), out.constData());
+        QCOMPARE(::kill(pid_t(p.processId()), SIGINT), 0);
+        QVERIFY(p.waitForFinished(30000));
+        out += p.readAllStandardOutput();
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 0);
+        const QList<QJsonObject> lines = jsonLines(out);
+        QVERIFY2(!lines.isEmpty(), out.constData());
+        const QJsonObject summary = lines.last();
+        QCOMPARE(summary.value("event").toString(), QStringLiteral("summary"));
+        QVERIFY(summary.value("interrupted").toBool());
+        QVERIFY(summary.value("windows").toInt() > 0);
+        QCOMPARE(detections(lines).first().second, QStringLiteral("yes"));
+    }
+
+    void helpDescribesTheCommands()
+    {
+        ASTPEFT_RUN_EXPECT(run, listen, (QStringList { "listen", "--help" }), 0);
+        QVERIFY(listen.out.startsWith("usage: astpeft listen --model MODEL"));
+        for (const char *text : { "--list-devices", "--background LABEL", "--min-hits N",
+                 "median_latency_ms", "Ctrl-C" })
+            QVERIFY2(listen.out.contains(text), text);
+        ASTPEFT_RUN_EXPECT(run, timeline, (QStringList { "timeline", "--help" }), 0);
+        QVERIFY(timeline.out.startsWith("usage: astpeft timeline MODEL"));
+        QVERIFY(timeline.out.contains("--csv"));
+        ASTPEFT_RUN_EXPECT(run, all, (QStringList { "--help" }), 0);
+        QVERIFY(all.out.contains("\n  listen --model MODEL"));
+        QVERIFY(all.out.contains("\n  timeline MODEL"));
     }
 
     void listsTheVirtualMicrophone()
