@@ -183,7 +183,11 @@ int cmdListen(const Args &args)
     std::vector<core::Detection> detections;
     std::string failure;
     while (!g_stopListening) {
-        std::size_t want = block.size();
+        // Blocks end where windows end, so a window's last sample is the last one read and its
+        // latency runs from the read to the result.
+        const std::int64_t hop = stream.hopSamples();
+        std::size_t want =
+            std::min<std::size_t>(block.size(), std::size_t(hop - stream.samplesPushed() % hop));
         if (total >= 0) {
             const std::int64_t left = total - stream.samplesPushed();
             if (left <= 0)
@@ -206,12 +210,17 @@ int cmdListen(const Args &args)
     mic->stop();
     const double captured = double(stream.samplesPushed()) / rate;
     const std::uint64_t overflows = mic->overflows();
+    // Samples the ring dropped come after everything it held: with --seconds within its
+    // capacity they lie past the classified audio (a source faster than real time keeps
+    // producing); otherwise, and for overflows in the device, the classified audio has gaps.
+    const bool gaps = mic->deviceOverflows() > 0
+        || (mic->droppedSamples() > 0 && !(limit > 0 && limit <= capture.bufferSeconds));
     if (asJson) {
         json summary = { { "event", "summary" }, { "device", device.name }, { "seconds", captured },
             { "windows", latencies.size() }, { "detections", detections.size() },
             { "median_latency_ms", quantile(latencies, 0.5) },
             { "p95_latency_ms", quantile(latencies, 0.95) }, { "overflows", overflows },
-            { "interrupted", bool(g_stopListening) } };
+            { "gaps", gaps }, { "interrupted", bool(g_stopListening) } };
         if (!failure.empty())
             summary["error"] = failure;
         std::cout << summary.dump() << std::endl;
@@ -222,7 +231,7 @@ int cmdListen(const Args &args)
             captured, latencies.size(), detections.size(), quantile(latencies, 0.5),
             quantile(latencies, 0.95), static_cast<unsigned long long>(overflows));
     }
-    if (overflows > 0 && !asJson)
+    if (gaps && !asJson)
         std::fprintf(stderr,
             "astpeft: %llu samples were lost (the classifier fell behind the microphone)\n",
             static_cast<unsigned long long>(overflows));
@@ -310,9 +319,8 @@ std::vector<Command> listenCommands()
 {
     return {
         { "listen",
-            "listen --model MODEL [--adapter RUN] [--device NAME|INDEX] [--seconds S] [--hop S "
-            "...] "
-            "[--json] | listen --list-devices [--json]",
+            "listen --model MODEL [--adapter RUN] [--device NAME|INDEX] [--seconds S] "
+            "[--hop S ...] [--json] | listen --list-devices [--json]",
             std::string("Classifies what the microphone hears with MODEL (and the adapter of a\n"
                         "training run RUN), with exactly the preprocessing it was trained with,\n"
                         "and prints detections as they happen. --device picks the input (index\n"
@@ -321,9 +329,10 @@ std::vector<Command> listenCommands()
                 + kStreamHelp
                 + "\nWith --json: one line per detection {\"event\": \"detection\", \"time\",\n"
                   "\"label\", \"score\"}, then {\"event\": \"summary\", \"windows\",\n"
-                  "\"median_latency_ms\", \"p95_latency_ms\", \"overflows\", ...}. Latency: from\n"
-                  "a window's last sample reaching the classifier to its result. Overflows:\n"
-                  "samples lost because the classifier fell behind the microphone.",
+                  "\"median_latency_ms\", \"p95_latency_ms\", \"overflows\", \"gaps\", ...}.\n"
+                  "Latency: from a window's last sample reaching the classifier to its result.\n"
+                  "Overflows: samples the capture dropped because the classifier fell behind;\n"
+                  "gaps: whether any of them belonged to the classified audio.",
             unite(kStreamValues, { "model", "adapter", "device", "seconds", "precision" }),
             { "json", "list-devices" }, cmdListen },
         { "timeline", "timeline MODEL [--adapter RUN] AUDIO [--hop S ...] [--json|--csv]",

@@ -256,6 +256,8 @@ private Q_SLOTS:
         QVERIFY(summary.value("p95_latency_ms").toDouble()
             >= summary.value("median_latency_ms").toDouble());
         QVERIFY(summary.contains("overflows"));
+        // The ring holds all of --seconds: nothing classified was lost.
+        QCOMPARE(summary.value("gaps").toBool(), false);
         QVERIFY(!summary.contains("error"));
     }
 
