@@ -173,7 +173,8 @@ if any(r.get("bench") == "fbank" for r in rows):
             c = next(r for r in rows if r.get("bench") == "fbank" and r["impl"] == "cpp" and r["clip_s"] == clip and r["mode"] == mode)
             print(f"{clip:>5.0f}s {mode:>8} {p['audio_s_per_s']:>11.0f} {c['audio_s_per_s']:>9.0f} {c['audio_s_per_s']/p['audio_s_per_s']:>5.2f}x")
 
-fwd = [r for r in rows if "median_ms" in r and "omp_wait_policy" not in r]
+fwd = [r for r in rows if "median_ms" in r and "omp_wait_policy" not in r
+       and r.get("bench") not in ("stream", "gui")]
 if fwd:
     print("\nAST-base forward, batch 1: median / p95 ms (lower is better), median of alternating rounds; baseline PyTorch 1.13 (tools/ast_reference.py model)")
     print(f"{'input':>6} {'dtype':>6} {'python':>17} {'astpeft':>17} {'speed-up':>9} {'peak RSS py/cpp MB':>19}")
