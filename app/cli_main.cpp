@@ -340,7 +340,8 @@ const std::vector<Command> &commands()
             "otherwise. With --json: one JSON object per input and line:\n"
             "  {\"file\": ..., \"top\": [{\"label\": ..., \"score\": ...}], \"logits\": [...]}\n"
             "(logits only with --logits). Options:\n"
-            "  --device cpu|cuda|auto    --precision fp32|bf16|fp16 (fp16 on CUDA only)\n"
+            "  --device cpu|cuda|auto    --precision fp32|bf16|fp16|int8 (fp16 on CUDA only;\n"
+            "                            int8: dynamic int8 Linear layers, CPU inference)\n"
             "  --max-length N            frames; position embeddings are adapted\n"
             "  --positions adapt|zero    zero: as the paper's official code (replication only)\n"
             "  --channel K               keep channel K instead of averaging channels",

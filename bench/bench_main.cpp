@@ -312,6 +312,8 @@ int benchStream(int argc, char **argv)
     o.adapter = option(argc, argv, "adapter", "");
     if (o.adapter.empty())
         o.maxLength = std::stoi(option(argc, argv, "max-length", "100"));
+    const std::string precisionName = option(argc, argv, "precision", "fp32");
+    o.precision = core::parsePrecision(precisionName);
     const core::AstClassifier model(argv[2], o);
     core::StreamOptions so;
     so.hopSeconds = std::stod(option(argc, argv, "hop", "0.25"));
@@ -364,7 +366,8 @@ int benchStream(int argc, char **argv)
             { "hop_s", so.hopSeconds }, { "audio_s", seconds }, { "windows", latency.size() },
             { "median_ms", percentile(latency, 50) }, { "p95_ms", percentile(latency, 95) },
             { "rtf", wall / seconds }, { "cpu_ms_per_audio_s", (processCpuMs() - cpu0) / seconds },
-            { "threads", core::runtimeInfo().threads }, { "adapter", o.adapter.string() } };
+            { "threads", core::runtimeInfo().threads }, { "adapter", o.adapter.string() },
+            { "dtype", precisionName } };
         std::cout << j.dump() << std::endl;
     }
     return 0;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "inference/classifier.h"
+#include "model/quantize.h"
 
 #include "error.h"
 #include "model/checkpoint.h"
@@ -21,7 +22,9 @@ Precision parsePrecision(const std::string &name)
         return Precision::BF16;
     if (name == "fp16" || name == "f16" || name == "float16")
         return Precision::F16;
-    throw Error(ErrorKind::Usage, "unknown precision '" + name + "' (fp32, bf16 or fp16)");
+    if (name == "int8" || name == "qint8")
+        return Precision::Int8;
+    throw Error(ErrorKind::Usage, "unknown precision '" + name + "' (fp32, bf16, fp16 or int8)");
 }
 
 struct AstClassifier::Private
@@ -62,8 +65,12 @@ AstClassifier::AstClassifier(const std::filesystem::path &model, const Classifie
     if (d->computeType == torch::kFloat16 && d->device.is_cpu())
         throw Error(
             ErrorKind::Usage, "fp16 inference needs a CUDA device; use fp32 or bf16 on CPU");
+    if (options.precision == Precision::Int8 && !d->device.is_cpu())
+        throw Error(ErrorKind::Usage, "int8 inference runs on the CPU; use --device cpu");
     d->loaded.model->to(d->device, d->computeType);
     d->loaded.model->eval();
+    if (options.precision == Precision::Int8)
+        quantizeLinearsInt8(*d->loaded.model);
 
     ModelSummary &s = d->summary;
     s.config = d->loaded.config;

@@ -95,8 +95,13 @@ torch::Tensor AstSelfAttentionImpl::forward(
     const bool inference = !torch::GradMode::is_enabled();
     torch::Tensor q, k, v; // [B, N, D] projections (views of the fused result in inference)
     if (inference) {
-        const auto [weight, bias] = fusedQkv();
-        const torch::Tensor qkv = torch::linear(hidden, weight, bias); // [B, N, 3D]
+        torch::Tensor qkv; // [B, N, 3D]
+        if (int8Qkv) {
+            qkv = int8Qkv->forward(hidden);
+        } else {
+            const auto [weight, bias] = fusedQkv();
+            qkv = torch::linear(hidden, weight, bias);
+        }
         q = qkv.narrow(2, 0, d);
         k = qkv.narrow(2, d, d);
         v = qkv.narrow(2, 2 * d, d);

@@ -18,6 +18,14 @@ struct AstBranch : torch::nn::Module
     virtual torch::Tensor forward(const torch::Tensor &x) = 0;
 };
 
+// An int8 stand-in for a frozen Linear in inference (model/quantize.h builds it): y = x W^T + b
+// with W quantised per output channel. Used only while autograd does not record.
+struct QuantizedLinear
+{
+    virtual ~QuantizedLinear() = default;
+    virtual torch::Tensor forward(const torch::Tensor &x) const = 0; // [..., in] -> [..., out]
+};
+
 struct AstPatchEmbeddingsImpl : torch::nn::Module
 {
     explicit AstPatchEmbeddingsImpl(const AstConfig &config);
@@ -61,6 +69,8 @@ struct AstSelfAttentionImpl : torch::nn::Module
     // Optional LoRA branches (registered as "lora_q", "lora_k", "lora_v"): q = query(x) +
     // lora_q(x).
     std::shared_ptr<AstBranch> lora_q, lora_k, lora_v;
+    // Optional int8 version of the fused QKV product for inference (model/quantize.h).
+    std::shared_ptr<const QuantizedLinear> int8Qkv;
 
 private:
     // Fused [3D, D] weight and [3D] bias for inference, and what they were built from.
@@ -76,11 +86,15 @@ struct AstDenseImpl : torch::nn::Module
     AstDenseImpl(int in, int out);
     torch::Tensor forward(const torch::Tensor &x)
     {
-        return lora ? dense(x) + lora->forward(x) : dense(x);
+        const torch::Tensor y =
+            int8 && !torch::GradMode::is_enabled() ? int8->forward(x) : dense(x);
+        return lora ? y + lora->forward(x) : y;
     }
     torch::nn::Linear dense { nullptr };
     // Optional LoRA branch on `dense` (registered by whoever attaches it, e.g. "lora_o").
     std::shared_ptr<AstBranch> lora;
+    // Optional int8 version of `dense` for inference (not part of the state dict).
+    std::shared_ptr<const QuantizedLinear> int8;
 };
 TORCH_MODULE(AstDense);
 

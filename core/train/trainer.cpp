@@ -506,6 +506,10 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
     const torch::Device device(deviceName);
     if (options.precision == Precision::F16 && device.is_cpu())
         throw Error(ErrorKind::Usage, "fp16 training needs a CUDA device; use fp32 or bf16 on CPU");
+    if (options.precision == Precision::Int8)
+        throw Error(ErrorKind::Usage,
+            "int8 is for inference (predict, listen, timeline); train "
+            "in fp32 or bf16");
 
     MetricsLog log;
     TrainerState state;

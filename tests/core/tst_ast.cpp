@@ -330,6 +330,39 @@ private Q_SLOTS:
         }
     }
 
+    void int8InferenceTracksFp32()
+    {
+        // Dynamic int8 for the encoder's Linear layers: scores move a little, the ranking of a
+        // clear winner does not, and the fp32 path is untouched by the int8 copies.
+        QTemporaryDir tmp;
+        const fs::path dir = fs::path(tmp.path().toStdString()) / "m";
+        writeRandomModel(dir,
+            { .preset = "small", .maxLength = 100, .labels = { "x", "y", "z", "w" }, .seed = 8 });
+        const AstClassifier fp32(dir, { .device = "cpu" });
+        const AstClassifier int8(dir, { .device = "cpu", .precision = Precision::Int8 });
+        double worst = 0, norm = 0;
+        for (int clip = 0; clip < 4; ++clip) {
+            FeatureMatrix f = speechFeatures(100);
+            for (std::size_t i = 0; i < f.data.size(); ++i)
+                f.data[i] += 0.05f * float(clip) * float((i * 7919) % 13) / 13.0f;
+            const auto a = fp32.logits({ f }).front();
+            const auto b = int8.logits({ f }).front();
+            QVERIFY(a != b); // the int8 products really ran
+            for (std::size_t i = 0; i < a.size(); ++i) {
+                worst = std::max(worst, double(std::abs(a[i] - b[i])));
+                norm = std::max(norm, double(std::abs(a[i])));
+            }
+        }
+        QVERIFY2(worst <= 0.05 * std::max(norm, 1.0), qPrintable(QString::number(worst)));
+        try {
+            AstClassifier(dir, { .device = "cuda", .precision = Precision::Int8 });
+            QFAIL("int8 on CUDA should be refused");
+        } catch (const Error &e) {
+            QCOMPARE(e.kind(), ErrorKind::Usage);
+        }
+        QCOMPARE(parsePrecision("int8"), Precision::Int8);
+    }
+
     void strictLoadingListsProblems_data()
     {
         QTest::addColumn<QString>("edit");

@@ -471,6 +471,12 @@ private Q_SLOTS:
         auto e = captureError([&] { train(o, r); });
         QVERIFY(e && e->kind() == ErrorKind::Usage);
         QVERIFY(!std::filesystem::exists(o.out));
+        // int8 is for inference.
+        o = options(PeftMethod::Lora, 1);
+        o.precision = Precision::Int8;
+        e = captureError([&] { train(o, r); });
+        QVERIFY(e && e->kind() == ErrorKind::Usage && QString(e->what()).contains("int8"));
+        QVERIFY(!std::filesystem::exists(o.out));
         // An empty data folder: no layout.
         o = options(PeftMethod::Lora, 1);
         const std::filesystem::path empty = m_tmp.path().toStdString() + "/empty";
