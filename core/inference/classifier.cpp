@@ -56,7 +56,9 @@ AstClassifier::AstClassifier(const std::filesystem::path &model, const Classifie
         d->summary.adapter = options.adapter;
         d->summary.method = methodName(manifest.peft.method);
     }
-    const std::string device = resolveDevice(options.device);
+    // int8 runs on the CPU: "auto" means the CPU then (listen's --device names the microphone).
+    const std::string device = resolveDevice(
+        options.precision == Precision::Int8 && options.device == "auto" ? "cpu" : options.device);
     d->device = torch::Device(device);
     if (options.precision == Precision::BF16)
         d->computeType = torch::kBFloat16;
