@@ -83,7 +83,9 @@ void LiveWorker::listen(const LiveRequest &request)
         core::CaptureOptions capture;
         capture.device = request.device.toStdString();
         capture.sampleRate = stream->sampleRate();
-        capture.bufferSeconds = 10;
+        // 20 s: a short stall (a first window, an adapter switch) never drops audio; a
+        // classifier that keeps falling behind still shows overflows within seconds.
+        capture.bufferSeconds = 20;
         mic = std::make_unique<core::AudioCapture>(capture);
         ++m_opens;
         mic->start();
