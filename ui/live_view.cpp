@@ -299,7 +299,9 @@ void LiveView::setRuns(const QStringList &runDirs)
     }
     if (adapter() != current) {
         setLabels(readRunHistory(adapter()).labels);
-        if (m_listening)
+        if (m_listening && adapter().isEmpty())
+            stop(); // the run went away (another project): nothing to listen with
+        else if (m_listening)
             m_worker->requestAdapter(adapter());
     }
     updateState();
