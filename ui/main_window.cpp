@@ -4,6 +4,7 @@
 #include "data_view.h"
 #include "error.h"
 #include "import_summary_dialog.h"
+#include "live_view.h"
 #include "method_view.h"
 #include "model_info_widget.h"
 #include "peft/peft_config.h"
@@ -120,6 +121,7 @@ MainWindow::MainWindow(QWidget *parent)
     m_method = new MethodView;
     m_training = new TrainingView;
     m_runs = new RunsView;
+    m_live = new LiveView;
 
     // The Method page: the backbone on top, then method, budget and hyper-parameters.
     auto *backbone = new QGroupBox(tr("Backbone"));
@@ -140,6 +142,7 @@ MainWindow::MainWindow(QWidget *parent)
     m_pages->addWidget(methodPage);
     m_pages->addWidget(m_training);
     m_pages->addWidget(m_runs);
+    m_pages->addWidget(m_live);
 
     m_sidebar = new QListWidget;
     m_sidebar->setAccessibleName(tr("Views"));
@@ -154,6 +157,7 @@ MainWindow::MainWindow(QWidget *parent)
         { "method", tr("Method"), tr("Backbone, PEFT method, budget, hyper-parameters (Ctrl+2)") },
         { "train", tr("Train"), tr("Training progress, curves and per-class results (Ctrl+3)") },
         { "runs", tr("Runs"), tr("The project's runs compared (Ctrl+4)") },
+        { "live", tr("Live"), tr("Classify the microphone live with a run's adapter (Ctrl+5)") },
     };
     for (const auto &item : items) {
         auto *entry = new QListWidgetItem(
@@ -236,6 +240,7 @@ MainWindow::MainWindow(QWidget *parent)
         m_comparisonQueue.clear();
         updateActions();
         m_runs->setRuns(m_runs->runs());
+        m_live->setRuns(m_runs->runs());
     });
     connect(m_training, &TrainingView::clipActivated, this, [this](const QString &file) {
         if (!m_project->isOpen())
@@ -346,12 +351,13 @@ void MainWindow::buildMenus()
     edit->addAction(m_redoAction);
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
-    const Page pages[] = { Page::Data, Page::Method, Page::Train, Page::Runs };
-    for (int i = 0; i < 4; ++i) {
+    const Page pages[] = { Page::Data, Page::Method, Page::Train, Page::Runs, Page::Live };
+    for (int i = 0; i < 5; ++i) {
         QAction *a = view->addAction(
             m_sidebar->item(i)->text(), this, [this, page = pages[i]] { showPage(page); });
         a->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
     }
+    view->addAction(m_live->toggleAction()); // Ctrl+L
     view->addSeparator();
     QMenu *theme = view->addMenu(tr("&Theme"));
     auto *themes = new QActionGroup(this);
@@ -436,6 +442,7 @@ void MainWindow::onLoaded(const QString &path, const core::ModelSummary &summary
             .arg(QDir(path).dirName())
             .arg(summary.config.numHiddenLayers)
             .arg(summary.config.hiddenSize));
+    m_live->setBackbone(qs(summary.dir.string()));
     m_statusModel->setText(tr("Backbone: %1").arg(QDir(path).dirName()));
     m_statusModel->setToolTip(path);
     statusBar()->showMessage(tr("Loaded %1").arg(path), 5000);
@@ -504,6 +511,7 @@ void MainWindow::onProjectOpened()
     for (const auto &run : p.runs)
         runs << qs((p.dir / run).string());
     m_runs->setRuns(runs);
+    m_live->setRuns(m_runs->runs());
     if (!p.backbone.empty()) {
         const QString backbone = qs(p.backbone.string());
         if (!m_model || qs(m_model->dir.string()) != backbone)
@@ -644,6 +652,7 @@ void MainWindow::launch(const core::TrainOptions &options)
     const QString run = qs(options.out.string());
     m_project->addRun(run);
     m_runs->setRuns(m_runs->runs() << run);
+    m_live->setRuns(m_runs->runs());
     showPage(Page::Train);
     updateActions();
     Q_EMIT trainingStarted(run);
@@ -694,6 +703,7 @@ bool MainWindow::startComparison(const QStringList &methods, const QString &budg
 void MainWindow::onTrainingFinished(const core::FinishedEvent &event)
 {
     m_runs->setRuns(m_runs->runs()); // re-reads the finished run
+    m_live->setRuns(m_runs->runs());
     statusBar()->showMessage(tr("Run finished (%1): best validation accuracy %2 %")
                                  .arg(qs(event.reason))
                                  .arg(event.bestValAccuracy * 100, 0, 'f', 1),

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The studio's main window: a sidebar of views (Data, Method, Train, Runs) over one project.
+// The studio's main window: a sidebar of views (Data, Method, Train, Runs, Live) over one
+// project.
 // It owns the project model, the backbone (loaded in a worker thread), and the import worker
 // (another thread); the training view owns the training thread. Drops of folders, audio files
 // or manifests anywhere on the window import them after a summary the user confirms.
@@ -24,6 +25,7 @@ namespace astpeft::ui {
 
 class DataView;
 class ImportWorker;
+class LiveView;
 class MethodView;
 class ModelInfoWidget;
 class ModelLoader;
@@ -36,7 +38,7 @@ class MainWindow : public QMainWindow
     Q_OBJECT
 
 public:
-    enum class Page { Data, Method, Train, Runs };
+    enum class Page { Data, Method, Train, Runs, Live };
 
     explicit MainWindow(QWidget *parent = nullptr);
     ~MainWindow() override; // stops the worker threads (waits for a load or import in progress)
@@ -47,6 +49,7 @@ public:
     MethodView *methodView() const { return m_method; }
     TrainingView *trainingView() const { return m_training; }
     RunsView *runsView() const { return m_runs; }
+    LiveView *liveView() const { return m_live; }
     Page currentPage() const;
     bool hasModel() const { return m_model.has_value(); }
     // Builds the options a training run of the current project would use (writes the
@@ -113,6 +116,7 @@ private:
     MethodView *m_method = nullptr;
     TrainingView *m_training = nullptr;
     RunsView *m_runs = nullptr;
+    LiveView *m_live = nullptr;
     QLabel *m_statusProject = nullptr, *m_statusModel = nullptr, *m_statusDevice = nullptr;
     QMenu *m_recentMenu = nullptr;
     QAction *m_startAction = nullptr, *m_undoAction = nullptr, *m_redoAction = nullptr;

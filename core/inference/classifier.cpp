@@ -3,6 +3,7 @@
 #include "model/quantize.h"
 
 #include "error.h"
+#include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "peft/adapter_io.h"
 #include "runtime/runtime.h"
@@ -29,33 +30,115 @@ Precision parsePrecision(const std::string &name)
 
 struct AstClassifier::Private
 {
-    LoadedAst loaded;
+    // The checkpoint at its own max_length, float32 on the CPU, loaded once and never written:
+    // the working model's tensors that no adapter replaces share its storage (set_data).
+    LoadedAst base;
+    std::string fingerprint; // backboneFingerprint(base.dir), computed on first need
+    ClassifierOptions options; // the constructor's
+    LoadedAst loaded; // the working model
     ModelSummary summary;
     torch::Device device { torch::kCPU };
     torch::ScalarType computeType = torch::kFloat32;
     std::optional<FrontEnd> adapterFrontEnd; // the adapter's preprocessing, when one is loaded
+
+    // The working model for `adapter` (empty: the bare backbone), built from `base` as
+    // loadAstCheckpoint() + loadAdapter() would build it from the files.
+    void build(const std::filesystem::path &adapter);
 };
+
+void AstClassifier::Private::build(const std::filesystem::path &adapter)
+{
+    int maxLength = options.maxLength;
+    PositionMode positions = options.positions;
+    std::optional<AdapterManifest> manifest;
+    std::optional<SafetensorsFile> stored; // the adapter's tensors: these are never shared
+    if (!adapter.empty()) {
+        // The adapter fixes the input length and position handling it was trained with.
+        manifest = loadAdapterManifest(adapter);
+        maxLength = manifest->frontEnd.maxLength;
+        positions = manifest->positions;
+        stored.emplace(adapter / kAdapterWeightsFile);
+    }
+    LoadedAst next;
+    next.dir = base.dir;
+    next.head = base.head;
+    next.sourceDType = base.sourceDType;
+    next.checkpointMaxLength = base.checkpointMaxLength;
+    next.config = base.config;
+    if (maxLength > 0)
+        next.config.maxLength = maxLength;
+    if (next.config.maxLength < next.config.patchSize)
+        throw Error(ErrorKind::Usage,
+            "max_length " + std::to_string(next.config.maxLength) + " is shorter than one patch ("
+                + std::to_string(next.config.patchSize) + " frames)");
+    next.model = AstForAudioClassification(next.config, next.head);
+    const bool resized = next.config.maxLength != base.config.maxLength;
+    {
+        torch::NoGradGuard noGrad;
+        const auto own = next.model->named_parameters();
+        for (const auto &item : base.model->named_parameters()) {
+            const std::string &name = item.key();
+            const torch::Tensor *param = own.find(name);
+            if (!param)
+                continue;
+            if (name.ends_with("embeddings.position_embeddings") && resized) {
+                // As loadAstCheckpoint() adapts them to another max_length.
+                if (positions == PositionMode::Zero)
+                    torch::Tensor(*param).zero_();
+                else
+                    torch::Tensor(*param).copy_(adaptPositionEmbeddings(item.value(),
+                        base.config.frequencyPatches(), base.config.timePatches(),
+                        next.config.frequencyPatches(), next.config.timePatches()));
+                continue;
+            }
+            // The adapter's head replaces the checkpoint's, and the tensors it stores are
+            // written on load: both keep their own storage.
+            if (manifest && (name.starts_with("classifier.") || stored->find(name)))
+                continue;
+            torch::Tensor(*param).set_data(item.value());
+        }
+    }
+    next.model->eval();
+    if (manifest) {
+        if (fingerprint.empty())
+            fingerprint = backboneFingerprint(base.dir);
+        loadAdapter(next.model, adapter, fingerprint);
+        next.config.labels = manifest->labels;
+        next.config.problemType = "single_label_classification";
+        next.head = manifest->head;
+    }
+    next.model->to(device, computeType);
+    next.model->eval();
+    if (options.precision == Precision::Int8) // from the final weights, adapter included
+        quantizeLinearsInt8(*next.model);
+
+    // Nothing above changed this object: commit.
+    loaded = std::move(next);
+    adapterFrontEnd.reset();
+    summary.adapter.clear();
+    summary.method.clear();
+    if (manifest) {
+        adapterFrontEnd = manifest->frontEnd;
+        summary.adapter = adapter;
+        summary.method = methodName(manifest->peft.method);
+    }
+    ModelSummary &s = summary;
+    s.config = loaded.config;
+    s.dir = loaded.dir;
+    s.head = loaded.head;
+    s.backboneParameters = backboneParameterCount(s.config);
+    s.headParameters = headParameterCount(s.config, s.head);
+    s.parameters = 0;
+    for (const auto &p : loaded.model->parameters())
+        s.parameters += p.numel();
+    s.storedDType = loaded.sourceDType;
+    s.checkpointMaxLength = loaded.checkpointMaxLength;
+}
 
 AstClassifier::AstClassifier(const std::filesystem::path &model, const ClassifierOptions &options)
     : d(std::make_unique<Private>())
 {
-    if (options.adapter.empty()) {
-        d->loaded = loadAstCheckpoint(
-            model, { .maxLength = options.maxLength, .positions = options.positions });
-    } else {
-        // The adapter fixes the input length and position handling it was trained with.
-        const AdapterManifest manifest = loadAdapterManifest(options.adapter);
-        const std::filesystem::path dir = resolveModelDir(model);
-        d->loaded = loadAstCheckpoint(
-            dir, { .maxLength = manifest.frontEnd.maxLength, .positions = manifest.positions });
-        loadAdapter(d->loaded.model, options.adapter, backboneFingerprint(dir));
-        d->loaded.config.labels = manifest.labels;
-        d->loaded.config.problemType = "single_label_classification";
-        d->loaded.head = manifest.head;
-        d->adapterFrontEnd = manifest.frontEnd;
-        d->summary.adapter = options.adapter;
-        d->summary.method = methodName(manifest.peft.method);
-    }
+    d->options = options;
     // int8 runs on the CPU: "auto" means the CPU then (listen's --device names the microphone).
     const std::string device = resolveDevice(
         options.precision == Precision::Int8 && options.device == "auto" ? "cpu" : options.device);
@@ -69,23 +152,20 @@ AstClassifier::AstClassifier(const std::filesystem::path &model, const Classifie
             ErrorKind::Usage, "fp16 inference needs a CUDA device; use fp32 or bf16 on CPU");
     if (options.precision == Precision::Int8 && !d->device.is_cpu())
         throw Error(ErrorKind::Usage, "int8 inference runs on the CPU; use --device cpu");
-    d->loaded.model->to(d->device, d->computeType);
-    d->loaded.model->eval();
-    if (options.precision == Precision::Int8)
-        quantizeLinearsInt8(*d->loaded.model);
+    d->summary.device = device;
+    // The adapter's manifest is read first, so that a bad adapter folder fails before the
+    // backbone is read.
+    if (!options.adapter.empty())
+        loadAdapterManifest(options.adapter);
+    d->base = loadAstCheckpoint(resolveModelDir(model));
+    for (auto &p : d->base.model->parameters())
+        p.set_requires_grad(false);
+    d->build(options.adapter);
+}
 
-    ModelSummary &s = d->summary;
-    s.config = d->loaded.config;
-    s.dir = d->loaded.dir;
-    s.head = d->loaded.head;
-    s.backboneParameters = backboneParameterCount(s.config);
-    s.headParameters = headParameterCount(s.config, s.head);
-    s.parameters = 0;
-    for (const auto &p : d->loaded.model->parameters())
-        s.parameters += p.numel();
-    s.storedDType = d->loaded.sourceDType;
-    s.checkpointMaxLength = d->loaded.checkpointMaxLength;
-    s.device = device;
+void AstClassifier::setAdapter(const std::filesystem::path &adapterOrRun)
+{
+    d->build(adapterOrRun);
 }
 
 AstClassifier::~AstClassifier() = default;

@@ -64,6 +64,18 @@ public:
     AstClassifier(AstClassifier &&) noexcept;
     AstClassifier &operator=(AstClassifier &&) noexcept;
 
+    // Replaces the adapter without reading the backbone again: `adapterOrRun` is an adapter
+    // folder or a training run folder (as ClassifierOptions::adapter), or empty for the bare
+    // backbone with the constructor's maxLength and positions. The backbone's weights stay in
+    // memory from the constructor (float32 on the CPU; the model's tensors the adapter does not
+    // store share them), so a switch reads only the adapter. Scores afterwards are exactly those
+    // of AstClassifier(model, { .adapter = adapterOrRun, ... }) with the same device and
+    // precision. Labels, head, frontEnd() and summary() change with it: a StreamingClassifier
+    // built on this model must be rebuilt. Throws as the constructor does (core::Error naming
+    // the folder; another backbone's adapter is ErrorKind::Model) and is then a no-op. Not
+    // thread-safe: no other call on this object may run meanwhile.
+    void setAdapter(const std::filesystem::path &adapterOrRun);
+
     const ModelSummary &summary() const;
     // Exactly the preprocessing this model expects (rate, mel bins, max_length, statistics).
     FrontEnd frontEnd() const;

@@ -9,8 +9,7 @@
 // file as fast as it is read, so times are stream times, not wall times.
 #include "audio/audio_file.h"
 #include "cli_support.h"
-#include "virtual_audio.h"
-#include "word_dataset.h"
+#include "listen_fixture.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -21,9 +20,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include <algorithm>
 #include <cmath>
-#include <random>
 
 #include <csignal>
 #include <sys/types.h>
@@ -34,38 +31,9 @@ using namespace astpeft::test;
 namespace {
 
 const QString kCli = QStringLiteral(ASTPEFT_CLI);
-constexpr int kRate = 16000;
-constexpr int kWindowFrames = 96; // max_length of the backbone: a 0.975 s window
-constexpr int kWindowSamples = (kWindowFrames - 1) * 160 + 400;
-const QStringList kWords = { "yes", "no", "stop" };
-const QStringList kVoices = { "en", "en-us", "en+f3", "en+m3" };
-const QList<int> kSpeeds = { 140, 180 };
-
-// The spoken part of a clip: from the first to the last sample above 2% of full scale.
-std::vector<float> trimSilence(const std::vector<float> &s)
-{
-    const auto loud = [](float x) { return std::abs(x) > 0.02f; };
-    const auto first = std::find_if(s.begin(), s.end(), loud);
-    const auto last = std::find_if(s.rbegin(), s.rend(), loud).base();
-    return first < last ? std::vector<float>(first, last) : std::vector<float> {};
-}
-
-// A window-long clip with `word` starting at sample `offset` (may be negative or run past the
-// end: the word is then cut).
-std::vector<float> placed(const std::vector<float> &word, int offset)
-{
-    std::vector<float> clip(kWindowSamples, 0.0f);
-    for (int i = 0; i < int(word.size()); ++i)
-        if (offset + i >= 0 && offset + i < kWindowSamples)
-            clip[std::size_t(offset + i)] = word[std::size_t(i)];
-    return clip;
-}
-
-struct Expected
-{
-    QString label;
-    double start = 0, end = 0; // seconds in the stream
-};
+constexpr int kRate = kListenRate;
+constexpr int kWindowFrames = kListenWindowFrames;
+constexpr int kWindowSamples = kListenWindowSamples;
 
 } // namespace
 
@@ -76,7 +44,7 @@ class TestCliListen : public QObject
     QTemporaryDir m_tmp, m_home;
     QProcessEnvironment m_env;
     QString m_model, m_run, m_wav;
-    std::vector<Expected> m_expected;
+    std::vector<ExpectedWord> m_expected;
     double m_streamSeconds = 0; // the sequence without the silence padding the raw file
     QStringList m_detectOptions;
 
@@ -137,61 +105,12 @@ private Q_SLOTS:
         QVERIFY(installVirtualAudio(m_home.path()));
         m_env = QProcessEnvironment::systemEnvironment(); // HOME is the virtual sound card's
 
-        // Words: espeak-ng, 16 kHz, silence trimmed.
-        WordDatasetOptions wordOptions;
-        wordOptions.words = kWords;
-        wordOptions.voices = kVoices;
-        wordOptions.speeds = kSpeeds;
-        const QString raw = m_tmp.filePath("words");
-        QCOMPARE(writeWordDataset(raw, wordOptions), int(kWords.size() * kVoices.size() * 2));
-        std::map<QString, std::vector<std::vector<float>>> words;
-        for (const QString &word : kWords)
-            for (const QString &name : QDir(raw + "/" + word).entryList({ "*.wav" }, QDir::Files)) {
-                const std::string file = (raw + "/" + word + "/" + name).toStdString();
-                std::vector<float> w =
-                    trimSilence(core::decodeAudio(file, { .targetRate = kRate }).samples);
-                QVERIFY2(w.size() > 1600 && w.size() < std::size_t(kWindowSamples) * 3 / 4,
-                    file.c_str());
-                words[word].push_back(std::move(w));
-            }
-
-        // Training clips, one window long: each word at five positions from a quarter cut
-        // off at the start to a quarter cut off at the end; background: silence, faint noise
-        // and words with all but a fifth cut off.
-        const QString data = m_tmp.filePath("data");
-        std::mt19937 rng(5);
-        int clip = 0;
-        const auto write = [&](const QString &label, const std::vector<float> &samples) {
-            QDir().mkpath(data + "/" + label);
-            core::writeAudio(
-                QStringLiteral("%1/%2/%3.wav").arg(data, label).arg(++clip).toStdString(), samples,
-                kRate);
-        };
-        for (const auto &[label, list] : words)
-            for (const std::vector<float> &w : list) {
-                const int n = int(w.size());
-                for (int k = 0; k < 5; ++k)
-                    write(label, placed(w, -n / 4 + k * (kWindowSamples - n / 2) / 4));
-                write("background", placed(w, -n * 4 / 5));
-                write("background", placed(w, kWindowSamples - n / 5));
-            }
-        for (int k = 0; k < 16; ++k) {
-            std::normal_distribution<float> noise(0.0f, 0.0005f * float(k));
-            std::vector<float> s(kWindowSamples);
-            for (float &x : s)
-                x = noise(rng);
-            write("background", s);
-        }
-        // Short background clips (1 to 3 hops): training pads them as the stream pads its
-        // first windows, so the model learns what those look like.
-        for (int hops = 1; hops <= 3; ++hops)
-            for (float level : { 0.0f, 0.001f, 0.003f }) {
-                std::normal_distribution<float> noise(0.0f, level);
-                std::vector<float> s(std::size_t(hops * kRate / 4));
-                for (float &x : s)
-                    x = level > 0.0f ? noise(rng) : 0.0f;
-                write("background", s);
-            }
+        // Words, training data and the stream (tests/listen_fixture.h).
+        const ListenData listen = writeListenData(m_tmp.path(), m_home.filePath("in.raw"));
+        QVERIFY2(listen.error.isEmpty(), qPrintable(listen.error));
+        const QString data = listen.data;
+        m_expected = listen.expected;
+        m_streamSeconds = listen.streamSeconds;
 
         m_model = m_tmp.filePath("model");
         m_run = m_tmp.filePath("run");
@@ -200,39 +119,15 @@ private Q_SLOTS:
                 QString::number(kWindowFrames), "--seed", "3", "--out", m_model }),
             0);
         ASTPEFT_RUN_EXPECT(run, train,
-            (QStringList { "train", "--model", m_model, "--data", data, "--method", "full",
-                "--epochs", "40", "--lr", "3e-3", "--batch-size", "16", "--val-fraction", "0.1",
-                "--seed", "1", "--cache-dir", m_tmp.filePath("cache"), "--no-test", "--out",
-                m_run }),
+            (QStringList { "train", "--model", m_model, "--data", data } + kListenTrainArguments
+                + QStringList { "--cache-dir", m_tmp.filePath("cache"), "--out", m_run }),
             0);
 
-        // The stream: 1 s of silence, then words 1.5 s apart (voices of the training set).
-        const std::vector<std::pair<QString, int>> sequence = { { "yes", 0 }, { "no", 3 },
-            { "stop", 5 }, { "yes", 6 } };
-        std::vector<float> stream(std::size_t(kRate), 0.0f);
-        for (const auto &[label, voice] : sequence) {
-            const std::vector<float> &w = words[label][std::size_t(voice)];
-            const double start = double(stream.size()) / kRate;
-            stream.insert(stream.end(), w.begin(), w.end());
-            m_expected.push_back({ label, start, double(stream.size()) / kRate });
-            stream.resize(stream.size() + std::size_t(kRate) * 3 / 2, 0.0f);
-        }
-        stream.resize((stream.size() + 15) / 16 * 16, 0.0f); // whole milliseconds
-        m_streamSeconds = double(stream.size()) / kRate;
-        // As the microphone delivers the file: s16 -> x / 32768, written as float for timeline.
-        std::vector<float> delivered(stream.size());
-        for (std::size_t i = 0; i < stream.size(); ++i)
-            delivered[i] =
-                float(std::int16_t(qBound(-32768, int(stream[i] * 32767.0f), 32767))) / 32768.0f;
+        // As the microphone delivers the stream, written as float for timeline.
         m_wav = m_tmp.filePath("stream.wav");
-        core::writeAudio(m_wav.toStdString(), delivered, kRate, 1, "FLOAT");
-        // Several seconds of silence after the sequence: past the end of its file the virtual
-        // microphone repeats stale buffers.
-        stream.resize(stream.size() + std::size_t(kRate) * 5, 0.0f);
-        QVERIFY(writeRawS16(m_home.filePath("in.raw"), stream));
+        core::writeAudio(m_wav.toStdString(), listen.delivered, kRate, 1, "FLOAT");
 
-        m_detectOptions = { "--adapter", m_run, "--hop", "0.25", "--smooth", "2", "--threshold",
-            "0.6", "--min-hits", "2", "--suppress", "1", "--background", "background" };
+        m_detectOptions = QStringList { "--adapter", m_run } + kListenDetectArguments;
     }
 
     void listenDetectsWordsInOrder()

@@ -3,7 +3,7 @@
 // AdamW step (bit-identical logits, exactly the trainable tensors + head + BatchNorm buffers in
 // the file), refusals (other backbone, truncated file, missing tensor, manifest of another
 // method), merging LoRA and BitFit into an HF-layout checkpoint, and several adapters sharing
-// one backbone (AdapterSet).
+// one backbone (AdapterSet); AstClassifier::setAdapter() gives exactly a fresh load's scores.
 // torch comes before Qt: Qt's `slots` macro breaks torch headers.
 #include "error.h"
 #include "inference/classifier.h"
@@ -16,6 +16,7 @@
 #include "peft/peft_modules.h"
 #include "test_support.h"
 
+#include <QElapsedTimer>
 #include <QtTest>
 
 #include <fstream>
@@ -411,6 +412,132 @@ private Q_SLOTS:
         const auto e = captureError([&] { set.logits("missing", x); });
         QVERIFY(e);
         QCOMPARE(e->kind(), ErrorKind::Usage);
+    }
+
+    // Switching adapters on one loaded backbone scores exactly as loading each one afresh:
+    // LoRA, a bottleneck adapter, LoRA saved for a shorter max_length (positions adapted), the
+    // bare backbone and back. A refused adapter leaves the classifier as it was.
+    void classifierSwitchesAdapters()
+    {
+        const PeftConfig loraPeft = method(PeftMethod::Lora);
+        const PeftConfig bottleneck = adapter(AdapterBlock::Bottleneck, AdapterPlacement::Pfeiffer);
+        {
+            AstForAudioClassification a = trained(loraPeft, 11);
+            saveAdapter(a, manifestFor(loraPeft), path("switch-lora"));
+            AdapterManifest shorter = manifestFor(loraPeft);
+            shorter.frontEnd.maxLength = 64;
+            shorter.labels = { "x", "y", "z" };
+            saveAdapter(a, shorter, path("switch-lora64"));
+            AstForAudioClassification b = trained(bottleneck, 12);
+            saveAdapter(b, manifestFor(bottleneck), path("switch-bottleneck"));
+        }
+        const auto input = [](const AstClassifier &model, std::uint64_t seed) {
+            const FrontEnd f = model.frontEnd();
+            const torch::Tensor x = torch::randn(
+                { f.maxLength, 128 }, at::detail::createCPUGenerator(seed), torch::kFloat32);
+            FeatureMatrix m { f.maxLength, 128, {} };
+            m.data.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+            return std::vector<FeatureMatrix> { m };
+        };
+        AstClassifier switched(m_backbone);
+        qint64 switchNs = 0, freshNs = 0;
+        int switches = 0;
+        const std::vector<std::filesystem::path> order = { path("switch-lora"),
+            path("switch-bottleneck"), path("switch-lora64"), {}, path("switch-lora"), {} };
+        std::vector<std::vector<float>> seen;
+        for (const std::filesystem::path &a : order) {
+            QElapsedTimer timer;
+            timer.start();
+            switched.setAdapter(a);
+            switchNs += timer.nsecsElapsed();
+            timer.restart();
+            const AstClassifier fresh(m_backbone, { .adapter = a });
+            freshNs += timer.nsecsElapsed();
+            ++switches;
+            QCOMPARE(switched.summary().adapter, a);
+            QCOMPARE(switched.summary().config.labels, fresh.summary().config.labels);
+            QCOMPARE(switched.summary().config.maxLength, fresh.summary().config.maxLength);
+            QCOMPARE(switched.summary().parameters, fresh.summary().parameters);
+            QCOMPARE(switched.frontEnd().maxLength, fresh.frontEnd().maxLength);
+            const auto x = input(fresh, 20 + std::uint64_t(switches));
+            const std::vector<float> got = switched.logits(x)[0];
+            QCOMPARE(got, fresh.logits(x)[0]);
+            // And those of the files loaded the long way: checkpoint, then loadAdapter().
+            LoadedAst reference = a.empty() ? loadAstCheckpoint(m_backbone) : [&] {
+                const AdapterManifest m = loadAdapterManifest(a);
+                LoadedAst l = loadAstCheckpoint(
+                    m_backbone, { .maxLength = m.frontEnd.maxLength, .positions = m.positions });
+                loadAdapter(l.model, a, backboneFingerprint(m_backbone));
+                return l;
+            }();
+            const torch::Tensor want = evalLogits(reference.model,
+                torch::from_blob(const_cast<float *>(x[0].data.data()),
+                    { 1, x[0].frames, x[0].bins }, torch::kFloat32));
+            QCOMPARE(got,
+                std::vector<float>(want.data_ptr<float>(), want.data_ptr<float>() + want.numel()));
+            QCOMPARE(switched.scores(got), fresh.scores(got));
+            seen.push_back(got);
+        }
+        QCOMPARE(switched.frontEnd().maxLength, kMaxLength);
+        QVERIFY(seen[0] != seen[1]); // the adapters really differ
+        qInfo("tiny backbone: adapter switch %.2f ms on average; a fresh AstClassifier %.2f ms "
+              "(%d each)",
+            double(switchNs) / switches / 1e6, double(freshNs) / switches / 1e6, switches);
+        {
+            // The same on the "small" preset (6 layers, hidden 192), where reading and
+            // converting the backbone dominates a fresh load. Logged, not asserted.
+            const std::filesystem::path small = path("switch-small");
+            RandomModelOptions smallOptions;
+            smallOptions.preset = "small";
+            smallOptions.maxLength = kMaxLength;
+            writeRandomModel(small, smallOptions);
+            AstForAudioClassification model = loadAstCheckpoint(small).model;
+            applyPeft(model, loraPeft, kLabels, 3);
+            AdapterManifest m = manifestFor(loraPeft);
+            m.backboneFingerprint = backboneFingerprint(small);
+            m.hiddenSize = 192;
+            m.numHiddenLayers = 6;
+            saveAdapter(model, m, path("switch-small-lora"));
+            AstClassifier reused(small);
+            QElapsedTimer timer;
+            timer.start();
+            for (int i = 0; i < 3; ++i) {
+                reused.setAdapter(path("switch-small-lora"));
+                reused.setAdapter({});
+            }
+            const double switchMs = double(timer.nsecsElapsed()) / 6 / 1e6;
+            timer.restart();
+            for (int i = 0; i < 3; ++i) {
+                const AstClassifier a(small, { .adapter = path("switch-small-lora") });
+                const AstClassifier b(small);
+            }
+            const double freshMs = double(timer.nsecsElapsed()) / 6 / 1e6;
+            qInfo("small backbone: adapter switch %.2f ms on average; a fresh AstClassifier %.2f "
+                  "ms",
+                switchMs, freshMs);
+        }
+
+        // Another backbone's adapter is refused; the classifier keeps its adapter.
+        const std::filesystem::path other = path("switch-other-backbone");
+        RandomModelOptions options;
+        options.maxLength = kMaxLength;
+        options.seed = 2;
+        writeRandomModel(other, options);
+        {
+            AstForAudioClassification model = loadAstCheckpoint(other).model;
+            applyPeft(model, loraPeft, kLabels, 1);
+            AdapterManifest m = manifestFor(loraPeft);
+            m.backboneFingerprint = backboneFingerprint(other);
+            saveAdapter(model, m, path("switch-foreign"));
+        }
+        switched.setAdapter(path("switch-lora"));
+        const auto x = input(switched, 40);
+        const std::vector<float> before = switched.logits(x)[0];
+        const auto e = captureError([&] { switched.setAdapter(path("switch-foreign")); });
+        QVERIFY(e);
+        QCOMPARE(e->kind(), ErrorKind::Model);
+        QCOMPARE(switched.summary().adapter, path("switch-lora"));
+        QCOMPARE(switched.logits(x)[0], before);
     }
 };
 
