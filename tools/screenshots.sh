@@ -4,7 +4,8 @@
 # Generates the demo words (espeak-ng) and a small random backbone, then runs astpeft-studio
 # under xvfb-run with --screenshots: it imports the words (the import summary is shot), shows the
 # data and method views, trains a 10-epoch adapter run, and shoots the training view (light and
-# dark) and the runs view. Writes OUTDIR/{import-summary,data,method,train,train-dark,runs}.png.
+# dark), the runs view and the live view. Writes
+# OUTDIR/{import-summary,data,method,train,train-dark,runs,live}.png.
 # Needs xvfb-run (package xvfb; tools/bootstrap.sh installs it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -107,8 +107,12 @@ void ScreenshotTour::afterTraining()
         m_window->showPage(MainWindow::Page::Runs);
         QTimer::singleShot(300, this, [this] {
             shoot(m_window, "runs");
-            std::printf("wrote %d screenshots to %s\n", m_written, qPrintable(m_outDir));
-            Q_EMIT done(0);
+            m_window->showPage(MainWindow::Page::Live);
+            QTimer::singleShot(300, this, [this] {
+                shoot(m_window, "live");
+                std::printf("wrote %d screenshots to %s\n", m_written, qPrintable(m_outDir));
+                Q_EMIT done(0);
+            });
         });
     });
 }
