@@ -6,6 +6,7 @@
 #include "cli_args.h"
 #include "inference/classifier.h"
 #include "inference/streaming.h"
+#include "quantile.h"
 
 #include <nlohmann/json.hpp>
 
@@ -95,16 +96,6 @@ void printDetection(const core::Detection &d, bool asJson)
     else
         std::printf("%9.2f s  %-20s %.3f\n", d.seconds, d.label.c_str(), d.score);
     std::fflush(stdout);
-}
-
-// The q-quantile (0..1) of `values` by the nearest-rank method; 0 when empty.
-double quantile(std::vector<double> values, double q)
-{
-    if (values.empty())
-        return 0.0;
-    std::sort(values.begin(), values.end());
-    const std::size_t rank = std::size_t(std::ceil(q * double(values.size())));
-    return values[std::min(values.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
 int listDevices(const Args &args)
@@ -218,8 +209,8 @@ int cmdListen(const Args &args)
     if (asJson) {
         json summary = { { "event", "summary" }, { "device", device.name }, { "seconds", captured },
             { "windows", latencies.size() }, { "detections", detections.size() },
-            { "median_latency_ms", quantile(latencies, 0.5) },
-            { "p95_latency_ms", quantile(latencies, 0.95) }, { "overflows", overflows },
+            { "median_latency_ms", core::quantile(latencies, 0.5) },
+            { "p95_latency_ms", core::quantile(latencies, 0.95) }, { "overflows", overflows },
             { "gaps", gaps }, { "interrupted", bool(g_stopListening) } };
         if (!failure.empty())
             summary["error"] = failure;
@@ -228,8 +219,8 @@ int cmdListen(const Args &args)
         std::fprintf(stderr,
             "%.1f s of audio, %zu windows, %zu detections; latency median %.1f ms, p95 %.1f ms; "
             "%llu overflows\n",
-            captured, latencies.size(), detections.size(), quantile(latencies, 0.5),
-            quantile(latencies, 0.95), static_cast<unsigned long long>(overflows));
+            captured, latencies.size(), detections.size(), core::quantile(latencies, 0.5),
+            core::quantile(latencies, 0.95), static_cast<unsigned long long>(overflows));
     }
     if (gaps && !asJson)
         std::fprintf(stderr,

@@ -2,7 +2,9 @@
 #include "live_view.h"
 
 #include "audio/audio_device.h"
+#include "audio_inputs.h"
 #include "level_meter.h"
+#include "quantile.h"
 #include "run_history.h"
 #include "theme.h"
 
@@ -38,16 +40,6 @@ constexpr double kViewSeconds = 5.0; // the rolling spectrogram
 constexpr double kFrameSeconds = 0.01; // fbank frame shift
 constexpr std::size_t kLatencyWindows = 100;
 constexpr int kTopK = 5;
-
-// The q-quantile (0..1) by the nearest-rank method; 0 when empty (as `astpeft listen`).
-double quantile(std::vector<double> values, double q)
-{
-    if (values.empty())
-        return 0.0;
-    std::sort(values.begin(), values.end());
-    const std::size_t rank = std::size_t(std::ceil(q * double(values.size())));
-    return values[std::min(values.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
 
 } // namespace
 
@@ -239,10 +231,8 @@ LiveView::LiveView(QWidget *parent)
     m_thread.start();
 
     connect(refresh, &QPushButton::clicked, this, &LiveView::refreshDevices);
-    connect(m_devices, &QComboBox::currentIndexChanged, this, [this] {
-        if (m_devices->currentIndex() >= 0)
-            QSettings().setValue("audio/input", device());
-    });
+    connect(m_devices, &QComboBox::currentIndexChanged, this,
+        [this] { rememberAudioInput(m_devices); });
     connect(m_adapters, &QComboBox::currentIndexChanged, this, [this] {
         setLabels(readRunHistory(adapter()).labels);
         if (m_listening)
@@ -393,12 +383,12 @@ QList<LiveDetection> LiveView::detections() const
 
 double LiveView::medianLatencyMs() const
 {
-    return quantile({ m_latencies.begin(), m_latencies.end() }, 0.5);
+    return core::quantile({ m_latencies.begin(), m_latencies.end() }, 0.5);
 }
 
 double LiveView::p95LatencyMs() const
 {
-    return quantile({ m_latencies.begin(), m_latencies.end() }, 0.95);
+    return core::quantile({ m_latencies.begin(), m_latencies.end() }, 0.95);
 }
 
 void LiveView::start()
@@ -440,22 +430,9 @@ void LiveView::toggle()
 
 void LiveView::refreshDevices()
 {
-    const QString remembered = QSettings().value("audio/input").toString();
-    const QSignalBlocker block(m_devices);
-    m_devices->clear();
-    m_devices->addItem(tr("Default input"), QString());
-    try {
-        for (const core::AudioDeviceInfo &d : core::listAudioDevices())
-            if (d.maxInputChannels > 0) {
-                const QString name = QString::fromStdString(d.name);
-                m_devices->addItem(
-                    QStringLiteral("%1 (%2)").arg(name, QString::fromStdString(d.hostApi)), name);
-            }
-    } catch (const std::exception &e) {
-        setMessage(tr("No audio input: %1").arg(QString::fromStdString(e.what())), true);
-    }
-    const int i = m_devices->findData(remembered);
-    m_devices->setCurrentIndex(i >= 0 ? i : 0);
+    const QString error = fillAudioInputs(m_devices);
+    if (!error.isEmpty())
+        setMessage(tr("No audio input: %1").arg(error), true);
 }
 
 void LiveView::clearDetections()

@@ -4,6 +4,7 @@
 #include "audio/audio_device.h"
 #include "audio/audio_file.h"
 #include "audio/take_splitter.h"
+#include "audio_inputs.h"
 #include "level_meter.h"
 #include "project/project.h"
 #include "project_model.h"
@@ -117,10 +118,8 @@ RecorderPanel::RecorderPanel(ProjectModel *project, QWidget *parent)
     connect(m_record, &QPushButton::clicked, this,
         [this] { isRecording() || isCountingDown() ? stop() : record(); });
     connect(m_background, &QPushButton::clicked, this, &RecorderPanel::recordBackground);
-    connect(m_devices, &QComboBox::currentIndexChanged, this, [this] {
-        if (m_devices->currentIndex() >= 0)
-            QSettings().setValue("audio/input", device());
-    });
+    connect(m_devices, &QComboBox::currentIndexChanged, this,
+        [this] { rememberAudioInput(m_devices); });
     connect(m_project, &ProjectModel::classesChanged, this, &RecorderPanel::updateHints);
     connect(m_project, &ProjectModel::opened, this, &RecorderPanel::updateHints);
     refreshDevices();
@@ -180,22 +179,9 @@ bool RecorderPanel::suggestsBackground() const
 
 void RecorderPanel::refreshDevices()
 {
-    const QString remembered = QSettings().value("audio/input").toString();
-    const QSignalBlocker block(m_devices);
-    m_devices->clear();
-    m_devices->addItem(tr("Default input"), QString());
-    try {
-        for (const core::AudioDeviceInfo &d : core::listAudioDevices())
-            if (d.maxInputChannels > 0) {
-                const QString name = QString::fromStdString(d.name);
-                m_devices->addItem(
-                    QStringLiteral("%1 (%2)").arg(name, QString::fromStdString(d.hostApi)), name);
-            }
-    } catch (const std::exception &e) {
-        m_status->setText(tr("No audio input: %1").arg(QString::fromStdString(e.what())));
-    }
-    const int i = m_devices->findData(remembered);
-    m_devices->setCurrentIndex(i >= 0 ? i : 0);
+    const QString error = fillAudioInputs(m_devices);
+    if (!error.isEmpty())
+        m_status->setText(tr("No audio input: %1").arg(error));
 }
 
 void RecorderPanel::updateHints()
