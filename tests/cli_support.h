@@ -7,6 +7,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QList>
+#include <QProcess>
 #include <QString>
 #include <QStringList>
 
@@ -19,6 +20,25 @@ struct CliResult
     QByteArray out;
     QByteArray err;
 };
+
+// Waits for a started CLI process (killing it after `timeoutMs`) and collects what it gave.
+inline CliResult collect(QProcess &p, int timeoutMs)
+{
+    CliResult r;
+    if (!p.waitForStarted(30000)) {
+        r.err = "could not start " + p.program().toUtf8();
+        return r;
+    }
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished();
+        r.err = "timed out";
+    }
+    r.out += p.readAllStandardOutput();
+    r.err += p.readAllStandardError();
+    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    return r;
+}
 
 // "astpeft ARGS -> exit N", then the last 4000 bytes of stdout and stderr, for failure messages.
 inline QString describe(const QStringList &args, const CliResult &r)

@@ -54,20 +54,7 @@ class TestCliListen : public QObject
         p.setProcessEnvironment(m_env);
         p.setWorkingDirectory(m_tmp.path());
         p.start(kCli, args);
-        CliResult r;
-        if (!p.waitForStarted(30000)) {
-            r.err = "could not start " + kCli.toUtf8();
-            return r;
-        }
-        if (!p.waitForFinished(600000)) {
-            p.kill();
-            p.waitForFinished();
-            r.err = "timed out";
-        }
-        r.out += p.readAllStandardOutput();
-        r.err += p.readAllStandardError();
-        r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-        return r;
+        return collect(p, 600000);
     }
 
     // The detections among JSON lines, as (time, label).

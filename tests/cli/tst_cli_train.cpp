@@ -242,20 +242,7 @@ class TestCliTrain : public QObject
     {
         QProcess p;
         start(p, args);
-        CliResult r;
-        if (!p.waitForStarted(30000)) {
-            r.err = "could not start " + kCli.toUtf8();
-            return r;
-        }
-        if (!p.waitForFinished(300000)) {
-            p.kill();
-            p.waitForFinished();
-            r.err = "timed out";
-        }
-        r.out += p.readAllStandardOutput();
-        r.err += p.readAllStandardError();
-        r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-        return r;
+        return collect(p, 300000);
     }
 
     // `astpeft train` on the dataset with a quarter of each class for validation (2 clips).
