@@ -15,6 +15,7 @@ packages=(
   libtorch-dev libopenblas0-pthread     # without the pthread OpenBLAS, matmul is ~35x slower
   qt6-base-dev qt6-svg-dev libqcustomplot-dev portaudio19-dev libsndfile1-dev libsamplerate0-dev
   nlohmann-json3-dev libjemalloc-dev     # jemalloc: see bench/README.md, Training
+  libcurl4-openssl-dev libssl-dev        # astpeft download: HTTPS, sha256 checks
   sox libsox-fmt-all espeak-ng           # tests and the demo synthesise their audio
   xvfb xauth                             # tools/screenshots.sh runs the studio under xvfb-run
 )

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: MIT
+// core::downloadFromHub against tests/hub_server.h, which serves a generated tiny checkpoint
+// the way the Hugging Face Hub does (config.json as a regular file with a git blob ETag,
+// model.safetensors as an LFS file behind a CDN redirect with its sha256): a full download that
+// loads; a transfer cut short that resumes with a Range request to identical bytes; a corrupted
+// file that is refused and removed; a server that ignores Range; 404s; a refused connection;
+// HF_ENDPOINT; complete files not fetched again; cancel keeping the partial file.
+#include "inference/classifier.h"
+#include "net/hub_download.h"
+
+#include "hub_server.h"
+#include "test_support.h"
+
+#include <QDir>
+#include <QFile>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <memory>
+
+using namespace astpeft;
+using namespace astpeft::test;
+
+namespace {
+
+const std::string kRepo = "MIT/ast-finetuned-audioset-10-10-0.4593";
+
+QByteArray readBytes(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+QString str(const std::filesystem::path &p)
+{
+    return QString::fromStdString(p.string());
+}
+
+} // namespace
+
+class TestHubDownload : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_tmp;
+    QByteArray m_config, m_weights;
+    std::unique_ptr<HubServer> m_server;
+    int m_case = 0;
+
+    core::HubDownloadOptions options(const QString &dest) const
+    {
+        core::HubDownloadOptions o;
+        o.endpoint = m_server->endpoint();
+        o.repo = kRepo;
+        o.files = { "config.json", "model.safetensors" };
+        o.dest = dest.toStdString();
+        return o;
+    }
+    QString freshDir() { return m_tmp.filePath(QStringLiteral("case%1").arg(++m_case)); }
+
+    void verifyComplete(const QString &dir)
+    {
+        QCOMPARE(readBytes(dir + "/config.json"), m_config);
+        QCOMPARE(readBytes(dir + "/model.safetensors"), m_weights);
+        QVERIFY(!QFile::exists(dir + "/model.safetensors.incomplete"));
+        QVERIFY(!QFile::exists(dir + "/config.json.incomplete"));
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_tmp.isValid());
+        const QString source = m_tmp.filePath("source");
+        core::RandomModelOptions model;
+        model.seed = 7;
+        core::writeRandomModel(source.toStdString(), model);
+        m_config = readBytes(source + "/config.json");
+        m_weights = readBytes(source + "/model.safetensors");
+        QVERIFY(!m_config.isEmpty());
+        QVERIFY2(m_weights.size() > 200000, "the cut and cancel cases need a few hundred KB");
+    }
+
+    void init()
+    {
+        m_server = std::make_unique<HubServer>(kRepo,
+            std::vector<HubServer::File> {
+                { "config.json", m_config, false }, { "model.safetensors", m_weights, true } });
+        QVERIFY(m_server->port() > 0);
+    }
+    void cleanup() { m_server.reset(); }
+
+    void fullDownloadLoads()
+    {
+        const QString dir = freshDir();
+        core::HubDownloadOptions o = options(dir);
+        std::vector<core::DownloadProgress> reports;
+        o.progress = [&](const core::DownloadProgress &p) { reports.push_back(p); };
+        const core::HubDownloadResult r = core::downloadFromHub(o);
+        QVERIFY(!r.cancelled);
+        verifyComplete(dir);
+        // config.json last, each with the hash the server advertised.
+        QCOMPARE(r.files.size(), std::size_t(2));
+        QCOMPARE(r.files[0].name, std::string("model.safetensors"));
+        QCOMPARE(r.files[0].checksum, "sha256:" + HubServer::sha256Hex(m_weights));
+        QCOMPARE(r.files[1].name, std::string("config.json"));
+        QCOMPARE(r.files[1].checksum, "git-sha1:" + HubServer::gitSha1Hex(m_config));
+        QVERIFY(r.files[0].downloaded && r.files[1].downloaded);
+        QCOMPARE(r.commit, std::string(HubServer::kCommit));
+        QCOMPARE(r.bytesTransferred, std::int64_t(m_config.size() + m_weights.size()));
+        // Progress: totals known from the start, ending at 100 %.
+        QVERIFY(!reports.empty());
+        const std::int64_t all = m_config.size() + m_weights.size();
+        for (const auto &p : reports)
+            QCOMPARE(p.allTotal, all);
+        QCOMPARE(reports.back().allDone, all);
+        QCOMPARE(reports.back().file, std::string("config.json"));
+        // The LFS file was fetched through the redirect.
+        const auto gets = m_server->gets("model.safetensors");
+        QCOMPARE(gets.size(), std::size_t(2));
+        QCOMPARE(gets[1].path, std::string("/cdn/model.safetensors"));
+        QVERIFY(gets[1].range.empty());
+        // The existing loader reads the folder.
+        const core::AstClassifier model(dir.toStdString(), { .device = "cpu" });
+        QCOMPARE(model.summary().config.hiddenSize, 64);
+    }
+
+    void interruptedTransferResumes()
+    {
+        const QString dir = freshDir();
+        constexpr std::int64_t kCut = 100000;
+        m_server->cutNextGet("model.safetensors", kCut);
+        const auto error = captureError([&] { core::downloadFromHub(options(dir)); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), core::ErrorKind::Io);
+        QVERIFY2(QString(error->what()).contains("model.safetensors"), error->what());
+        QVERIFY2(QString(error->what()).contains("resume"), error->what());
+        QCOMPARE(QFileInfo(dir + "/model.safetensors.incomplete").size(), kCut);
+        QVERIFY(!QFile::exists(dir + "/model.safetensors"));
+        QVERIFY(!QFile::exists(dir + "/config.json")); // fetched last: the folder is not usable
+
+        m_server->clearRequests();
+        const core::HubDownloadResult r = core::downloadFromHub(options(dir));
+        verifyComplete(dir);
+        const auto gets = m_server->gets("model.safetensors");
+        QCOMPARE(gets.size(), std::size_t(2));
+        for (const HubRequest &g : gets)
+            QCOMPARE(g.range, "bytes=" + std::to_string(kCut) + "-");
+        QCOMPARE(r.files[0].resumedFrom, kCut);
+        QCOMPARE(r.bytesTransferred, std::int64_t(m_weights.size() - kCut + m_config.size()));
+    }
+
+    void corruptedFileIsRefused()
+    {
+        const QString dir = freshDir();
+        m_server->setCorrupt("model.safetensors", true);
+        const auto error = captureError([&] { core::downloadFromHub(options(dir)); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), core::ErrorKind::Format);
+        const QString what = error->what();
+        QVERIFY2(what.contains("model.safetensors"), qPrintable(what));
+        QVERIFY2(what.contains("checksum"), qPrintable(what));
+        QVERIFY2(what.contains(QString::fromStdString(HubServer::sha256Hex(m_weights))),
+            qPrintable(what));
+        QByteArray corrupted = m_weights;
+        corrupted[corrupted.size() / 2] = char(corrupted[corrupted.size() / 2] ^ 0x5a);
+        QVERIFY2(what.contains(QString::fromStdString(HubServer::sha256Hex(corrupted))),
+            qPrintable(what));
+        QVERIFY(!QFile::exists(dir + "/model.safetensors"));
+        QVERIFY(!QFile::exists(dir + "/model.safetensors.incomplete"));
+        QVERIFY(!QFile::exists(dir + "/config.json"));
+
+        m_server->setCorrupt("model.safetensors", false);
+        core::downloadFromHub(options(dir));
+        verifyComplete(dir);
+    }
+
+    void corruptedRegularFileIsRefused()
+    {
+        const QString dir = freshDir();
+        m_server->setCorrupt("config.json", true);
+        const auto error = captureError([&] { core::downloadFromHub(options(dir)); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), core::ErrorKind::Format);
+        QVERIFY2(QString(error->what()).contains("config.json"), error->what());
+        QVERIFY2(QString(error->what())
+                     .contains(QString::fromStdString(HubServer::gitSha1Hex(m_config))),
+            error->what());
+        QVERIFY(!QFile::exists(dir + "/config.json"));
+        QVERIFY(!QFile::exists(dir + "/config.json.incomplete"));
+    }
+
+    void serverIgnoringRangeRestarts()
+    {
+        const QString dir = freshDir();
+        m_server->cutNextGet("model.safetensors", 50000);
+        QVERIFY(captureError([&] { core::downloadFromHub(options(dir)); }));
+        QCOMPARE(QFileInfo(dir + "/model.safetensors.incomplete").size(), 50000);
+        m_server->setIgnoreRange(true);
+        m_server->clearRequests();
+        const core::HubDownloadResult r = core::downloadFromHub(options(dir));
+        verifyComplete(dir);
+        QCOMPARE(m_server->gets("model.safetensors").back().range, std::string("bytes=50000-"));
+        QCOMPARE(r.files[0].resumedFrom, std::int64_t(0));
+        QCOMPARE(r.bytesTransferred, std::int64_t(m_weights.size() + m_config.size()));
+    }
+
+    void notFound()
+    {
+        const QString dir = freshDir();
+        core::HubDownloadOptions o = options(dir);
+        o.files = { "config.json", "nope.bin" };
+        auto error = captureError([&] { core::downloadFromHub(o); });
+        QVERIFY(error);
+        QString what = error->what();
+        QVERIFY2(what.contains("404") && what.contains("nope.bin")
+                && what.contains(QString::fromStdString(kRepo)),
+            qPrintable(what));
+        // Every file is looked up before any transfer.
+        QVERIFY(m_server->gets("config.json").empty());
+        QVERIFY(!QFile::exists(dir + "/config.json"));
+
+        o = options(dir);
+        o.repo = "someone/else";
+        error = captureError([&] { core::downloadFromHub(o); });
+        QVERIFY(error);
+        what = error->what();
+        QVERIFY2(
+            what.contains("404") && what.contains("no repository someone/else"), qPrintable(what));
+    }
+
+    void connectionRefusedSaysOffline()
+    {
+        core::HubDownloadOptions o = options(freshDir());
+        o.endpoint = "http://127.0.0.1:" + std::to_string(HubServer::closedPort());
+        const auto error = captureError([&] { core::downloadFromHub(o); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), core::ErrorKind::Io);
+        const QString what = error->what();
+        QVERIFY2(
+            what.contains("cannot reach " + QString::fromStdString(o.endpoint)), qPrintable(what));
+        QVERIFY2(what.contains("offline"), qPrintable(what));
+        QVERIFY2(what.contains("HF_ENDPOINT") && what.contains("--endpoint"), qPrintable(what));
+    }
+
+    void hfEndpointEnvironment()
+    {
+        qputenv("HF_ENDPOINT", QByteArray::fromStdString(m_server->endpoint() + "/"));
+        QCOMPARE(core::resolveHubEndpoint(), m_server->endpoint());
+        QCOMPARE(core::resolveHubEndpoint("https://mirror.example/"),
+            std::string("https://mirror.example"));
+        const QString dir = freshDir();
+        core::HubDownloadOptions o = options(dir);
+        o.endpoint.clear();
+        const core::HubDownloadResult r = core::downloadFromHub(o);
+        qunsetenv("HF_ENDPOINT");
+        QCOMPARE(r.endpoint, m_server->endpoint());
+        verifyComplete(dir);
+        QCOMPARE(core::resolveHubEndpoint(), std::string("https://huggingface.co"));
+        QVERIFY(captureError([] { core::resolveHubEndpoint("ftp://example.org"); }));
+    }
+
+    void tokenIsSent()
+    {
+        qputenv("HF_TOKEN", "hf_secret");
+        core::downloadFromHub(options(freshDir()));
+        qunsetenv("HF_TOKEN");
+        // Every request to the endpoint carries it (libcurl would drop it on a redirect to
+        // another host, such as the Hub's CDN; here the CDN is the same host).
+        const auto requests = m_server->requests();
+        QVERIFY(!requests.empty());
+        for (const HubRequest &r : requests)
+            if (r.path.rfind("/cdn/", 0) != 0)
+                QCOMPARE(r.authorization, std::string("Bearer hf_secret"));
+    }
+
+    void completeFilesAreNotFetchedAgain()
+    {
+        const QString dir = freshDir();
+        core::downloadFromHub(options(dir));
+        m_server->clearRequests();
+        core::HubDownloadResult r = core::downloadFromHub(options(dir));
+        verifyComplete(dir);
+        QVERIFY(m_server->gets("model.safetensors").empty());
+        QVERIFY(m_server->gets("config.json").empty());
+        QCOMPARE(m_server->requests().size(), std::size_t(2)); // the two HEADs
+        QVERIFY(!r.files[0].downloaded && !r.files[1].downloaded);
+        QCOMPARE(r.bytesTransferred, std::int64_t(0));
+
+        // A damaged local copy is fetched again, the intact one is not.
+        {
+            QFile f(dir + "/model.safetensors");
+            QVERIFY(f.open(QIODevice::ReadWrite));
+            f.seek(1000);
+            f.write("XYZ");
+        }
+        m_server->clearRequests();
+        r = core::downloadFromHub(options(dir));
+        verifyComplete(dir);
+        QVERIFY(!m_server->gets("model.safetensors").empty());
+        QVERIFY(m_server->gets("config.json").empty());
+    }
+
+    void cancelKeepsPartialData()
+    {
+        const QString dir = freshDir();
+        m_server->setThrottle(4096, 5);
+        std::stop_source stop;
+        core::HubDownloadOptions o = options(dir);
+        o.stop = stop.get_token();
+        o.progress = [&](const core::DownloadProgress &p) {
+            if (p.file == "model.safetensors" && p.done > 0)
+                stop.request_stop();
+        };
+        const core::HubDownloadResult r = core::downloadFromHub(o);
+        QVERIFY(r.cancelled);
+        QVERIFY(r.files.empty());
+        const qint64 kept = QFileInfo(dir + "/model.safetensors.incomplete").size();
+        QVERIFY2(kept > 0 && kept < m_weights.size(), qPrintable(QString::number(kept)));
+        QVERIFY(!QFile::exists(dir + "/model.safetensors"));
+        QVERIFY(!QFile::exists(dir + "/config.json"));
+
+        m_server->setThrottle(0, 0);
+        m_server->clearRequests();
+        const core::HubDownloadResult again = core::downloadFromHub(options(dir));
+        verifyComplete(dir);
+        QCOMPARE(again.files[0].resumedFrom, std::int64_t(kept));
+        QCOMPARE(m_server->gets("model.safetensors").back().range,
+            "bytes=" + std::to_string(kept) + "-");
+    }
+
+    void knownModels()
+    {
+        const auto m = core::knownModel("ast-audioset");
+        QVERIFY(m);
+        QCOMPARE(m->repo, kRepo);
+        QCOMPARE(m->files, (std::vector<std::string> { "config.json", "model.safetensors" }));
+        QVERIFY(!core::knownModel("nope"));
+        qputenv("XDG_DATA_HOME", "/data/x");
+        QCOMPARE(str(core::defaultModelDir("ast-audioset")),
+            QStringLiteral("/data/x/astpeft/models/ast-audioset"));
+        QCOMPARE(str(core::defaultModelDir("owner/some-model")),
+            QStringLiteral("/data/x/astpeft/models/some-model"));
+        qunsetenv("XDG_DATA_HOME");
+        QCOMPARE(str(core::defaultModelDir("ast-audioset")),
+            QDir::homePath() + "/.local/share/astpeft/models/ast-audioset");
+    }
+
+    void badNamesAreRefused()
+    {
+        core::HubDownloadOptions o = options(freshDir());
+        o.files = { "../escape.bin" };
+        auto error = captureError([&] { core::downloadFromHub(o); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), core::ErrorKind::Usage);
+        o = options(freshDir());
+        o.repo = "/abs";
+        error = captureError([&] { core::downloadFromHub(o); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), core::ErrorKind::Usage);
+        QVERIFY(m_server->requests().empty());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestHubDownload)
+#include "tst_hub_download.moc"
