@@ -79,5 +79,7 @@ core::PeftConfig peftFromArgs(const Args &args, core::PeftMethod method);
 std::vector<Command> trainingCommands();
 // The commands of cli_listen.cpp: listen, timeline.
 std::vector<Command> listenCommands();
+// The command of cli_download.cpp: download.
+std::vector<Command> downloadCommands();
 
 } // namespace astpeft::cli

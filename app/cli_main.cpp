@@ -374,7 +374,7 @@ const std::vector<Command> &commands()
 }
 
 // Every command: the ones above, then train, eval and compare (cli_train.cpp), then listen and
-// timeline (cli_listen.cpp).
+// timeline (cli_listen.cpp), then download (cli_download.cpp).
 const std::vector<Command> &allCommands()
 {
     static const std::vector<Command> all = [] {
@@ -382,6 +382,8 @@ const std::vector<Command> &allCommands()
         for (Command &c : trainingCommands())
             out.push_back(std::move(c));
         for (Command &c : listenCommands())
+            out.push_back(std::move(c));
+        for (Command &c : downloadCommands())
             out.push_back(std::move(c));
         return out;
     }();

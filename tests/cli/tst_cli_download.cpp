@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: MIT
+// `astpeft download` end to end against tests/hub_server.h serving a generated tiny checkpoint
+// as the Hugging Face Hub would: the files arrive identical and `astpeft info` reads the folder;
+// --json, HF_ENDPOINT and the XDG default folder; a repository id instead of the preset name;
+// an interrupted transfer that the same command resumes; the offline message; usage errors.
+#include "cli_support.h"
+#include "hub_server.h"
+#include "inference/classifier.h"
+
+#include <QDir>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <memory>
+
+using namespace astpeft;
+using namespace astpeft::test;
+
+namespace {
+
+const QString kCli = QStringLiteral(ASTPEFT_CLI);
+const std::string kRepo = "MIT/ast-finetuned-audioset-10-10-0.4593";
+
+} // namespace
+
+class TestCliDownload : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_tmp;
+    QByteArray m_config, m_weights;
+    std::unique_ptr<HubServer> m_server;
+    QProcessEnvironment m_env;
+    int m_case = 0;
+
+    CliResult run(const QStringList &args) const
+    {
+        QProcess p;
+        p.setProcessEnvironment(m_env);
+        p.start(kCli, args);
+        return collect(p, 120000);
+    }
+    QString freshDir() { return m_tmp.filePath(QStringLiteral("case%1").arg(++m_case)); }
+    QString endpoint() const { return QString::fromStdString(m_server->endpoint()); }
+    std::unique_ptr<HubServer> serverFor(const std::string &repo) const
+    {
+        return std::make_unique<HubServer>(repo,
+            std::vector<HubServer::File> {
+                { "config.json", m_config, false }, { "model.safetensors", m_weights, true } });
+    }
+    void verifyComplete(const QString &dir)
+    {
+        QCOMPARE(readAll(dir + "/config.json"), m_config);
+        QCOMPARE(readAll(dir + "/model.safetensors"), m_weights);
+        QVERIFY(!QFile::exists(dir + "/model.safetensors.incomplete"));
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_tmp.isValid());
+        const QString source = m_tmp.filePath("source");
+        core::RandomModelOptions model;
+        model.seed = 3;
+        core::writeRandomModel(source.toStdString(), model);
+        m_config = readAll(source + "/config.json");
+        m_weights = readAll(source + "/model.safetensors");
+        QVERIFY(!m_config.isEmpty() && m_weights.size() > 200000);
+    }
+
+    void init()
+    {
+        m_server = serverFor(kRepo);
+        QVERIFY(m_server->port() > 0);
+        m_env = QProcessEnvironment::systemEnvironment();
+        m_env.remove("HF_ENDPOINT");
+        m_env.remove("HF_TOKEN");
+        m_env.insert("XDG_DATA_HOME", m_tmp.filePath("xdg"));
+        m_env.insert("OMP_WAIT_POLICY", "PASSIVE");
+    }
+    void cleanup() { m_server.reset(); }
+
+    void downloadsAstAudioset()
+    {
+        const QString dir = freshDir();
+        ASTPEFT_RUN_EXPECT(run, r,
+            (QStringList { "download", "ast-audioset", "--endpoint", endpoint(), "--out", dir }),
+            0);
+        verifyComplete(dir);
+        QVERIFY2(r.out.contains(("astpeft info " + dir).toUtf8()), r.out.constData());
+        QVERIFY2(r.err.contains("model.safetensors"), r.err.constData()); // progress
+        ASTPEFT_RUN_EXPECT(run, info, (QStringList { "info", dir, "--json" }), 0);
+        const QJsonObject j = QJsonDocument::fromJson(info.out).object();
+        QCOMPARE(j.value("config").toObject().value("hidden_size").toInt(), 64);
+    }
+
+    void jsonHfEndpointAndDefaultFolder()
+    {
+        m_env.insert("HF_ENDPOINT", endpoint());
+        ASTPEFT_RUN_EXPECT(run, r, (QStringList { "download", "ast-audioset", "--json" }), 0);
+        const QString dir = m_tmp.filePath("xdg/astpeft/models/ast-audioset");
+        verifyComplete(dir);
+        const QList<QJsonObject> lines = jsonLines(r.out);
+        QCOMPARE(lines.size(), 1);
+        const QJsonObject j = lines.front();
+        QCOMPARE(j.value("dir").toString(), dir);
+        QCOMPARE(j.value("endpoint").toString(), endpoint());
+        QCOMPARE(j.value("repo").toString(), QString::fromStdString(kRepo));
+        QCOMPARE(j.value("commit").toString(), QString(HubServer::kCommit));
+        const QJsonArray files = j.value("files").toArray();
+        QCOMPARE(files.size(), 2);
+        QCOMPARE(files[0].toObject().value("name").toString(), QString("model.safetensors"));
+        QCOMPARE(files[0].toObject().value("checksum").toString(),
+            QString::fromStdString("sha256:" + HubServer::sha256Hex(m_weights)));
+        QCOMPARE(j.value("bytes_transferred").toInteger(), m_weights.size() + m_config.size());
+
+        // Again: nothing is transferred.
+        ASTPEFT_RUN_EXPECT(run, again, (QStringList { "download", "ast-audioset", "--json" }), 0);
+        QCOMPARE(jsonLines(again.out).front().value("bytes_transferred").toInteger(), 0);
+    }
+
+    void repositoryId()
+    {
+        m_server = serverFor("someone/tiny-ast");
+        ASTPEFT_RUN_EXPECT(
+            run, r, (QStringList { "download", "someone/tiny-ast", "--endpoint", endpoint() }), 0);
+        verifyComplete(m_tmp.filePath("xdg/astpeft/models/tiny-ast"));
+    }
+
+    void interruptedThenResumed()
+    {
+        const QString dir = freshDir();
+        m_server->cutNextGet("model.safetensors", 60000);
+        const QStringList args { "download", "ast-audioset", "--endpoint", endpoint(), "--out",
+            dir };
+        ASTPEFT_RUN_EXPECT(run, r, args, 1);
+        QVERIFY2(
+            r.err.contains("model.safetensors") && r.err.contains("resume"), r.err.constData());
+        QCOMPARE(QFileInfo(dir + "/model.safetensors.incomplete").size(), 60000);
+        m_server->clearRequests();
+        ASTPEFT_RUN_EXPECT(run, again, args, 0);
+        verifyComplete(dir);
+        QCOMPARE(m_server->gets("model.safetensors").back().range, std::string("bytes=60000-"));
+    }
+
+    void offline()
+    {
+        const QString dead = QStringLiteral("http://127.0.0.1:%1").arg(HubServer::closedPort());
+        ASTPEFT_RUN_EXPECT(run, r,
+            (QStringList { "download", "ast-audioset", "--endpoint", dead, "--out", freshDir() }),
+            1);
+        QVERIFY2(r.err.contains(("cannot reach " + dead).toUtf8()), r.err.constData());
+        QVERIFY2(r.err.contains("you may be offline"), r.err.constData());
+        QVERIFY2(r.err.contains("HF_ENDPOINT"), r.err.constData());
+    }
+
+    void usageErrors()
+    {
+        ASTPEFT_RUN_EXPECT(run, unknown, (QStringList { "download", "nope" }), 2);
+        QVERIFY2(unknown.err.contains("ast-audioset"), unknown.err.constData());
+        ASTPEFT_RUN_EXPECT(run, none, (QStringList { "download" }), 2);
+        ASTPEFT_RUN_EXPECT(run, scheme,
+            (QStringList {
+                "download", "ast-audioset", "--endpoint", "ftp://x", "--out", freshDir() }),
+            2);
+        ASTPEFT_RUN_EXPECT(run, help, (QStringList { "download", "--help" }), 0);
+        QVERIFY(help.out.contains("HF_ENDPOINT"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCliDownload)
+#include "tst_cli_download.moc"
