@@ -2,6 +2,7 @@
 #include "main_window.h"
 
 #include "data_view.h"
+#include "download_dialog.h"
 #include "error.h"
 #include "import_summary_dialog.h"
 #include "live_view.h"
@@ -338,6 +339,19 @@ void MainWindow::buildMenus()
         file->addAction(tr("Open &backbone folder..."), this, &MainWindow::chooseModel);
     model->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
     model->setToolTip(tr("Open a Hugging Face AST folder (config.json + model.safetensors)"));
+    QAction *getAst = file->addAction(tr("&Get the AST AudioSet checkpoint..."), this, [this] {
+        auto *dialog = new DownloadDialog(QStringLiteral("ast-audioset"), this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &DownloadDialog::useAsBackbone, this, [this](const QString &dir) {
+            QSettings().setValue("model/lastFolder", dir);
+            openModel(dir);
+            if (m_project->isOpen())
+                m_project->setBackbone(dir);
+        });
+        dialog->open();
+    });
+    getAst->setToolTip(tr("Download MIT/ast-finetuned-audioset-10-10-0.4593, the paper's "
+                          "backbone, from the Hugging Face Hub (about 350 MB)"));
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
