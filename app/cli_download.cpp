@@ -70,6 +70,19 @@ double mb(std::int64_t bytes)
     return double(bytes) / 1e6;
 }
 
+// "505 B", "12.3 kB", "346.4 MB"
+std::string size(std::int64_t bytes)
+{
+    char text[32];
+    if (bytes < 1000)
+        std::snprintf(text, sizeof text, "%lld B", (long long)bytes);
+    else if (bytes < 1000000)
+        std::snprintf(text, sizeof text, "%.1f kB", double(bytes) / 1e3);
+    else
+        std::snprintf(text, sizeof text, "%.1f MB", mb(bytes));
+    return text;
+}
+
 // One line on stderr, rewritten in place on a terminal at most 10 times a second; elsewhere
 // (a log, a test) one line when each file starts and one when it is complete.
 class ProgressLine
@@ -90,8 +103,8 @@ public:
         }
         if (!m_tty) {
             if (newFile)
-                std::fprintf(
-                    stderr, "%s: %.1f of %.1f MB\n", p.file.c_str(), mb(p.done), mb(p.total));
+                std::fprintf(stderr, "%s: %s of %s\n", p.file.c_str(), size(p.done).c_str(),
+                    size(p.total).c_str());
             if (complete && !m_completeShown) {
                 std::fprintf(stderr, "%s: complete\n", p.file.c_str());
                 m_completeShown = true;
@@ -109,13 +122,17 @@ public:
         for (int i = 0; i < kWidth; ++i)
             bar[i] = i < filled ? '#' : '.';
         bar[kWidth] = '\0';
-        char eta[32] = "";
-        if (p.bytesPerSecond > 0 && p.total > p.done) {
-            const long seconds = long(double(p.total - p.done) / p.bytesPerSecond);
-            std::snprintf(eta, sizeof eta, "  ETA %ld:%02ld", seconds / 60, seconds % 60);
+        char rate[64] = "";
+        if (p.bytesPerSecond > 0) {
+            const int n = std::snprintf(rate, sizeof rate, "  %.1f MB/s", p.bytesPerSecond / 1e6);
+            if (p.total > p.done) {
+                const long seconds = long(double(p.total - p.done) / p.bytesPerSecond);
+                std::snprintf(rate + n, sizeof rate - std::size_t(n), "  ETA %ld:%02ld",
+                    seconds / 60, seconds % 60);
+            }
         }
-        std::fprintf(stderr, "\r%s [%s] %7.1f / %.1f MB  %5.1f MB/s%s\033[K", p.file.c_str(), bar,
-            mb(p.done), mb(p.total), mb(std::int64_t(p.bytesPerSecond)), eta);
+        std::fprintf(stderr, "\r%s [%s] %s / %s%s\033[K", p.file.c_str(), bar, size(p.done).c_str(),
+            size(p.total).c_str(), rate);
         m_open = true;
         std::fflush(stderr);
     }
@@ -194,9 +211,11 @@ int cmdDownload(const Args &args)
         return kExitOk;
     }
     for (const core::HubFileResult &f : result.files)
-        std::printf("%-20s %10.1f MB  %s%s\n", f.name.c_str(), mb(f.size), f.checksum.c_str(),
-            f.downloaded ? "" : "  (already there)");
-    std::printf("%s is in %s\nUse it: astpeft info %s\n", o.repo.c_str(),
+        std::printf("%-20s %10s  %s%s\n", f.name.c_str(), size(f.size).c_str(), f.checksum.c_str(),
+            f.downloaded ? "" : "  (already there, not downloaded again)");
+    const std::string commit =
+        result.commit.empty() ? std::string() : " (commit " + result.commit.substr(0, 12) + ")";
+    std::printf("%s%s is in %s\nUse it: astpeft info %s\n", o.repo.c_str(), commit.c_str(),
         result.dir.string().c_str(), result.dir.string().c_str());
     return kExitOk;
 }
