@@ -102,6 +102,13 @@ public:
         m_corrupt[file] = corrupt;
     }
     void setIgnoreRange(bool ignore) { m_ignoreRange = ignore; }
+    // Answers resolve requests without "Authorization: Bearer <token>" with 401, as the Hub
+    // does for a private repository (empty: no token needed).
+    void setRequiredToken(const std::string &token)
+    {
+        std::lock_guard lock(m_mutex);
+        m_token = token;
+    }
     // Sends bodies `chunk` bytes at a time with `pauseMs` between chunks (0: at once).
     void setThrottle(int chunk, int pauseMs)
     {
@@ -246,6 +253,16 @@ private:
         const bool withBody = request.method != "HEAD";
         const std::string &path = request.path;
         const std::string resolve = "/" + m_repo + "/resolve/";
+        std::string token;
+        {
+            std::lock_guard lock(m_mutex);
+            token = m_token;
+        }
+        if (!token.empty() && path.rfind(resolve, 0) == 0
+            && request.authorization != "Bearer " + token)
+            return respond(fd, "401 Unauthorized",
+                "X-Error-Code: RepoNotFound\r\nX-Error-Message: Invalid username or password.\r\n",
+                "Unauthorized", withBody);
         if (path.rfind("/cdn/", 0) == 0) {
             if (const File *f = find(path.substr(5)))
                 return sendContent(fd, request, *f, "");
@@ -330,6 +347,7 @@ private:
     std::vector<HubRequest> m_log;
     std::map<std::string, std::int64_t> m_cuts;
     std::map<std::string, bool> m_corrupt;
+    std::string m_token;
 };
 
 } // namespace astpeft::test

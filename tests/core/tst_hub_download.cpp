@@ -273,6 +273,22 @@ private Q_SLOTS:
                 QCOMPARE(r.authorization, std::string("Bearer hf_secret"));
     }
 
+    void privateRepositoryNeedsToken()
+    {
+        m_server->setRequiredToken("hf_right");
+        const QString dir = freshDir();
+        const auto error = captureError([&] { core::downloadFromHub(options(dir)); });
+        QVERIFY(error);
+        const QString what = error->what();
+        QVERIFY2(what.contains("HTTP 401") && what.contains("HF_TOKEN")
+                && what.contains(QString::fromStdString(kRepo)),
+            qPrintable(what));
+        core::HubDownloadOptions o = options(dir);
+        o.token = "hf_right";
+        core::downloadFromHub(o);
+        verifyComplete(dir);
+    }
+
     void completeFilesAreNotFetchedAgain()
     {
         const QString dir = freshDir();
