@@ -505,7 +505,12 @@ TransferOutcome transfer(const Remote &remote, const fs::path &part, const fs::p
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, onTransferProgress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-    t.report(true);
+    try {
+        t.report(true);
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
     const CURLcode rc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -576,6 +581,7 @@ std::optional<HubFileResult> fetch(const Remote &remote, Session &s)
         && (remote.size < 0 || std::int64_t(fs::file_size(target, ec)) == remote.size)
         && hashFile(target, remote.algorithm) == remote.hash) {
         result.size = std::int64_t(fs::file_size(target, ec));
+        fs::remove(part, ec); // a stale partial download of an older revision
         return result;
     }
     createDirectories(target.parent_path());
