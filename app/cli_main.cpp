@@ -200,6 +200,19 @@ int cmdInitModel(const Args &args)
         throw UsageError("--seed needs a non-negative integer");
     }
     o.head = pick(args, "head", core::HeadKind::Hf);
+    if (args.has("stride")) {
+        const std::vector<std::string> s = splitList(args.value("stride"));
+        try {
+            if (s.size() != 2)
+                throw std::invalid_argument("two values");
+            o.frequencyStride = std::stoi(s[0]);
+            o.timeStride = std::stoi(s[1]);
+        } catch (const std::exception &) {
+            throw UsageError("--stride needs F,T: the patch strides in mel bins and frames");
+        }
+        if (o.frequencyStride < 1 || o.timeStride < 1)
+            throw UsageError("--stride values must be positive");
+    }
     core::writeRandomModel(args.value("out"), o);
     return kExitOk;
 }
@@ -363,12 +376,16 @@ const std::vector<Command> &commands()
             withOptions(kKnobValues, { "labels", "max-length" }),
             withOptions(kKnobFlags, { "json" }), cmdParams },
         { "init-model",
-            "init-model --preset tiny|small|base [--max-length N] [--labels a,b,c] [--seed S] "
-            "--out DIR",
+            "init-model --preset tiny|small|base [--max-length N] [--stride F,T] [--labels a,b,c] "
+            "[--seed S] --out DIR",
             "Writes a randomly initialised AST checkpoint in the Hugging Face layout. The same "
             "seed\n"
-            "gives the same weights on every platform and libtorch version. --head hf|mean-tokens.",
-            { "preset", "max-length", "labels", "seed", "out", "head" }, {}, cmdInitModel },
+            "gives the same weights on every platform and libtorch version. --head "
+            "hf|mean-tokens.\n"
+            "--stride F,T sets the patch strides in mel bins and frames (default 10,10, AST's\n"
+            "overlapping patches; 16,16 has no overlap and about 2.3x fewer tokens).",
+            { "preset", "max-length", "stride", "labels", "seed", "out", "head" }, {},
+            cmdInitModel },
     };
     return list;
 }

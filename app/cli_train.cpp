@@ -450,6 +450,17 @@ int cmdEval(const Args &args)
     return kExitOk;
 }
 
+int cmdExport(const Args &args)
+{
+    if (args.positional.size() != 1 || !args.has("out"))
+        throw UsageError("export needs one RUN folder and --out DIR");
+    const std::filesystem::path out = args.value("out");
+    core::exportMergedRun(args.positional[0], args.value("model"), out);
+    std::printf(
+        "wrote %s (config.json, model.safetensors): use it as --model\n", out.string().c_str());
+    return kExitOk;
+}
+
 int cmdCompare(const Args &args)
 {
     if (!args.positional.empty())
@@ -585,6 +596,13 @@ std::vector<Command> trainingCommands()
             "macro-F1, per-class precision/recall/F1 and, with --json, the confusion matrix.\n"
             "--model MODEL overrides the backbone path (it must be the same backbone).",
             { "data", "split", "model", "device", "batch-size" }, { "json" }, cmdEval },
+        { "export", "export RUN --out DIR [--model MODEL]",
+            "Merges a run's adapter into its backbone and writes a plain Hugging Face-layout\n"
+            "checkpoint (config.json with the run's labels, model.safetensors) to DIR, usable\n"
+            "as --model everywhere. Full, linear, BitFit and LoRA runs merge; adapters, prompts\n"
+            "and prefixes cannot (use --adapter RUN instead). tools/make_backbone.sh makes the\n"
+            "bundled backbone this way. --model MODEL overrides the run's backbone path.",
+            { "out", "model" }, {}, cmdExport },
         { "compare",
             "compare --model MODEL --data PATH --methods m1,m2,... --budget B --out DIR [options]",
             "Trains each method at the same budget (its size knob solved for B; methods that\n"

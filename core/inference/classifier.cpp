@@ -290,6 +290,8 @@ void writeRandomModel(const std::filesystem::path &dir, const RandomModelOptions
     AstConfig c = presetConfig(options.preset);
     if (options.maxLength > 0)
         c.maxLength = options.maxLength;
+    c.frequencyStride = options.frequencyStride;
+    c.timeStride = options.timeStride;
     if (c.maxLength < c.patchSize)
         throw Error(ErrorKind::Usage,
             "max_length must be at least " + std::to_string(c.patchSize) + " frames");

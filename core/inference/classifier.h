@@ -106,6 +106,7 @@ struct RandomModelOptions
 {
     std::string preset = "tiny";
     int maxLength = 0; // 0 keeps the preset's (1024)
+    int frequencyStride = 10, timeStride = 10; // patch strides in mel bins and in frames
     std::vector<std::string> labels; // empty: a bare backbone without head
     std::uint64_t seed = 0;
     HeadKind head = HeadKind::Hf;

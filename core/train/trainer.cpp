@@ -933,4 +933,18 @@ EvalResult evaluateRun(const EvalOptions &options, TrainObserver *observer)
     return result;
 }
 
+void exportMergedRun(const std::filesystem::path &run, const std::filesystem::path &model,
+    const std::filesystem::path &out)
+{
+    const TrainOptions options =
+        parseTrainOptions(readTextFile(run / RunFiles::options), run / RunFiles::options);
+    const AdapterManifest manifest = loadAdapterManifest(run);
+    const std::filesystem::path modelDir = resolveModelDir(model.empty() ? options.model : model);
+    LoadedAst loaded =
+        loadAstCheckpoint(modelDir, { manifest.frontEnd.maxLength, manifest.positions });
+    AstForAudioClassification merged = loaded.model;
+    loadAdapter(merged, run, backboneFingerprint(modelDir));
+    saveMergedCheckpoint(merged, manifest, out);
+}
+
 } // namespace astpeft::core

@@ -248,4 +248,13 @@ struct EvalResult
 };
 EvalResult evaluateRun(const EvalOptions &options, TrainObserver *observer = nullptr);
 
+// Writes a run's adapter merged into its backbone as a plain Hugging Face-layout checkpoint in
+// `out` (config.json with the run's labels, max_length and normalisation; model.safetensors,
+// both written atomically): how the bundled backbone is made from a full fine-tuning run
+// (tools/make_backbone.sh). Full, linear, BitFit and LoRA runs merge; adapters, prompts and
+// prefixes add computation a plain AST cannot express: ErrorKind::Usage "cannot be merged",
+// before anything is written. `model` empty: the run's backbone.
+void exportMergedRun(const std::filesystem::path &run, const std::filesystem::path &model,
+    const std::filesystem::path &out);
+
 } // namespace astpeft::core

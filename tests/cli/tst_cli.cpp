@@ -310,6 +310,29 @@ private Q_SLOTS:
         QCOMPARE(j.value("checkpoint_max_length").toInt(), 100);
     }
 
+    // --stride 16,16: patches without overlap, 8 x 6 of them on 128 bins x 100 frames, and the
+    // strides are in config.json under the Hugging Face names.
+    void initModelStride()
+    {
+        const QString dir = tmpPath("stride-model");
+        RUN_EXPECT(init, (initModelArgs(dir) + QStringList { "--stride", "16,12" }), 0);
+        RUN_EXPECT(r, (QStringList { "info", dir, "--json" }), 0);
+        const QJsonObject config =
+            QJsonDocument::fromJson(r.out).object().value("config").toObject();
+        QCOMPARE(config.value("tokens").toInt(), 2 + 8 * 8);
+        QFile file(dir + "/config.json");
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QJsonObject stored = QJsonDocument::fromJson(file.readAll()).object();
+        QCOMPARE(stored.value("frequency_stride").toInt(), 16);
+        QCOMPARE(stored.value("time_stride").toInt(), 12);
+        const QString out = tmpPath("stride-bad");
+        for (const char *bad : { "16", "0,10", "a,b", "10,10,10" }) {
+            RUN_EXPECT(e, (QStringList { "init-model", "--stride", bad, "--out", out }), 2);
+            QVERIFY2(e.err.contains("--stride"), e.err.constData());
+        }
+        QVERIFY(!QFileInfo::exists(out));
+    }
+
     void infoMaxLengthOverride()
     {
         RUN_EXPECT(r, (QStringList { "info", m_model, "--json", "--max-length", "50" }), 0);

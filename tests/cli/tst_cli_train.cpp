@@ -562,6 +562,47 @@ private Q_SLOTS:
         QCOMPARE(predicted, counted);
     }
 
+    // --- export -----------------------------------------------------------------------------
+
+    // The full run merged into a plain checkpoint gives the logits of backbone + adapter, with
+    // the run's labels, and is usable as --model (info reads it).
+    void exportMergesFullRun()
+    {
+        const QString out = tmpPath("exported");
+        RUN_EXPECT(e, (QStringList { "export", m_run, "--out", out }), 0);
+        QVERIFY2(e.out.contains(out.toUtf8()), e.out.constData());
+        const QStringList clips = validClips().mid(0, 4);
+        RUN_EXPECT(merged, (QStringList { "predict", out, "--json", "--logits" } + clips), 0);
+        RUN_EXPECT(adapter,
+            (QStringList { "predict", m_model, "--adapter", m_run, "--json", "--logits" } + clips),
+            0);
+        const QList<QJsonObject> a = jsonLines(merged.out), b = jsonLines(adapter.out);
+        QCOMPARE(a.size(), clips.size());
+        QCOMPARE(b.size(), clips.size());
+        for (int i = 0; i < a.size(); ++i) {
+            const QJsonArray la = a[i].value("logits").toArray(),
+                             lb = b[i].value("logits").toArray();
+            QCOMPARE(la.size(), kWords.size());
+            QCOMPARE(la.size(), lb.size());
+            for (int k = 0; k < la.size(); ++k)
+                QVERIFY2(qAbs(la[k].toDouble() - lb[k].toDouble()) < 1e-4,
+                    qPrintable(QString("clip %1 logit %2: %3 vs %4")
+                                   .arg(i)
+                                   .arg(k)
+                                   .arg(la[k].toDouble())
+                                   .arg(lb[k].toDouble())));
+            QCOMPARE(a[i].value("top").toArray().first().toObject().value("label"),
+                b[i].value("top").toArray().first().toObject().value("label"));
+        }
+        RUN_EXPECT(info, (QStringList { "info", out, "--json" }), 0);
+        const QJsonArray labels =
+            QJsonDocument::fromJson(info.out).object().value("labels").toArray();
+        QCOMPARE(labels.size(), kWords.size());
+        RUN_EXPECT(bad, (QStringList { "export", tmpPath("no-such-run"), "--out", out + "2" }), 1);
+        QVERIFY2(bad.err.contains("no-such-run"), bad.err.constData());
+        QVERIFY(!QFileInfo::exists(out + "2"));
+    }
+
     // --- resume -----------------------------------------------------------------------------
 
     // Ctrl-C after the first finished epoch, then --resume: the same adapter, bit for bit, and
