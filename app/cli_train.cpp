@@ -601,11 +601,11 @@ std::vector<Command> trainingCommands()
             "Ctrl-C stops within one step; `astpeft train --resume --out RUN [--epochs N]`\n"
             "continues from the last finished epoch exactly as if it had not stopped.\n"
             "--demo trains on the bundled demo dataset (ten spoken words and background noise)\n"
-            "with the bundled pretrained backbone: --method adapter --epochs "
-                + std::string(kDemoEpochs) + " --out ./" + kDemoRun
-                + " unless given\n"
-                  "(--model overrides the backbone). The bundled files are looked up in\n"
-                  "$ASTPEFT_RESOURCE_DIR, <program>/../share/astpeft, then the source tree.\n\n"
+            "with the bundled pretrained backbone; unless given: --method adapter --epochs "
+                + std::string(kDemoEpochs) + "\n--out ./" + kDemoRun
+                + " (--model overrides the backbone). The bundled files are\n"
+                  "looked up in $ASTPEFT_RESOURCE_DIR, <program>/../share/astpeft, then the "
+                  "source tree.\n\n"
                 + trainOptionsHelp,
             unite(kKnobValues, kTrainValues),
             withOptions(kKnobFlags,
