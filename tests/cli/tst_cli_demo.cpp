@@ -3,9 +3,9 @@
 // pointing at a stand-in for the bundled files (a tiny random backbone from `astpeft init-model`
 // and a copy of the committed demo dataset). Checks the run folder's default place and contents,
 // its labels (the eleven demo classes), the options defaulted by --demo, the refusal to
-// overwrite a run, and the one-line errors naming every place searched when the backbone is
-// missing, including the installed layout (<exe>/../share/astpeft). Every process runs with HOME
-// inside the temporary folder. Torch-free.
+// overwrite a run, --resume of the default run folder, and the one-line errors naming every place
+// searched when the backbone is missing, including the installed layout (<exe>/../share/astpeft).
+// Every process runs with HOME inside the temporary folder. Torch-free.
 #include "cli_support.h"
 
 #include <QDir>
@@ -17,6 +17,8 @@
 #include <QSet>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <algorithm>
 
 namespace {
 
@@ -129,6 +131,15 @@ private Q_SLOTS:
         QVERIFY(isOneLine(again.err));
         QVERIFY(again.err.contains("--resume"));
         QCOMPARE(readAll(runDir + "/metrics.jsonl"), before);
+
+        // --resume continues the default run folder with the run's own options.
+        ASTPEFT_RUN_EXPECT(
+            run, resumed, (QStringList { "train", "--demo", "--resume", "--epochs", "2" }), 0);
+        int epochs = 0;
+        for (const QJsonObject &e : jsonLines(readAll(runDir + "/metrics.jsonl")))
+            if (e["event"].toString() == "epoch")
+                epochs = std::max(epochs, e["epoch"].toInt());
+        QCOMPARE(epochs, 2);
     }
 
     void outAndModelOverride()
