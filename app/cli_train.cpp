@@ -4,6 +4,7 @@
 #include "cli_args.h"
 #include "data/dataset.h"
 #include "io/atomic_file.h"
+#include "runtime/resources.h"
 #include "train/trainer.h"
 
 #include <nlohmann/json.hpp>
@@ -375,8 +376,34 @@ int runTraining(const core::TrainOptions &options, bool json)
     return kExitOk;
 }
 
-int cmdTrain(const Args &args)
+// `train --demo`: the bundled demo dataset, and unless given the bundled backbone, the adapter
+// method, kDemoEpochs epochs and ./astpeft-demo-run. With --resume only the run folder's
+// default applies (the run keeps its own options).
+constexpr const char *kDemoEpochs = "8";
+constexpr const char *kDemoRun = "astpeft-demo-run";
+
+Args withDemoDefaults(Args args)
 {
+    args.flags.erase("demo");
+    if (!args.has("out"))
+        args.values["out"] = kDemoRun;
+    if (args.has("resume"))
+        return args;
+    if (args.has("data"))
+        throw UsageError("--demo trains on the bundled demo dataset; leave out --data");
+    args.values["data"] = core::demoDataDir().string();
+    if (!args.has("model"))
+        args.values["model"] = core::bundledBackboneDir().string();
+    if (!args.has("method"))
+        args.values["method"] = "adapter";
+    if (!args.has("epochs"))
+        args.values["epochs"] = kDemoEpochs;
+    return args;
+}
+
+int cmdTrain(const Args &given)
+{
+    const Args args = given.has("demo") ? withDemoDefaults(given) : given;
     if (!args.positional.empty())
         throw UsageError("train takes no positional arguments");
     if (!args.has("out"))
@@ -578,17 +605,23 @@ std::vector<Command> trainingCommands()
     return {
         { "train",
             "train --model MODEL --data PATH --method M [knobs | --budget B] --out RUN "
-            "[options] [--resume] [--json]",
+            "[options] [--resume] [--json]  (or: train --demo [--epochs N] [--out RUN])",
             "Fine-tunes a PEFT method on a dataset and writes the run folder RUN: the best\n"
             "adapter (adapter_config.json + adapter_model.safetensors), metrics.jsonl (every\n"
             "event), options.json, command.txt, confusion.csv and checkpoints/last.\n"
             "Ctrl-C stops within one step; `astpeft train --resume --out RUN [--epochs N]`\n"
-            "continues from the last finished epoch exactly as if it had not stopped.\n\n"
+            "continues from the last finished epoch exactly as if it had not stopped.\n"
+            "--demo trains on the bundled demo dataset (ten spoken words and background noise)\n"
+            "with the bundled pretrained backbone; unless given: --method adapter --epochs "
+                + std::string(kDemoEpochs) + "\n--out ./" + kDemoRun
+                + " (--model overrides the backbone). The bundled files are\n"
+                  "looked up in $ASTPEFT_RESOURCE_DIR, <program>/../share/astpeft, then the "
+                  "source tree.\n\n"
                 + trainOptionsHelp,
             unite(kKnobValues, kTrainValues),
             withOptions(kKnobFlags,
                 { "json", "no-cache", "no-encoder-cache", "no-test", "checkpoint-activations",
-                    "resume" }),
+                    "resume", "demo" }),
             cmdTrain },
         { "eval", "eval RUN [--data PATH] [--split test|validation|train] [--json]",
             "Evaluates a run's best adapter on one split of a dataset (by default the run's own\n"

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // astpeft-studio: the desktop app.
 //   astpeft-studio [MODEL_DIR] [--project DIR] [--import PATH] [--theme system|light|dark]
-//                  [--screenshots OUTDIR [--epochs N]]
+//                  [--screenshots OUTDIR [--epochs N]] [--demo] [--quit-after MS]
 // Without --project it reopens the last project.
+#include "demo.h"
 #include "main_window.h"
 #include "project_model.h"
 #include "runtime/jemalloc_conf.h"
@@ -14,8 +15,11 @@
 #include <QCommandLineParser>
 #include <QDir>
 #include <QIcon>
+#include <QMessageBox>
 #include <QSettings>
 #include <QTimer>
+
+#include <cstdio>
 
 int main(int argc, char **argv)
 {
@@ -43,7 +47,14 @@ int main(int argc, char **argv)
         "outdir");
     const QCommandLineOption epochs(
         "epochs", "Epochs of the --screenshots run (default 3).", "n", "3");
-    parser.addOptions({ project, import, theme, screenshots, epochs });
+    const QCommandLineOption demo("demo",
+        "Open the demo project ($XDG_DATA_HOME/astpeft/demo-project, created when missing): the "
+        "bundled demo dataset with the bundled backbone, ready to train.");
+    const QCommandLineOption quitAfter("quit-after",
+        "Quit after MS milliseconds: exit status 0, or 1 when a backbone failed to load (for "
+        "smoke tests).",
+        "ms");
+    parser.addOptions({ project, import, theme, screenshots, epochs, demo, quitAfter });
     parser.process(app);
 
     astpeft::core::configureThreads();
@@ -55,7 +66,15 @@ int main(int argc, char **argv)
 
     if (!parser.positionalArguments().isEmpty())
         window.openModel(parser.positionalArguments().constFirst());
-    if (parser.isSet(project)) {
+    if (parser.isSet(demo)) {
+        QString error;
+        if (!astpeft::ui::openDemoProject(window, {}, &error)) {
+            std::fprintf(stderr, "astpeft-studio: %s\n", qPrintable(error));
+            if (!parser.isSet(quitAfter))
+                QMessageBox::critical(&window, QObject::tr("Cannot open the demo"), error);
+            return 1;
+        }
+    } else if (parser.isSet(project)) {
         const QString dir = parser.value(project);
         const bool exists = QDir(dir).exists("project.json");
         if (!(exists ? window.openProject(dir) : window.newProject(dir, QDir(dir).dirName())))
@@ -73,6 +92,17 @@ int main(int argc, char **argv)
         QTimer::singleShot(0, tour, &astpeft::ui::ScreenshotTour::start);
     } else if (parser.isSet(import)) {
         window.importPaths({ parser.value(import) });
+    }
+    bool failed = false; // a backbone failed to load (for --quit-after's exit status)
+    if (parser.isSet(quitAfter)) {
+        QObject::connect(&window, &astpeft::ui::MainWindow::modelFailed, &app,
+            [&failed](const QString &path, const QString &message) {
+                std::fprintf(
+                    stderr, "astpeft-studio: %s: %s\n", qPrintable(path), qPrintable(message));
+                failed = true;
+            });
+        QTimer::singleShot(
+            parser.value(quitAfter).toInt(), &app, [&app, &failed] { app.exit(failed ? 1 : 0); });
     }
     return app.exec();
 }

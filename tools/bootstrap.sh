@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # One-command set-up on a fresh Debian 12 machine: installs the Debian packages the project
 # needs (with sudo when not root), builds Release into $ASTPEFT_BUILD_DIR (default build/), then
-#   demo   runs the main job: the CLI on generated audio (tools/demo.sh)
+#   demo   opens the studio on the demo project with the bundled backbone (astpeft-studio
+#          --demo) when a display is available (DISPLAY or WAYLAND_DISPLAY), else trains the
+#          demo headless (astpeft train --demo); without a bundled backbone yet
+#          (resources/backbone), the CLI tour on a random backbone (tools/demo.sh)
 #   test   runs the whole test suite through ctest
 #   bench  runs the benchmarks (bench/run.sh; also installs python3-torch and torchaudio)
 #   build  only builds
@@ -44,7 +47,21 @@ cmake --build "$build" -j "$(nproc)"
 # Spinning OpenMP workers fight OpenBLAS's pthreads over the cores; see bench/README.md.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 case "$mode" in
-  demo) "$root/tools/demo.sh" "$build" ;;
+  demo)
+    if [ ! -f "$root/resources/backbone/config.json" ]; then
+      echo "== no bundled backbone in resources/backbone yet: the CLI tour on a random one"
+      exec "$root/tools/demo.sh" "$build"
+    elif [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+      echo "== astpeft-studio --demo (the demo project: press Ctrl+Enter to train)"
+      exec "$build/app/astpeft-studio" --demo
+    else
+      run="$build/demo-runs/$(date +%Y%m%d-%H%M%S)"
+      echo "== no display: astpeft train --demo --out $run"
+      "$build/app/astpeft" train --demo --out "$run"
+      echo "== try it: $build/app/astpeft predict $root/resources/backbone --adapter $run" \
+        "$root/resources/demo/yes/en_f3_s135_p35.flac"
+    fi
+    ;;
   test) ctest --test-dir "$build" --output-on-failure ;;
   bench) "$root/bench/run.sh" "$build" ;;
   build) ;;

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+#include "project/demo_project.h"
+
+#include "data/dataset.h"
+#include "error.h"
+
+#include <cstdlib>
+#include <system_error>
+
+namespace astpeft::core {
+
+namespace fs = std::filesystem;
+
+fs::path defaultDemoProjectDir()
+{
+    fs::path base;
+    if (const char *xdg = std::getenv("XDG_DATA_HOME"); xdg && fs::path(xdg).is_absolute())
+        base = xdg;
+    else if (const char *home = std::getenv("HOME"); home && *home)
+        base = fs::path(home) / ".local" / "share";
+    else
+        throw Error(ErrorKind::Io,
+            "neither XDG_DATA_HOME nor HOME is set: no place for the demo "
+            "project");
+    return base / "astpeft" / "demo-project";
+}
+
+Project openDemoProject(const fs::path &dir, const fs::path &demoData, const fs::path &backbone)
+{
+    if (isProjectDir(dir)) {
+        Project p = loadProject(dir);
+        std::error_code ec;
+        if (p.backbone.empty() || !fs::exists(resolvePath(p, p.backbone), ec)) {
+            p.backbone = backbone;
+            saveProject(p);
+        }
+        return p;
+    }
+    // Import before creating anything, so that a broken dataset leaves no half-made project.
+    const Dataset dataset = importDataset(demoData, { .layout = DatasetLayout::Folders });
+    if (dataset.clips.empty())
+        throw Error(ErrorKind::Format, "the demo dataset has no usable clips", demoData);
+    Project p = createProject(dir, "Demo");
+    addDataset(p, dataset);
+    p.backbone = backbone;
+    saveProject(p);
+    return p;
+}
+
+} // namespace astpeft::core
