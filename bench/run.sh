@@ -6,7 +6,9 @@
 #       train (training step per method), checkpoint (the step with and without activation
 #       checkpointing, C++ only), probe (linear-probing epochs, encoder cache on/off),
 #       gui (the studio's redraw time and event-loop stalls while training), stream (live
-#       classification latency and real-time factor, AST-base 1 s windows; STREAM_SECONDS (20))
+#       classification latency and real-time factor, 1 s windows, AST-base and the bundled
+#       backbone; STREAM_SECONDS (20)), transfer (the demo task on the bundled backbone against
+#       a random one; TRANSFER_METHODS, TRANSFER_EPOCHS)
 #     TRAIN_METHODS (default: full linear bitfit lora adapter prompt-deep prefix prompt-shallow),
 #     TRAIN_STEPS (8), TRAIN_WARMUP (2), TRAIN_BATCH (8); CKPT_METHODS, CKPT_STEPS (4),
 #     CKPT_WARMUP (1)
@@ -25,7 +27,7 @@ py=/usr/bin/python3
 bench="$build/bench/astpeft-bench"
 cli="$build/app/astpeft"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-sections=,${BENCH:-fbank,forward,threads,train,checkpoint,probe,gui,stream},
+sections=,${BENCH:-fbank,forward,threads,train,checkpoint,probe,gui,stream,transfer},
 want() { [[ $sections == *",$1,"* || $sections == ",all," ]]; }
 # Python and C++ alternate for ROUNDS rounds, so that drift in this machine's speed (seen here:
 # +-15 % over minutes) hits both alike; the tables take the median over rounds.
@@ -144,11 +146,37 @@ fi
 if want stream; then
   # Live classification (astpeft listen's engine) on AST-base with 1 s windows, fed 10 ms blocks:
   # streaming (only the new fbank frames per hop) against recomputing each window's front end.
-  echo "== live classification, AST-base, 1 s windows, 10 ms blocks"
+  echo "== live classification, AST-base and the bundled backbone, 1 s windows, 10 ms blocks"
   for precision in fp32 int8; do
     for hop in 0.25 0.5; do
       "$bench" stream "$model" --max-length 100 --hop "$hop" --seconds "${STREAM_SECONDS:-20}" \
-        --precision "$precision" --threads "$threads" >> "$results"
+        --precision "$precision" --threads "$threads" | sed 's/^{/{"model":"ast-base",/' >> "$results"
+      "$bench" stream "$root/resources/backbone" --hop "$hop" --seconds "${STREAM_SECONDS:-20}" \
+        --precision "$precision" --threads "$threads" | sed 's/^{/{"model":"bundled",/' >> "$results"
+    done
+  done
+fi
+
+if want transfer; then
+  # Does the bundled backbone's pretraining transfer? The demo task (ten words it never heard,
+  # in voices it never heard) trained with each method on the bundled backbone and on a random
+  # backbone of the same architecture (init-model, same seed for every run), same recipe and
+  # steps; best validation accuracy. TRANSFER_EPOCHS (12), TRANSFER_METHODS.
+  echo "== transfer: resources/demo on the bundled backbone vs a random one"
+  random="$out/random-small"
+  [ -f "$random/model.safetensors" ] || "$cli" init-model --preset small --max-length 100 \
+    --stride 16,16 --seed 1 --out "$random" >/dev/null
+  for method in ${TRANSFER_METHODS:-adapter lora linear full}; do
+    for init in bundled random; do
+      backbone="$root/resources/backbone"
+      [ "$init" = random ] && backbone="$random"
+      run_dir="$out/transfer-$method-$init"
+      rm -rf "$run_dir"
+      "$cli" --threads "$threads" train --model "$backbone" --data "$root/resources/demo" \
+        --method "$method" --epochs "${TRANSFER_EPOCHS:-12}" --batch-size 8 --val-fraction 0.25 \
+        --seed 1 --no-test --json --cache-dir "$out/transfer-cache" --out "$run_dir" \
+        | grep -E '"event": ?"finished"' \
+        | sed "s/^{/{\"bench\":\"transfer\",\"init\":\"$init\",/" >> "$results"
     done
   done
 fi
@@ -270,18 +298,32 @@ if probe:
 
 stream = [r for r in rows if r.get("bench") == "stream"]
 if stream:
-    print("\nlive classification (astpeft listen's engine), AST-base, 1 s windows fed 10 ms blocks: latency per window "
+    print("\nlive classification (astpeft listen's engine), 1 s windows fed 10 ms blocks: latency per window "
           "(last block in -> result, ms) and real-time factor (compute / audio time); baseline: each window's whole "
           "front end recomputed (offline path)")
-    print(f"{'dtype':>6} {'hop':>6} {'windows':>8} {'offline med/p95':>16} {'stream med/p95':>15} {'speed-up':>9} {'rtf off/stream':>15}")
-    for dtype in dict.fromkeys(r.get("dtype", "fp32") for r in stream):
-        for hop in dict.fromkeys(r["hop_s"] for r in stream):
-            pick = [r for r in stream if r["hop_s"] == hop and r.get("dtype", "fp32") == dtype]
-            o = next((r for r in pick if r["mode"] == "offline"), None)
-            s = next((r for r in pick if r["mode"] == "stream"), None)
-            if o and s:
-                print(f"{dtype:>6} {hop:>5.2f}s {s['windows']:>8} {o['median_ms']:>7.1f} /{o['p95_ms']:>7.1f} {s['median_ms']:>6.1f} /{s['p95_ms']:>7.1f} "
-                      f"{o['median_ms'] / s['median_ms']:>8.2f}x {o['rtf']:>7.3f} /{s['rtf']:>6.3f}")
-    print("  goals (issue 6, AST-base, 0.25 s hop): p95 < 250 ms and real-time factor < 0.5")
+    print(f"{'model':>9} {'dtype':>6} {'hop':>6} {'windows':>8} {'offline med/p95':>16} {'stream med/p95':>15} {'speed-up':>9} {'rtf off/stream':>15}")
+    for model in dict.fromkeys(r.get("model", "ast-base") for r in stream):
+        for dtype in dict.fromkeys(r.get("dtype", "fp32") for r in stream):
+            for hop in dict.fromkeys(r["hop_s"] for r in stream):
+                pick = [r for r in stream if r["hop_s"] == hop and r.get("dtype", "fp32") == dtype
+                        and r.get("model", "ast-base") == model]
+                o = next((r for r in pick if r["mode"] == "offline"), None)
+                s = next((r for r in pick if r["mode"] == "stream"), None)
+                if o and s:
+                    print(f"{model:>9} {dtype:>6} {hop:>5.2f}s {s['windows']:>8} {o['median_ms']:>7.1f} /{o['p95_ms']:>7.1f} {s['median_ms']:>6.1f} /{s['p95_ms']:>7.1f} "
+                          f"{o['median_ms'] / s['median_ms']:>8.2f}x {o['rtf']:>7.3f} /{s['rtf']:>6.3f}")
+    print("  goals (issue 6, 0.25 s hop): AST-base p95 < 250 ms and real-time factor < 0.5; the bundled backbone under 20 ms")
+
+transfer = [r for r in rows if r.get("bench") == "transfer"]
+if transfer:
+    print("\ntransfer: resources/demo (10 unseen words + background, unseen voices), best validation accuracy, "
+          "same recipe and steps; baseline: the same architecture randomly initialised")
+    print(f"{'method':>8} {'trainable':>10} {'bundled':>8} {'random':>8} {'gain':>7} {'seconds b/r':>12}")
+    for method in dict.fromkeys(r["method"] for r in transfer):
+        b = next((r for r in transfer if r["method"] == method and r["init"] == "bundled"), None)
+        r0 = next((r for r in transfer if r["method"] == method and r["init"] == "random"), None)
+        if b and r0:
+            print(f"{method:>8} {b['trainable_parameters']:>10} {b['best_val_accuracy']:>8.3f} {r0['best_val_accuracy']:>8.3f} "
+                  f"{b['best_val_accuracy'] - r0['best_val_accuracy']:>+7.3f} {b['seconds']:>5.0f} /{r0['seconds']:>4.0f}")
 PY
 echo "raw results: $results"
