@@ -197,6 +197,11 @@ int cmdDownload(const Args &args)
             o.dest.string().c_str());
         return kExitInput;
     }
+    if (result.offline) // on stderr with the other notes; stdout keeps the result
+        std::fprintf(stderr,
+            "astpeft: %s could not be reached (%s); the files already in %s were not re-checked "
+            "against it\n",
+            result.endpoint.c_str(), result.offlineReason.c_str(), result.dir.string().c_str());
     if (args.has("json")) {
         json files = json::array();
         for (const core::HubFileResult &f : result.files)
@@ -206,13 +211,15 @@ int cmdDownload(const Args &args)
         std::cout << json {
             { "dir", result.dir.string() }, { "repo", o.repo }, { "revision", o.revision },
             { "endpoint", result.endpoint }, { "commit", result.commit }, { "files", files },
-            { "bytes_transferred", result.bytesTransferred }
+            { "bytes_transferred", result.bytesTransferred }, { "offline", result.offline }
         }.dump() << '\n';
         return kExitOk;
     }
     for (const core::HubFileResult &f : result.files)
         std::printf("%-20s %10s  %s%s\n", f.name.c_str(), size(f.size).c_str(), f.checksum.c_str(),
-            f.downloaded ? "" : "  (already there, not downloaded again)");
+            f.downloaded         ? ""
+                : result.offline ? "  (already there, not re-checked: endpoint unreachable)"
+                                 : "  (already there, not downloaded again)");
     const std::string commit =
         result.commit.empty() ? std::string() : " (commit " + result.commit.substr(0, 12) + ")";
     std::printf("%s%s is in %s\nUse it: astpeft info %s\n", o.repo.c_str(), commit.c_str(),
@@ -235,9 +242,11 @@ std::vector<Command> downloadCommands()
         "Each file is checked against the server's sha256 (git blob id for small files) before\n"
         "it is put in place; an interrupted download (Ctrl-C, lost connection) resumes where it\n"
         "stopped when the command is run again, and files already there are not fetched again.\n"
+        "When the endpoint cannot be reached but every file is already complete in the folder,\n"
+        "the command succeeds without re-checking them and says so (\"offline\": true).\n"
         "Progress goes to stderr. With --json: {\"dir\", \"repo\", \"revision\", \"endpoint\",\n"
         "\"commit\", \"files\": [{\"name\", \"path\", \"size\", \"checksum\", \"downloaded\",\n"
-        "\"resumed_from\"}], \"bytes_transferred\"} on stdout.",
+        "\"resumed_from\"}], \"bytes_transferred\", \"offline\"} on stdout.",
         { "out", "endpoint", "revision" }, { "json" }, cmdDownload } };
 }
 

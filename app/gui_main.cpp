@@ -2,7 +2,7 @@
 // astpeft-studio: the desktop app.
 //   astpeft-studio [MODEL_DIR] [--project DIR] [--import PATH] [--theme system|light|dark]
 //                  [--screenshots OUTDIR [--epochs N]] [--demo] [--quit-after MS]
-// Without --project it reopens the last project.
+// Without --project it reopens the last project. --help and --version work without a display.
 #include "demo.h"
 #include "main_window.h"
 #include "project_model.h"
@@ -20,9 +20,76 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <string_view>
+
+namespace {
+
+// The studio's options, in one place: main() parses with them, and --help prints them even
+// before a QApplication exists.
+struct Options
+{
+    QCommandLineOption project { "project",
+        "Open the project in DIR, or create it there when the folder is empty or missing.", "dir" };
+    QCommandLineOption import { "import", "Import a dataset folder or manifest at start.", "path" };
+    QCommandLineOption theme { "theme", "system (default), light or dark.", "theme" };
+    QCommandLineOption screenshots { "screenshots",
+        "Visit every view (importing --import and training --epochs epochs), save a PNG of each "
+        "into OUTDIR, then quit. Used by tools/screenshots.sh.",
+        "outdir" };
+    QCommandLineOption epochs { "epochs", "Epochs of the --screenshots run (default 3).", "n",
+        "3" };
+    QCommandLineOption demo { "demo",
+        "Open the demo project ($XDG_DATA_HOME/astpeft/demo-project, created when missing): the "
+        "bundled demo dataset with the bundled backbone, ready to train." };
+    QCommandLineOption quitAfter { "quit-after",
+        "Quit after MS milliseconds: exit status 0, or 1 when a backbone failed to load (for "
+        "smoke tests).",
+        "ms" };
+
+    void addTo(QCommandLineParser &parser) const
+    {
+        parser.setApplicationDescription(
+            "Parameter-efficient fine-tuning of Audio Spectrogram Transformers");
+        parser.addHelpOption();
+        parser.addVersionOption();
+        parser.addPositionalArgument("model", "A Hugging Face AST folder to open.", "[MODEL_DIR]");
+        parser.addOptions({ project, import, theme, screenshots, epochs, demo, quitAfter });
+    }
+};
+
+// --help and --version need no display: they are answered before QApplication is constructed
+// (which aborts when there is none). --help-all (Qt's own options too) is left to Qt. Returns
+// whether one was answered.
+bool answeredWithoutDisplay(int argc, char **argv, const Options &options)
+{
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--")
+            break;
+        if (arg == "--version" || arg == "-v") {
+            std::printf("astpeft-studio %s\n", ASTPEFT_VERSION);
+            return true;
+        }
+        if (arg == "--help" || arg == "-h" || arg == "-?") {
+            QCommandLineParser parser;
+            options.addTo(parser);
+            // Without an application the usage line names "<executable_name>".
+            QString text = parser.helpText();
+            text.replace(QStringLiteral("<executable_name>"), QStringLiteral("astpeft-studio"));
+            std::fputs(qPrintable(text), stdout);
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
 
 int main(int argc, char **argv)
 {
+    const Options options;
+    if (answeredWithoutDisplay(argc, argv, options))
+        return 0;
     astpeft::core::ensurePassiveOpenMp(argv);
     QApplication app(argc, argv);
     QApplication::setOrganizationName("AST PEFT Studio");
@@ -31,30 +98,8 @@ int main(int argc, char **argv)
     QApplication::setWindowIcon(QIcon(":/icons/astpeft-studio.svg"));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(
-        "Parameter-efficient fine-tuning of Audio Spectrogram Transformers");
-    parser.addHelpOption();
-    parser.addVersionOption();
-    parser.addPositionalArgument("model", "A Hugging Face AST folder to open.", "[MODEL_DIR]");
-    const QCommandLineOption project("project",
-        "Open the project in DIR, or create it there when the folder is empty or missing.", "dir");
-    const QCommandLineOption import(
-        "import", "Import a dataset folder or manifest at start.", "path");
-    const QCommandLineOption theme("theme", "system (default), light or dark.", "theme");
-    const QCommandLineOption screenshots("screenshots",
-        "Visit every view (importing --import and training --epochs epochs), save a PNG of each "
-        "into OUTDIR, then quit. Used by tools/screenshots.sh.",
-        "outdir");
-    const QCommandLineOption epochs(
-        "epochs", "Epochs of the --screenshots run (default 3).", "n", "3");
-    const QCommandLineOption demo("demo",
-        "Open the demo project ($XDG_DATA_HOME/astpeft/demo-project, created when missing): the "
-        "bundled demo dataset with the bundled backbone, ready to train.");
-    const QCommandLineOption quitAfter("quit-after",
-        "Quit after MS milliseconds: exit status 0, or 1 when a backbone failed to load (for "
-        "smoke tests).",
-        "ms");
-    parser.addOptions({ project, import, theme, screenshots, epochs, demo, quitAfter });
+    options.addTo(parser);
+    const auto &[project, import, theme, screenshots, epochs, demo, quitAfter] = options;
     parser.process(app);
 
     astpeft::core::configureThreads();

@@ -223,11 +223,16 @@ void DownloadDialog::onProgress(
     m_status->setText(text);
 }
 
-void DownloadDialog::onFinished(const QString &dir)
+void DownloadDialog::onFinished(const QString &dir, bool offline, const QString &reason)
 {
     setRunning(false);
     m_bar->setValue(1000);
-    m_status->setText(tr("Complete and verified: %1").arg(dir));
+    if (offline)
+        m_status->setText(tr("%1 could not be reached (%2). The files already in %3 were not "
+                             "re-checked against it.")
+                              .arg(endpoint(), reason, dir));
+    else
+        m_status->setText(tr("Complete and verified: %1").arg(dir));
     m_get->setText(tr("&Get"));
     m_use->show();
     m_use->setDefault(true);

@@ -54,7 +54,7 @@ protected:
 
 private:
     void onProgress(const QString &file, qint64 done, qint64 total, double bytesPerSecond);
-    void onFinished(const QString &dir);
+    void onFinished(const QString &dir, bool offline, const QString &reason);
     void onCancelled();
     void onFailed(const QString &message);
     void setRunning(bool running);

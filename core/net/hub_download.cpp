@@ -204,6 +204,13 @@ std::string offlineMessage(const std::string &endpoint, const std::string &detai
     return m.str();
 }
 
+// Thrown by lookUp() when the endpoint cannot be reached at all; downloadFromHub() turns it
+// into an offline result (every file already complete) or into the offline core::Error.
+struct Unreachable
+{
+    std::string detail; // libcurl's text
+};
+
 bool isConnectionFailure(CURLcode rc)
 {
     return rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY
@@ -309,7 +316,7 @@ Remote lookUp(const std::string &file, Session &s)
             return {};
         if (rc != CURLE_OK) {
             if (isConnectionFailure(rc) || rc == CURLE_OPERATION_TIMEDOUT)
-                throw Error(ErrorKind::Io, offlineMessage(s.endpoint, curlDetail(rc, errorBuffer)));
+                throw Unreachable { curlDetail(rc, errorBuffer) };
             throw Error(ErrorKind::Io,
                 "cannot ask " + s.endpoint + " about " + file + ": " + curlDetail(rc, errorBuffer));
         }
@@ -625,6 +632,18 @@ std::optional<HubFileResult> fetch(const Remote &remote, Session &s)
     return result;
 }
 
+// Whether every file is complete in `dest`: present and no partial download beside it.
+bool allComplete(const std::vector<std::string> &files, const fs::path &dest)
+{
+    std::error_code ec;
+    for (const std::string &f : files) {
+        const fs::path target = dest / f;
+        if (!fs::is_regular_file(target, ec) || fs::exists(target.string() + ".incomplete", ec))
+            return false;
+    }
+    return true;
+}
+
 void checkRepoPath(const std::string &what, const std::string &value, bool slashes)
 {
     const bool bad = value.empty() || value.front() == '/' || value.back() == '/'
@@ -686,20 +705,38 @@ HubDownloadResult downloadFromHub(const HubDownloadOptions &options)
     // Every file is looked up first, so that a missing one fails before any transfer and the
     // total is known.
     std::vector<Remote> remotes;
-    for (const std::string &f : files) {
-        if (options.stop.stop_requested()) {
-            result.cancelled = true;
-            return result;
+    try {
+        for (const std::string &f : files) {
+            if (options.stop.stop_requested()) {
+                result.cancelled = true;
+                return result;
+            }
+            Remote r = lookUp(f, s);
+            if (r.name.empty()) { // cancelled
+                result.cancelled = true;
+                return result;
+            }
+            s.allTotal += std::max<std::int64_t>(r.size, 0);
+            if (!r.commit.empty())
+                result.commit = r.commit;
+            remotes.push_back(std::move(r));
         }
-        Remote r = lookUp(f, s);
-        if (r.name.empty()) { // cancelled
-            result.cancelled = true;
-            return result;
+    } catch (const Unreachable &u) {
+        // Offline: a folder downloaded earlier is usable as it is, just not re-checked.
+        if (!allComplete(files, options.dest))
+            throw Error(ErrorKind::Io, offlineMessage(s.endpoint, u.detail));
+        result.offline = true;
+        result.offlineReason = u.detail;
+        result.commit.clear();
+        std::error_code ec;
+        for (const std::string &f : files) {
+            HubFileResult file;
+            file.name = f;
+            file.path = options.dest / f;
+            file.size = std::int64_t(fs::file_size(file.path, ec));
+            result.files.push_back(std::move(file));
         }
-        s.allTotal += std::max<std::int64_t>(r.size, 0);
-        if (!r.commit.empty())
-            result.commit = r.commit;
-        remotes.push_back(std::move(r));
+        return result;
     }
     createDirectories(options.dest);
     for (const Remote &r : remotes) {

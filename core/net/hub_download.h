@@ -65,14 +65,21 @@ struct HubDownloadResult
     std::vector<HubFileResult> files {}; // the completed ones, in download order
     std::int64_t bytesTransferred = 0; // over the network in this call
     bool cancelled = false; // options.stop was requested: the folder is incomplete
+    // The endpoint could not be reached (refused, no DNS, timed out) but every requested file
+    // was already complete in dest (present, no ".incomplete" beside it): they are returned
+    // as they are, NOT re-checked against the server (their checksum is "", commit is "").
+    bool offline = false;
+    std::string offlineReason {}; // why the endpoint could not be reached, when offline
 };
 
 // Downloads every file of `options` into options.dest. Each one is written to
 // "<dest>/<file>.incomplete" (appended to when that exists: the transfer resumes with a Range
 // request; a server that ignores Range restarts it from 0), checked against the server's
 // checksum and size, and only then renamed to "<dest>/<file>". A file already present with the
-// right checksum is not downloaded again. Throws core::Error naming the file or folder:
-// unreachable endpoint (ErrorKind::Io, "you may be offline"), HTTP 401/403/404 and other
+// right checksum is not downloaded again. When the endpoint cannot be reached but every file
+// is already complete in dest, returns them without network with `offline` set. Throws
+// core::Error naming the file or folder: unreachable endpoint with some file missing
+// (ErrorKind::Io, "you may be offline"), HTTP 401/403/404 and other
 // HTTP failures (Io), an interrupted transfer (Io; the partial file stays for a resume), a
 // checksum mismatch (Format; the partial file is deleted, the message has both hashes), a file
 // that cannot be written (Io). Blocks the calling thread.

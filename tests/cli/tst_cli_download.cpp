@@ -2,7 +2,8 @@
 // `astpeft download` end to end against tests/hub_server.h serving a generated tiny checkpoint
 // as the Hugging Face Hub would: the files arrive identical and `astpeft info` reads the folder;
 // --json, HF_ENDPOINT and the XDG default folder; a repository id instead of the preset name;
-// an interrupted transfer that the same command resumes; the offline message; usage errors.
+// an interrupted transfer that the same command resumes; the offline message; a complete folder
+// accepted, with a note, when the endpoint cannot be reached; usage errors.
 #include "cli_support.h"
 #include "hub_server.h"
 #include "inference/classifier.h"
@@ -117,6 +118,7 @@ private Q_SLOTS:
         QCOMPARE(files[0].toObject().value("checksum").toString(),
             QString::fromStdString("sha256:" + HubServer::sha256Hex(m_weights)));
         QCOMPARE(j.value("bytes_transferred").toInteger(), m_weights.size() + m_config.size());
+        QCOMPARE(j.value("offline"), QJsonValue(false));
 
         // Again: nothing is transferred.
         ASTPEFT_RUN_EXPECT(run, again, (QStringList { "download", "ast-audioset", "--json" }), 0);
@@ -156,6 +158,33 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains(("cannot reach " + dead).toUtf8()), r.err.constData());
         QVERIFY2(r.err.contains("you may be offline"), r.err.constData());
         QVERIFY2(r.err.contains("HF_ENDPOINT"), r.err.constData());
+    }
+
+    void offlineWithCompleteFolder()
+    {
+        const QString dir = freshDir();
+        ASTPEFT_RUN_EXPECT(run, first,
+            (QStringList { "download", "ast-audioset", "--endpoint", endpoint(), "--out", dir }),
+            0);
+        const QString dead = QStringLiteral("http://127.0.0.1:%1").arg(HubServer::closedPort());
+        const QStringList args { "download", "ast-audioset", "--endpoint", dead, "--out", dir };
+        ASTPEFT_RUN_EXPECT(run, r, args, 0);
+        QVERIFY2(r.err.contains((dead + " could not be reached").toUtf8())
+                && r.err.contains("not re-checked"),
+            r.err.constData());
+        QVERIFY2(r.out.contains(("astpeft info " + dir).toUtf8()), r.out.constData());
+        verifyComplete(dir);
+
+        ASTPEFT_RUN_EXPECT(run, j, args + QStringList { "--json" }, 0);
+        const QJsonObject o = jsonLines(j.out).front();
+        QVERIFY(o.value("offline").toBool());
+        QCOMPARE(o.value("bytes_transferred").toInteger(), 0);
+        QCOMPARE(o.value("files").toArray().size(), 2);
+
+        // One file missing: today's offline error.
+        QVERIFY(QFile::remove(dir + "/config.json"));
+        ASTPEFT_RUN_EXPECT(run, missing, args, 1);
+        QVERIFY2(missing.err.contains("you may be offline"), missing.err.constData());
     }
 
     void usageErrors()

@@ -4,7 +4,8 @@
 // model.safetensors as an LFS file behind a CDN redirect with its sha256): a full download that
 // loads; a transfer cut short that resumes with a Range request to identical bytes; a corrupted
 // file that is refused and removed; a server that ignores Range; 404s; a refused connection;
-// HF_ENDPOINT; complete files not fetched again; cancel keeping the partial file.
+// HF_ENDPOINT; complete files not fetched again; complete files accepted unverified when the
+// endpoint cannot be reached (and refused when one is missing); cancel keeping the partial file.
 #include "inference/classifier.h"
 #include "net/hub_download.h"
 
@@ -240,6 +241,58 @@ private Q_SLOTS:
             what.contains("cannot reach " + QString::fromStdString(o.endpoint)), qPrintable(what));
         QVERIFY2(what.contains("offline"), qPrintable(what));
         QVERIFY2(what.contains("HF_ENDPOINT") && what.contains("--endpoint"), qPrintable(what));
+    }
+
+    void offlineWithCompleteFilesSucceeds()
+    {
+        const QString dir = freshDir();
+        core::downloadFromHub(options(dir));
+        core::HubDownloadOptions o = options(dir);
+        o.endpoint = "http://127.0.0.1:" + std::to_string(HubServer::closedPort());
+        const core::HubDownloadResult r = core::downloadFromHub(o);
+        QVERIFY(r.offline && !r.cancelled);
+        QVERIFY2(!r.offlineReason.empty(), r.offlineReason.c_str());
+        QCOMPARE(r.endpoint, o.endpoint);
+        QCOMPARE(r.bytesTransferred, std::int64_t(0));
+        QVERIFY(r.commit.empty());
+        QCOMPARE(r.files.size(), std::size_t(2));
+        QCOMPARE(r.files[0].name, std::string("model.safetensors")); // config.json last
+        QCOMPARE(r.files[0].size, std::int64_t(m_weights.size()));
+        QCOMPARE(r.files[1].name, std::string("config.json"));
+        QCOMPARE(r.files[1].size, std::int64_t(m_config.size()));
+        for (const core::HubFileResult &f : r.files)
+            QVERIFY(!f.downloaded && f.checksum.empty()); // not re-checked
+        verifyComplete(dir);
+
+        // Reachable again: verified against the server, not offline.
+        const core::HubDownloadResult online = core::downloadFromHub(options(dir));
+        QVERIFY(!online.offline);
+        QCOMPARE(online.files[0].checksum, "sha256:" + HubServer::sha256Hex(m_weights));
+    }
+
+    void offlineWithAnIncompleteFileFails()
+    {
+        const QString dir = freshDir();
+        core::downloadFromHub(options(dir));
+        core::HubDownloadOptions o = options(dir);
+        o.endpoint = "http://127.0.0.1:" + std::to_string(HubServer::closedPort());
+        // A partial download beside the file: not complete.
+        {
+            QFile part(dir + "/model.safetensors.incomplete");
+            QVERIFY(part.open(QIODevice::WriteOnly));
+            part.write("partial");
+        }
+        auto error = captureError([&] { core::downloadFromHub(o); });
+        QVERIFY(error);
+        QVERIFY2(QString(error->what()).contains("offline"), error->what());
+        QVERIFY(QFile::remove(dir + "/model.safetensors.incomplete"));
+        // A missing file.
+        QVERIFY(QFile::remove(dir + "/config.json"));
+        error = captureError([&] { core::downloadFromHub(o); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), core::ErrorKind::Io);
+        QVERIFY2(QString(error->what()).contains("offline"), error->what());
+        QVERIFY(!QFile::exists(dir + "/config.json"));
     }
 
     void hfEndpointEnvironment()

@@ -3,7 +3,8 @@
 // project in $XDG_DATA_HOME/astpeft/demo-project with every demo class and clip, sets the
 // bundled backbone, which then loads, so that a run can start; reopening adds nothing twice;
 // missing bundled files leave no project and name the folder. Then the built studio itself:
-// --demo --quit-after exits 0 by itself with the project made, 1 when the backbone is missing.
+// --demo --quit-after exits 0 by itself with the project made, 1 when the backbone is missing;
+// --help and --version exit 0 with their text even without a display.
 // The bundled files are a stand-in (ASTPEFT_RESOURCE_DIR): a tiny random backbone and the
 // source tree's demo dataset.
 #include "demo.h"
@@ -125,6 +126,32 @@ private Q_SLOTS:
         QCOMPARE(studio.exitCode(), 1);
         QVERIFY(studio.readAllStandardError().contains(path("no-backbone/backbone").toUtf8()));
         QVERIFY(!QFileInfo::exists(path("xdg3/astpeft/demo-project")));
+    }
+
+    // --help and --version answer without a display (no QT_QPA_PLATFORM, DISPLAY or
+    // WAYLAND_DISPLAY), where constructing QApplication would abort.
+    void studioHelpWithoutDisplay()
+    {
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.remove("QT_QPA_PLATFORM");
+        env.remove("DISPLAY");
+        env.remove("WAYLAND_DISPLAY");
+        QProcess studio;
+        studio.setProcessEnvironment(env);
+        studio.start(QStringLiteral(ASTPEFT_STUDIO), { "--help" });
+        QVERIFY(studio.waitForFinished(60000));
+        QCOMPARE(studio.exitStatus(), QProcess::NormalExit);
+        const QByteArray help = studio.readAllStandardOutput();
+        QVERIFY2(studio.exitCode() == 0, studio.readAllStandardError().constData());
+        QVERIFY2(help.startsWith("Usage: astpeft-studio") && help.contains("--demo")
+                && help.contains("--quit-after") && help.contains("MODEL_DIR"),
+            help.constData());
+
+        studio.start(QStringLiteral(ASTPEFT_STUDIO), { "--version" });
+        QVERIFY(studio.waitForFinished(60000));
+        QCOMPARE(studio.exitCode(), 0);
+        QCOMPARE(
+            studio.readAllStandardOutput(), QByteArray("astpeft-studio " ASTPEFT_VERSION "\n"));
     }
 };
 

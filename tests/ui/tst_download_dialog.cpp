@@ -147,6 +147,29 @@ private Q_SLOTS:
         QVERIFY2(dialog.errorText().contains("HF_ENDPOINT"), qPrintable(dialog.errorText()));
     }
 
+    void offlineWithCompleteFolderSucceeds()
+    {
+        const QString dir = m_tmp.filePath("offline-complete");
+        ui::DownloadDialog dialog;
+        dialog.setDestination(dir);
+        dialog.setEndpoint(QString::fromStdString(m_server->endpoint()));
+        QSignalSpy completed(&dialog, &ui::DownloadDialog::completed);
+        dialog.start();
+        QVERIFY(completed.wait(60000));
+        QVERIFY(dialog.statusText().contains("verified"));
+
+        const QString dead = QStringLiteral("http://127.0.0.1:%1").arg(HubServer::closedPort());
+        dialog.setEndpoint(dead);
+        dialog.start();
+        QVERIFY(completed.wait(30000));
+        QCOMPARE(completed.back().front().toString(), dir);
+        QVERIFY(dialog.errorText().isEmpty());
+        QVERIFY2(
+            dialog.statusText().contains(dead) && dialog.statusText().contains("not re-checked"),
+            qPrintable(dialog.statusText()));
+        QVERIFY(!button(&dialog, "Use as backbone")->isHidden());
+    }
+
     void mainWindowMenuUsesTheDownload()
     {
         ui::MainWindow window;

@@ -26,7 +26,8 @@ void DownloadWorker::download(const QString &endpoint, const QString &repo, cons
         if (r.cancelled)
             Q_EMIT cancelled();
         else
-            Q_EMIT finished(QString::fromStdString(r.dir.string()));
+            Q_EMIT finished(QString::fromStdString(r.dir.string()), r.offline,
+                QString::fromStdString(r.offlineReason));
     } catch (const std::exception &e) { // a core::Error, or out of memory: never past the thread
         Q_EMIT failed(QString::fromStdString(e.what()));
     }

@@ -35,7 +35,9 @@ public Q_SLOTS:
 Q_SIGNALS:
     // Bytes over all files; `file` is the one being transferred.
     void progress(const QString &file, qint64 done, qint64 total, double bytesPerSecond);
-    void finished(const QString &dir);
+    // `offline`: the endpoint could not be reached and the files already in `dir` were used
+    // without being re-checked against it (`reason` says why; "" otherwise).
+    void finished(const QString &dir, bool offline, const QString &reason);
     void cancelled();
     void failed(const QString &message);
 
