@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "io/atomic_file.h"
+#include "runtime/resources.h"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -788,14 +789,7 @@ fs::path defaultModelDir(const std::string &name)
     if (const auto slash = leaf.rfind('/'); slash != std::string::npos)
         leaf = leaf.substr(slash + 1);
     checkRepoPath("model name", leaf, false);
-    fs::path base;
-    if (const char *xdg = std::getenv("XDG_DATA_HOME"); xdg && fs::path(xdg).is_absolute())
-        base = xdg;
-    else if (const char *home = std::getenv("HOME"); home && *home)
-        base = fs::path(home) / ".local" / "share";
-    else
-        throw Error(ErrorKind::Usage, "neither XDG_DATA_HOME nor HOME is set: give a folder");
-    return base / "astpeft" / "models" / leaf;
+    return userDataDir("the download") / "models" / leaf;
 }
 
 } // namespace astpeft::core

@@ -3,6 +3,7 @@
 
 #include "data/dataset.h"
 #include "error.h"
+#include "runtime/resources.h"
 
 #include <cstdlib>
 #include <system_error>
@@ -13,16 +14,7 @@ namespace fs = std::filesystem;
 
 fs::path defaultDemoProjectDir()
 {
-    fs::path base;
-    if (const char *xdg = std::getenv("XDG_DATA_HOME"); xdg && fs::path(xdg).is_absolute())
-        base = xdg;
-    else if (const char *home = std::getenv("HOME"); home && *home)
-        base = fs::path(home) / ".local" / "share";
-    else
-        throw Error(ErrorKind::Io,
-            "neither XDG_DATA_HOME nor HOME is set: no place for the demo "
-            "project");
-    return base / "astpeft" / "demo-project";
+    return userDataDir("the demo project") / "demo-project";
 }
 
 Project openDemoProject(const fs::path &dir, const fs::path &demoData, const fs::path &backbone)

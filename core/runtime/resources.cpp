@@ -89,4 +89,15 @@ fs::path demoDataDir()
     return dir;
 }
 
+std::filesystem::path userDataDir(const std::string &what)
+{
+    if (const char *xdg = std::getenv("XDG_DATA_HOME");
+        xdg && std::filesystem::path(xdg).is_absolute())
+        return std::filesystem::path(xdg) / "astpeft";
+    if (const char *home = std::getenv("HOME"); home && *home)
+        return std::filesystem::path(home) / ".local" / "share" / "astpeft";
+    throw Error(
+        ErrorKind::Usage, "neither XDG_DATA_HOME nor HOME is set: give " + what + " a folder");
+}
+
 } // namespace astpeft::core

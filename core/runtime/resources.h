@@ -11,6 +11,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <vector>
 
 namespace astpeft::core {
@@ -30,5 +31,11 @@ std::filesystem::path bundledBackboneDir();
 // resourceDir()/demo; throws core::Error(Io) naming that folder and every place searched when it
 // is missing.
 std::filesystem::path demoDataDir();
+
+// The user's writable data folder for the program: $XDG_DATA_HOME/astpeft when XDG_DATA_HOME is
+// an absolute path, else $HOME/.local/share/astpeft (the XDG base directory rules). Holds
+// downloaded models and the demo project. Throws core::Error(Usage) saying that neither is set
+// and that `what` needs an explicit folder.
+std::filesystem::path userDataDir(const std::string &what);
 
 } // namespace astpeft::core

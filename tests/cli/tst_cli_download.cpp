@@ -5,6 +5,7 @@
 // an interrupted transfer that the same command resumes; the offline message; a complete folder
 // accepted, with a note, when the endpoint cannot be reached; usage errors.
 #include "cli_support.h"
+#include "hub_checkpoint.h"
 #include "hub_server.h"
 #include "inference/classifier.h"
 
@@ -55,9 +56,7 @@ class TestCliDownload : public QObject
     }
     void verifyComplete(const QString &dir)
     {
-        QCOMPARE(readAll(dir + "/config.json"), m_config);
-        QCOMPARE(readAll(dir + "/model.safetensors"), m_weights);
-        QVERIFY(!QFile::exists(dir + "/model.safetensors.incomplete"));
+        HubCheckpoint { m_config, m_weights }.verifyFolder(dir);
     }
 
 private Q_SLOTS:
@@ -65,11 +64,9 @@ private Q_SLOTS:
     {
         QVERIFY(m_tmp.isValid());
         const QString source = m_tmp.filePath("source");
-        core::RandomModelOptions model;
-        model.seed = 3;
-        core::writeRandomModel(source.toStdString(), model);
-        m_config = readAll(source + "/config.json");
-        m_weights = readAll(source + "/model.safetensors");
+        const HubCheckpoint served = HubCheckpoint::generate(source, 3);
+        m_config = served.config;
+        m_weights = served.weights;
         QVERIFY(!m_config.isEmpty() && m_weights.size() > 200000);
     }
 

@@ -9,6 +9,7 @@
 #include "inference/classifier.h"
 #include "net/hub_download.h"
 
+#include "hub_checkpoint.h"
 #include "hub_server.h"
 #include "test_support.h"
 
@@ -25,12 +26,6 @@ using namespace astpeft::test;
 namespace {
 
 const std::string kRepo = "MIT/ast-finetuned-audioset-10-10-0.4593";
-
-QByteArray readBytes(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
 
 QString str(const std::filesystem::path &p)
 {
@@ -61,10 +56,7 @@ class TestHubDownload : public QObject
 
     void verifyComplete(const QString &dir)
     {
-        QCOMPARE(readBytes(dir + "/config.json"), m_config);
-        QCOMPARE(readBytes(dir + "/model.safetensors"), m_weights);
-        QVERIFY(!QFile::exists(dir + "/model.safetensors.incomplete"));
-        QVERIFY(!QFile::exists(dir + "/config.json.incomplete"));
+        HubCheckpoint { m_config, m_weights }.verifyFolder(dir);
     }
 
 private Q_SLOTS:
@@ -72,11 +64,9 @@ private Q_SLOTS:
     {
         QVERIFY(m_tmp.isValid());
         const QString source = m_tmp.filePath("source");
-        core::RandomModelOptions model;
-        model.seed = 7;
-        core::writeRandomModel(source.toStdString(), model);
-        m_config = readBytes(source + "/config.json");
-        m_weights = readBytes(source + "/model.safetensors");
+        const HubCheckpoint served = HubCheckpoint::generate(source, 7);
+        m_config = served.config;
+        m_weights = served.weights;
         QVERIFY(!m_config.isEmpty());
         QVERIFY2(m_weights.size() > 200000, "the cut and cancel cases need a few hundred KB");
     }

@@ -7,6 +7,7 @@
 #include "inference/classifier.h"
 
 #include "download_dialog.h"
+#include "hub_checkpoint.h"
 #include "hub_server.h"
 #include "main_window.h"
 
@@ -27,12 +28,6 @@ using namespace astpeft::test;
 namespace {
 
 const std::string kRepo = "MIT/ast-finetuned-audioset-10-10-0.4593";
-
-QByteArray readBytes(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
 
 QPushButton *button(QWidget *dialog, const QString &text)
 {
@@ -59,11 +54,9 @@ private Q_SLOTS:
         QStandardPaths::setTestModeEnabled(true); // settings under ~/.qttest
         QVERIFY(m_tmp.isValid());
         const QString source = m_tmp.filePath("source");
-        core::RandomModelOptions model;
-        model.seed = 5;
-        core::writeRandomModel(source.toStdString(), model);
-        m_config = readBytes(source + "/config.json");
-        m_weights = readBytes(source + "/model.safetensors");
+        const HubCheckpoint served = HubCheckpoint::generate(source, 5);
+        m_config = served.config;
+        m_weights = served.weights;
         QVERIFY(m_weights.size() > 200000);
     }
     void init()
@@ -94,8 +87,8 @@ private Q_SLOTS:
         QCOMPARE(completed.front().front().toString(), dir);
         QCOMPARE(dialog.progressPercent(), 100);
         QVERIFY(dialog.errorText().isEmpty());
-        QCOMPARE(readBytes(dir + "/model.safetensors"), m_weights);
-        QCOMPARE(readBytes(dir + "/config.json"), m_config);
+        QCOMPARE(fileBytes(dir + "/model.safetensors"), m_weights);
+        QCOMPARE(fileBytes(dir + "/config.json"), m_config);
         QPushButton *useButton = button(&dialog, "Use as backbone");
         QVERIFY(useButton && useButton->isVisible());
         QTest::mouseClick(useButton, Qt::LeftButton);
@@ -131,7 +124,7 @@ private Q_SLOTS:
         QVERIFY(resume);
         QTest::mouseClick(resume, Qt::LeftButton);
         QVERIFY(completed.wait(60000));
-        QCOMPARE(readBytes(dir + "/model.safetensors"), m_weights);
+        QCOMPARE(fileBytes(dir + "/model.safetensors"), m_weights);
         QCOMPARE(m_server->gets("model.safetensors").back().range,
             "bytes=" + std::to_string(kept) + "-");
     }
