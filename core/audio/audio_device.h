@@ -86,7 +86,8 @@ public:
     /// unknown device or bad options, Io when PortAudio refuses to open it.
     explicit AudioCapture(const CaptureOptions &options);
     // Stops and closes; samples not read are lost. After a stall (see failed()) the stream and
-    // its PortAudio session are left open, deliberately leaked, since closing would hang.
+    // its PortAudio session are left open, deliberately leaked, since closing would hang;
+    // PortAudio's thread then keeps retrying (using CPU) until the process ends.
     ~AudioCapture();
     AudioCapture(const AudioCapture &) = delete;
     AudioCapture &operator=(const AudioCapture &) = delete;
