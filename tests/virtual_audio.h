@@ -43,6 +43,23 @@ inline bool installVirtualAudio(const QString &home, const QString &extraDevices
     return true;
 }
 
+#ifdef ASTPEFT_FAILING_MIC_PLUGIN
+// ALSA definitions (for installVirtualAudio's `extraDevices`) of a capture device `name` that
+// delivers `infile` (raw s16 16 kHz mono) in real time, then fails after `frames` frames like
+// an unplugged microphone (the driver answers ENODEV; tests/alsa_failing_mic.cpp). `failure`:
+// "poll" (PortAudio ends the stream) or "xrun" (PortAudio 19.6 stalls in xrun recovery). Each
+// open of the device starts afresh.
+inline QString failingMicrophone(
+    const QString &name, const QString &infile, qint64 frames, const QString &failure = "poll")
+{
+    return QStringLiteral("pcm_type.failing { lib \"%1\" }\n"
+                          "pcm.%2 { type failing; infile \"%3\"; frames %4; failure \"%5\" }\n")
+        .arg(QStringLiteral(ASTPEFT_FAILING_MIC_PLUGIN), name, infile)
+        .arg(frames)
+        .arg(failure);
+}
+#endif
+
 // Writes float samples in [-1, 1] as raw s16 little-endian (the virtual microphone's input).
 inline bool writeRawS16(const QString &file, std::span<const float> samples)
 {

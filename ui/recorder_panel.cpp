@@ -303,11 +303,11 @@ void RecorderPanel::stop()
     const std::uint64_t overflows = m_capture->overflows();
     m_capture.reset();
     m_record->setText(tr("Record"));
-    if (failedNow) {
-        m_status->setText(tr("The microphone stopped: %1").arg(error));
+    if (failedNow)
         Q_EMIT failed(error);
-    }
-    finishTake();
+    finishTake(); // what was captured before a failure is kept
+    if (failedNow)
+        m_status->setText(tr("The microphone stopped: %1. %2").arg(error, m_status->text()));
     if (overflows > 0)
         m_status->setText(m_status->text()
             + tr(" (%1 samples were lost: the input came faster than it was read)").arg(overflows));

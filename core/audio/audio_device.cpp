@@ -12,8 +12,10 @@
 #include <atomic>
 #include <cctype>
 #include <cmath>
+#include <condition_variable>
 #include <mutex>
 #include <sstream>
+#include <stop_token>
 #include <thread>
 
 namespace astpeft::core {
@@ -289,6 +291,14 @@ namespace {
 // clips hold, and the format ALSA's file plugin (the tests' virtual microphone) must be asked
 // for, since it hands over the file's bytes in whatever format the stream requests.
 constexpr PaSampleFormat kCaptureFormat = paInt16;
+
+// A running stream whose callback has not run for this long has stalled. PortAudio 19.6's ALSA
+// host API does this when a device fails (unplugged USB microphone): its xrun recovery fails
+// and it retries forever in its own thread, never calling the callback or the finished
+// callback again, and Pa_StopStream/Pa_AbortStream/Pa_CloseStream then wait for that thread
+// for ever (PortAudio issue #1037, fixed upstream in 2025). A live stream calls back every
+// buffer (tens of ms at the high latency used here), so seconds of silence are no hiccup.
+constexpr std::chrono::milliseconds kStallTimeout { 4000 };
 } // namespace
 
 struct AudioCapture::Impl
@@ -306,6 +316,38 @@ struct AudioCapture::Impl
     // Written by start()/stop().
     std::atomic<bool> started { false };
     std::atomic<bool> stopRequested { false }; // tells a requested end from a failure
+    std::atomic<bool> broken { false }; // ended by itself (set by streamFinished); sticky
+    std::atomic<std::uint64_t> callbacks { 0 }; // callback runs; the watchdog watches it
+    // The watchdog saw the stream stall (see kStallTimeout): PortAudio's thread is stuck, and
+    // the stream must never be stopped or closed (that would hang), nor `this` freed.
+    std::atomic<bool> stalled { false };
+
+    // Watchdog thread: from start() to stop(); sets `stalled` and ends when callbacks stop
+    // coming while the stream is meant to run.
+    std::mutex watchMutex;
+    std::condition_variable_any watchWake;
+    std::jthread watchdog;
+
+    void watch(std::stop_token stop)
+    {
+        using Clock = std::chrono::steady_clock;
+        std::uint64_t seen = callbacks.load(std::memory_order_relaxed);
+        Clock::time_point since = Clock::now();
+        std::unique_lock lock(watchMutex);
+        while (!watchWake.wait_for(
+            lock, stop, std::chrono::milliseconds(50), [&] { return stop.stop_requested(); })) {
+            if (finished.load(std::memory_order_acquire))
+                return; // ended, reported by PortAudio itself
+            const std::uint64_t now = callbacks.load(std::memory_order_relaxed);
+            if (now != seen) {
+                seen = now;
+                since = Clock::now();
+            } else if (Clock::now() - since >= kStallTimeout) {
+                stalled.store(true, std::memory_order_release);
+                return;
+            }
+        }
+    }
 
     // Consumer side: libsamplerate state and the device-rate samples it has not consumed yet.
     SrcPtr src;
@@ -320,6 +362,7 @@ struct AudioCapture::Impl
         const PaStreamCallbackTimeInfo *, PaStreamCallbackFlags flags, void *user) noexcept
     {
         auto *self = static_cast<Impl *>(user);
+        self->callbacks.fetch_add(1, std::memory_order_relaxed);
         if (flags & paInputOverflow)
             self->deviceOverflows.fetch_add(1, std::memory_order_relaxed);
         if (!input)
@@ -351,7 +394,10 @@ struct AudioCapture::Impl
     // Called by PortAudio when the stream becomes inactive: after stop() or on its own.
     static void streamFinished(void *user) noexcept
     {
-        static_cast<Impl *>(user)->finished.store(true, std::memory_order_release);
+        auto *self = static_cast<Impl *>(user);
+        if (!self->stopRequested.load())
+            self->broken.store(true, std::memory_order_release);
+        self->finished.store(true, std::memory_order_release);
     }
 };
 
@@ -398,15 +444,28 @@ AudioCapture::AudioCapture(const CaptureOptions &options)
 
 AudioCapture::~AudioCapture()
 {
+    if (d->stalled.load()) {
+        // PortAudio's thread is stuck in the stream and still points at *d: closing the stream
+        // would wait for it for ever, and the session (first member) keeps PortAudio from
+        // being terminated under it. Both stay, deliberately leaked, until the process ends.
+        (void)d.release();
+        return;
+    }
     stop();
 }
 
 void AudioCapture::start()
 {
+    if (failed()) {
+        // Not retried on this stream: a stalled one is stuck (see failed()), and PortAudio
+        // 19.6's ALSA host API deadlocks in Pa_StartStream when the device refuses to start
+        // again (its new thread fails while holding the lock the caller waits for).
+        throw Error(ErrorKind::Io,
+            describe(d->info, true)
+                + ": cannot restart capturing: the device failed; open it again");
+    }
     if (d->started.load() && !d->finished.load())
         return;
-    if (d->started.load()) // ended by itself: PortAudio wants a stop before the next start
-        Pa_AbortStream(d->stream.get());
     d->finished.store(false);
     d->stopRequested.store(false);
     if (const PaError error = Pa_StartStream(d->stream.get()); error != paNoError) {
@@ -414,6 +473,7 @@ void AudioCapture::start()
         throwPortAudio(d->info, true, "cannot start capturing", error);
     }
     d->started.store(true);
+    d->watchdog = std::jthread([impl = d.get()](std::stop_token stop) { impl->watch(stop); });
 }
 
 void AudioCapture::stop()
@@ -421,13 +481,20 @@ void AudioCapture::stop()
     if (!d || !d->started.load())
         return;
     d->stopRequested.store(true);
+    if (d->watchdog.joinable()) {
+        d->watchdog.request_stop();
+        d->watchdog.join();
+    }
+    if (d->stalled.load())
+        return; // Pa_StopStream would wait for ever; failed() stays true
     Pa_StopStream(d->stream.get()); // an error means it already stopped; nothing to do
     d->started.store(false);
 }
 
 bool AudioCapture::running() const
 {
-    return d->started.load() && !d->finished.load(std::memory_order_acquire);
+    return d->started.load() && !d->finished.load(std::memory_order_acquire)
+        && !d->stalled.load(std::memory_order_acquire);
 }
 
 std::size_t AudioCapture::read(std::span<float> out)
@@ -503,14 +570,17 @@ std::uint64_t AudioCapture::deviceOverflows() const
 
 bool AudioCapture::failed() const
 {
-    return d->started.load() && d->finished.load(std::memory_order_acquire)
-        && !d->stopRequested.load();
+    return d->broken.load(std::memory_order_acquire) || d->stalled.load(std::memory_order_acquire);
 }
 
 std::string AudioCapture::error() const
 {
     if (!failed())
         return {};
+    if (d->stalled.load(std::memory_order_acquire)) {
+        return describe(d->info, true)
+            + ": the stream stopped delivering audio (device unplugged or driver error)";
+    }
     return describe(d->info, true)
         + ": the stream stopped by itself (device unplugged or driver error)";
 }

@@ -85,12 +85,16 @@ public:
     /// Opens the device (not started). Throws core::Error naming the device: Usage for an
     /// unknown device or bad options, Io when PortAudio refuses to open it.
     explicit AudioCapture(const CaptureOptions &options);
-    ~AudioCapture(); // stops and closes; samples not read are lost
+    // Stops and closes; samples not read are lost. After a stall (see failed()) the stream and
+    // its PortAudio session are left open, deliberately leaked, since closing would hang;
+    // PortAudio's thread then keeps retrying (using CPU) until the process ends.
+    ~AudioCapture();
     AudioCapture(const AudioCapture &) = delete;
     AudioCapture &operator=(const AudioCapture &) = delete;
 
     /// Starts (or restarts after stop()) the stream; samples not read before stay readable.
-    /// Throws core::Error(Io) naming the device.
+    /// Throws core::Error(Io) naming the device, also once the device failed (see failed()):
+    /// a failed stream is not restarted (PortAudio 19.6 could hang); open a new AudioCapture.
     void start();
     /// Stops after the buffers in flight; what was captured stays readable. Never throws.
     void stop();
@@ -113,7 +117,11 @@ public:
     /// Callbacks in which PortAudio reported an input overflow (data lost before the ring).
     std::uint64_t deviceOverflows() const;
 
-    /// The stream stopped by itself (device unplugged, driver error). Not set by stop().
+    /// The stream stopped by itself (device unplugged, driver error), or stalled: no callback
+    /// for 4 s while running. PortAudio 19.6's ALSA host API stalls when a device fails (its
+    /// recovery retries for ever, and stopping the stream would then hang), so a watchdog
+    /// thread (start() to stop()) notices; running() turns false and readWait() returns.
+    /// Not set by stop(); once set, it stays.
     bool failed() const;
     /// Why failed() is true, naming the device; empty otherwise.
     std::string error() const;

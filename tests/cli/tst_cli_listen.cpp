@@ -34,6 +34,7 @@ const QString kCli = QStringLiteral(ASTPEFT_CLI);
 constexpr int kRate = kListenRate;
 constexpr int kWindowFrames = kListenWindowFrames;
 constexpr int kWindowSamples = kListenWindowSamples;
+constexpr qint64 kBrokenAfter = 24000; // frames the failing microphones deliver (1.5 s)
 
 } // namespace
 
@@ -89,7 +90,11 @@ private Q_SLOTS:
     void initTestCase()
     {
         QVERIFY(m_tmp.isValid() && m_home.isValid());
-        QVERIFY(installVirtualAudio(m_home.path()));
+        // Besides the default microphone, two that fail 1.5 s into in.raw, the ways
+        // tests/alsa_failing_mic.cpp can: PortAudio ends the stream, or it stalls.
+        QVERIFY(installVirtualAudio(m_home.path(),
+            failingMicrophone("brokenmic", m_home.filePath("in.raw"), kBrokenAfter)
+                + failingMicrophone("stuckmic", m_home.filePath("in.raw"), kBrokenAfter, "xrun")));
         m_env = QProcessEnvironment::systemEnvironment(); // HOME is the virtual sound card's
 
         // Words, training data and the stream (tests/listen_fixture.h).
@@ -257,6 +262,61 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains("no-such-microphone"), r.err.constData());
         QVERIFY2(r.err.trimmed().split('\n').last().startsWith("astpeft: "), r.err.constData());
         QVERIFY(r.out.isEmpty());
+    }
+
+    void deviceFailureIsAnInputError_data()
+    {
+        QTest::addColumn<QString>("device");
+        QTest::addColumn<QString>("reason");
+        QTest::addColumn<bool>("json");
+        QTest::addRow("stream ends") << "brokenmic"
+                                     << "stopped by itself" << false;
+        QTest::addRow("stream ends, json") << "brokenmic"
+                                           << "stopped by itself" << true;
+        QTest::addRow("stream stalls") << "stuckmic"
+                                       << "stopped delivering audio" << false;
+        QTest::addRow("stream stalls, json") << "stuckmic"
+                                             << "stopped delivering audio" << true;
+    }
+
+    // A microphone that fails mid-stream ends listen (which would otherwise run until Ctrl-C)
+    // with exit code 1 and a message naming the device and why; --json's summary says so too.
+    void deviceFailureIsAnInputError()
+    {
+        QFETCH(QString, device);
+        QFETCH(QString, reason);
+        QFETCH(bool, json);
+        QStringList args { "listen", "--model", m_model, "--device", device };
+        if (json)
+            args << "--json";
+        ASTPEFT_RUN_EXPECT(run, r, args + m_detectOptions, 1);
+        // The message, on one line. (In the stalled case PortAudio's own thread may still
+        // print its complaints around it.)
+        const QString quoted = "\"" + device + "\"";
+        QString message;
+        for (const QByteArray &line : r.err.split('\n'))
+            if (line.startsWith("astpeft: "))
+                message = QString::fromUtf8(line);
+        QVERIFY2(message.contains("audio input " + quoted) && message.contains(reason)
+                && message.contains("device unplugged or driver error"),
+            r.err.constData());
+        if (device == "brokenmic")
+            QVERIFY2(r.err.trimmed().split('\n').last().startsWith("astpeft: "), r.err.constData());
+        if (json) {
+            const QList<QJsonObject> lines = jsonLines(r.out);
+            QVERIFY2(!lines.isEmpty(), r.out.constData());
+            const QJsonObject summary = lines.last();
+            QCOMPARE(summary.value("event").toString(), QStringLiteral("summary"));
+            QCOMPARE(summary.value("device").toString(), device);
+            QVERIFY2(summary.value("error").toString().contains(quoted)
+                    && summary.value("error").toString().contains(reason),
+                r.out.constData());
+            QCOMPARE(summary.value("interrupted").toBool(), false);
+            // What came before the failure was classified (at most what the device delivered).
+            const double seconds = summary.value("seconds").toDouble();
+            QVERIFY2(seconds > 0.0 && seconds <= double(kBrokenAfter) / kRate,
+                qPrintable(QString::number(seconds)));
+        }
     }
 
     void badOptionsAreUsageErrors()

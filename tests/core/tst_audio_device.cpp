@@ -42,6 +42,7 @@ namespace {
 using test::captureError;
 
 constexpr int kFileRate = 16000; // Hz of in.raw and of what the playback devices write
+constexpr qint64 kBrokenAfter = 8000; // frames brokenmic delivers before it fails (0.5 s)
 
 // 0.1 s silence, 0.4 s of 440 Hz, 0.4 s of 1000 Hz, 0.1 s silence, amplitude 0.5, as s16.
 std::vector<std::int16_t> microphoneSignal()
@@ -208,6 +209,8 @@ private slots:
     void capturesSignal();
     void countsOverflows();
     void restartsAfterStop();
+    void reportsDeviceFailure_data();
+    void reportsDeviceFailure();
     void playsToDevice_data();
     void playsToDevice();
     void reportsProgressThenFinishes();
@@ -253,7 +256,10 @@ void TestAudioDevice::initTestCase()
         "pcm.virtpipe { type plug; slave { pcm \"pipeout\"; rate 16000; channels 1; format "
         "S16_LE } }\n"
         "pcm.vanishing { type file; slave.pcm \"null\"; file \"/dev/null\"; infile "
-        "\"%1/vanishing.raw\"; format \"raw\" }\n"));
+        "\"%1/vanishing.raw\"; format \"raw\" }\n"
+            + astpeft::test::failingMicrophone("brokenmic", home + "/in.raw", kBrokenAfter)
+            + astpeft::test::failingMicrophone(
+                "stuckmic", home + "/in.raw", kBrokenAfter, "xrun")));
 }
 
 void TestAudioDevice::cleanupTestCase()
@@ -466,6 +472,65 @@ void TestAudioDevice::restartsAfterStop()
     QVERIFY(capture.running());
     capture.stop();
     QVERIFY(!capture.failed());
+}
+
+void TestAudioDevice::reportsDeviceFailure_data()
+{
+    QTest::addColumn<QString>("device");
+    QTest::addColumn<QString>("reason"); // in error()
+    // PortAudio notices and ends the stream.
+    QTest::addRow("stream ends") << "brokenmic"
+                                 << "stopped by itself";
+    // PortAudio 19.6 loops in its xrun recovery for ever (an unplugged USB microphone): only
+    // AudioCapture's watchdog notices, and the stream must not be stopped or closed.
+    QTest::addRow("stream stalls") << "stuckmic"
+                                   << "stopped delivering audio";
+}
+
+// A microphone that dies mid-stream (its driver answers ENODEV; tests/alsa_failing_mic.cpp):
+// the capture stops by itself and says why, a waiting read returns instead of waiting out its
+// timeout, what came before stays readable, and neither a restart nor destruction hangs.
+void TestAudioDevice::reportsDeviceFailure()
+{
+    QFETCH(QString, device);
+    QFETCH(QString, reason);
+    const std::string name = device.toStdString();
+    {
+        core::AudioCapture capture({ .device = name, .sampleRate = 16000, .bufferSeconds = 4 });
+        QCOMPARE(capture.deviceSampleRate(), 16000.0);
+        capture.start();
+        std::vector<float> got(16000, -2.0f); // more than the device delivers before it fails
+        const std::size_t count = capture.readWait(got, 60s);
+        QVERIFY2(
+            count > 0 && count <= std::size_t(kBrokenAfter), qPrintable(QString::number(count)));
+        QVERIFY(std::equal(got.begin(), got.begin() + std::ptrdiff_t(count), m_signal.begin()));
+        QVERIFY(!capture.running()); // readWait() returned early: the stream is over
+        QVERIFY(capture.failed());
+        const QString message = QString::fromStdString(capture.error());
+        QVERIFY2(message.startsWith("audio input \"" + device + "\" (ALSA, device "),
+            qPrintable(message));
+        QVERIFY2(message.contains(reason), qPrintable(message));
+        QCOMPARE(capture.read(got), std::size_t(0));
+
+        // The device is still gone: a restart is refused with a message naming it.
+        const auto error = captureError([&] { capture.start(); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), core::ErrorKind::Io);
+        QVERIFY2(
+            QString::fromStdString(error->what()).contains("\"" + device + "\""), error->what());
+        QVERIFY(!capture.running());
+        capture.stop(); // returns, also now
+        QVERIFY(capture.failed());
+    } // and so does the destructor
+
+    // A fresh open of the device (as after plugging it back in) works again.
+    core::AudioCapture again({ .device = name, .sampleRate = 16000, .bufferSeconds = 4 });
+    again.start();
+    std::vector<float> first(4000);
+    QCOMPARE(again.readWait(first, 60s), first.size());
+    QVERIFY(std::equal(first.begin(), first.end(), m_signal.begin()));
+    again.stop();
+    QVERIFY(!again.failed());
 }
 
 void TestAudioDevice::playsToDevice_data()

@@ -13,7 +13,9 @@
 #include "sample_browser.h"
 #include "virtual_audio.h"
 
+#include <QComboBox>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -21,6 +23,7 @@
 #include <QtTest>
 
 using namespace astpeft;
+constexpr qint64 kBrokenAfter = 32000; // frames the failing microphones deliver (2 s)
 
 class TestRecorder : public QObject
 {
@@ -53,7 +56,12 @@ private Q_SLOTS:
         // Past its end the file plugin repeats old buffers: silence to well past every take.
         take.insert(take.end(), std::size_t(16000 * 6), 0.0f);
         QVERIFY(test::writeRawS16(m_home.filePath("in.raw"), take));
-        QVERIFY(test::installVirtualAudio(m_home.path()));
+        // Besides the default microphone, two that fail 2 s into the take, the ways
+        // tests/alsa_failing_mic.cpp can: PortAudio ends the stream, or it stalls.
+        QVERIFY(test::installVirtualAudio(m_home.path(),
+            test::failingMicrophone("brokenmic", m_home.filePath("in.raw"), kBrokenAfter)
+                + test::failingMicrophone(
+                    "stuckmic", m_home.filePath("in.raw"), kBrokenAfter, "xrun")));
     }
 
     void takeBecomesOneClipPerWord()
@@ -95,6 +103,58 @@ private Q_SLOTS:
         QCOMPARE(p.classes, std::vector<std::string>({ "yes" }));
         model.addClass("background");
         QVERIFY(!panel.suggestsBackground());
+    }
+
+    void deviceFailureKeepsTheTake_data()
+    {
+        QTest::addColumn<QString>("device");
+        QTest::addColumn<QString>("reason");
+        QTest::addRow("stream ends") << "brokenmic"
+                                     << "stopped by itself";
+        QTest::addRow("stream stalls") << "stuckmic"
+                                       << "stopped delivering audio";
+    }
+
+    // A microphone failing during a take ends it: the audio captured before is saved, and the
+    // failure is reported and stays in the status line.
+    void deviceFailureKeepsTheTake()
+    {
+        QFETCH(QString, device);
+        QFETCH(QString, reason);
+        ui::ProjectModel model;
+        QVERIFY(freshProject(model));
+        ui::RecorderPanel panel(&model);
+        auto *devices = panel.findChild<QComboBox *>();
+        QVERIFY(devices && devices->accessibleName() == "Microphone");
+        const int broken = devices->findData(device);
+        QVERIFY(broken >= 0);
+        const int healthy = devices->currentIndex();
+        devices->setCurrentIndex(broken);
+        auto restore = qScopeGuard([&] { devices->setCurrentIndex(healthy); }); // remembered
+        QCOMPARE(panel.device(), device);
+        panel.setCountdownSeconds(0);
+        panel.setTakeSeconds(10); // longer than the device lasts
+        panel.setTargetClass("yes");
+        panel.setCut(ui::RecorderPanel::Cut::Whole);
+        QSignalSpy finished(&panel, &ui::RecorderPanel::takeFinished);
+        QSignalSpy failed(&panel, &ui::RecorderPanel::failed);
+        panel.record();
+        QVERIFY2(panel.isRecording(), qPrintable(panel.status()));
+        QVERIFY(finished.wait(60000) || !finished.isEmpty());
+        QVERIFY(!panel.isRecording());
+        QCOMPARE(failed.size(), 1);
+        const QString error = failed[0][0].toString();
+        QVERIFY2(error.contains("\"" + device + "\"") && error.contains(reason), qPrintable(error));
+        QCOMPARE(finished[0][0].toInt(), 1);
+        QVERIFY2(
+            panel.status().contains(error) && panel.status().contains("1 clip of \"yes\" saved"),
+            qPrintable(panel.status()));
+        const core::Project &p = model.project();
+        QCOMPARE(p.clips.size(), std::size_t(1));
+        const core::Audio audio = core::decodeAudio(core::clipPath(p, p.clips[0]));
+        QVERIFY2(audio.samples.size() > 0 && audio.samples.size() <= std::size_t(kBrokenAfter),
+            qPrintable(QString::number(audio.samples.size())));
+        QVERIFY(core::measureLevel(audio.samples).peakDb > -20); // the words, not silence
     }
 
     void fixedPiecesAndCountdown()
