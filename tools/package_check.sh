@@ -8,9 +8,8 @@
 # Any failure stops the script with "package_check: FAILED: ..." and a non-zero status. The
 # package is removed again at the end unless it was installed before (or ASTPEFT_KEEP_PACKAGE=1).
 #
-# Until the pretrained backbone is committed in resources/backbone the package has none; the
-# two demo runs then use a random stand-in (installed `astpeft init-model`) with the installed
-# demo data, after a warning. ASTPEFT_REQUIRE_BACKBONE=1 makes a missing backbone a failure.
+# The package must hold the bundled backbone (resources/backbone) and the demo data; both demo
+# runs use the installed copies.
 # Usage: tools/package_check.sh BUILD_DIR   (a configured and built build folder)
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: tools/package_check.sh BUILD_DIR" >&2; exit 2; }
@@ -48,15 +47,9 @@ depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libtorch libqt6widgets6 libsndfile1 libopenblas0-pthread libqt6svg6; do
   grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
-bundled=0
-if grep -qxF ./usr/share/astpeft/backbone/config.json <<<"$contents"; then
-  bundled=1
-elif [ "${ASTPEFT_REQUIRE_BACKBONE:-0}" = 1 ]; then
-  fail "the package has no bundled backbone (resources/backbone/config.json when cpack ran)"
-else
-  echo "package_check: WARNING: no bundled backbone in the package (resources/backbone is" \
-    "empty); the demo runs below use a random stand-in" >&2
-fi
+grep -qxF ./usr/share/astpeft/backbone/config.json <<<"$contents" \
+  && grep -qxF ./usr/share/astpeft/backbone/model.safetensors <<<"$contents" \
+  || fail "the package has no bundled backbone (resources/backbone when cpack ran)"
 
 was_installed=0
 dpkg-query -W -f='${Status}' astpeft 2>/dev/null | grep -q "install ok installed" && was_installed=1
@@ -93,26 +86,14 @@ if command -v man >/dev/null; then
   man -l /usr/share/man/man1/astpeft.1.gz >/dev/null 2>&1 || fail "man -l astpeft.1.gz"
 fi
 
-if [ "$bundled" = 0 ]; then
-  mkdir -p "$tmp/standin"
-  "$astpeft" init-model --preset small --max-length 100 --out "$tmp/standin/backbone" \
-    || fail "astpeft init-model"
-  ln -s /usr/share/astpeft/demo "$tmp/standin/demo"
-  export ASTPEFT_RESOURCE_DIR="$tmp/standin"
-fi
-
 step "astpeft train --demo --epochs 1"
 "$astpeft" train --demo --epochs 1 --out "$tmp/run" || fail "astpeft train --demo"
 [ -f "$tmp/run/adapter_model.safetensors" ] || fail "no adapter in $tmp/run"
-# The installed demo data (through the stand-in's link to it when there is no backbone).
 demo=/usr/share/astpeft/demo
-[ "$bundled" = 1 ] || demo="$tmp/standin/demo"
 grep -qF "\"$demo\"" "$tmp/run/options.json" \
   || fail "the run did not use the installed demo data $demo: $(cat "$tmp/run/options.json")"
-if [ "$bundled" = 1 ]; then
-  grep -q '/usr/share/astpeft/backbone' "$tmp/run/options.json" \
-    || fail "the run did not use the installed backbone"
-fi
+grep -q '/usr/share/astpeft/backbone' "$tmp/run/options.json" \
+  || fail "the run did not use the installed backbone"
 
 step "astpeft-studio --demo --quit-after 3000 (offscreen)"
 QT_QPA_PLATFORM=offscreen "$studio" --demo --quit-after 3000 2>"$tmp/studio.err" \

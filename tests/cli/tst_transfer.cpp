@@ -23,10 +23,11 @@ using namespace astpeft::test;
 const QString kCli = QStringLiteral(ASTPEFT_CLI);
 const QString kResources = QStringLiteral(ASTPEFT_FIXTURES "/../../resources");
 
-// Few-shot: 8 training clips per class, 6 epochs of batch 8 (66 optimizer steps), a quarter of
-// each class (8 clips) for validation.
-const QStringList kRecipe = { "--few-shot", "8", "--epochs", "6", "--batch-size", "8",
-    "--val-fraction", "0.25", "--seed", "3", "--no-test", "--json" };
+// Few-shot: 4 training clips per class, 12 epochs of batch 8 (72 optimizer steps), a quarter
+// of each class (8 clips) for validation: BENCH=transfer's first rows, where the bundled
+// backbone measured 0.750 (adapter) and 0.818 (LoRA) against 0.466 and 0.443 from random.
+const QStringList kRecipe = { "--few-shot", "4", "--epochs", "12", "--batch-size", "8",
+    "--val-fraction", "0.25", "--seed", "1", "--no-test", "--json" };
 
 } // namespace
 
@@ -114,8 +115,8 @@ private Q_SLOTS:
         const double random = bestAccuracy(m_random, method, m_tmp.filePath(method + "-random"));
         qInfo("%s: bundled %.3f, random %.3f", qPrintable(method), pretrained, random);
         QVERIFY(pretrained >= 0.0 && random >= 0.0);
-        QVERIFY2(pretrained >= 0.5, qPrintable(QString::number(pretrained)));
-        QVERIFY2(pretrained >= random + 0.2,
+        QVERIFY2(pretrained >= 0.6, qPrintable(QString::number(pretrained)));
+        QVERIFY2(pretrained >= random + 0.15,
             qPrintable(QString("bundled %1 vs random %2").arg(pretrained).arg(random)));
     }
 };
