@@ -10,6 +10,7 @@
 #include <QFile>
 #include <QString>
 #include <QtGlobal>
+#include <QtTest>
 
 #include <cstdint>
 #include <span>
@@ -57,6 +58,25 @@ inline QString failingMicrophone(
         .arg(QStringLiteral(ASTPEFT_FAILING_MIC_PLUGIN), name, infile)
         .arg(frames)
         .arg(failure);
+}
+
+// The two failing microphones the tests define with failingMicrophone(), as Qt Test data rows
+// (columns "device" and "reason", the words of the error they cause), each with `extra` values
+// appended by `more` (called with the row). "brokenmic" (failure "poll"): PortAudio notices and
+// ends the stream. "stuckmic" (failure "xrun"): PortAudio 19.6 loops in its xrun recovery for
+// ever (an unplugged USB microphone); only AudioCapture's watchdog notices.
+template<typename More> inline void addFailingMicrophoneRows(const char *suffix, More more)
+{
+    more(QTest::addRow("stream ends%s", suffix)
+        << QString("brokenmic") << QString("stopped by itself"));
+    more(QTest::addRow("stream stalls%s", suffix)
+        << QString("stuckmic") << QString("stopped delivering audio"));
+}
+inline void addFailingMicrophoneRows()
+{
+    QTest::addColumn<QString>("device");
+    QTest::addColumn<QString>("reason");
+    addFailingMicrophoneRows("", [](QTestData &) {});
 }
 #endif
 

@@ -34,7 +34,7 @@ class TestCliDownload : public QObject
     Q_OBJECT
 
     QTemporaryDir m_tmp;
-    QByteArray m_config, m_weights;
+    HubCheckpoint m_served; // what the local Hub serves
     std::unique_ptr<HubServer> m_server;
     QProcessEnvironment m_env;
     int m_case = 0;
@@ -51,12 +51,8 @@ class TestCliDownload : public QObject
     std::unique_ptr<HubServer> serverFor(const std::string &repo) const
     {
         return std::make_unique<HubServer>(repo,
-            std::vector<HubServer::File> {
-                { "config.json", m_config, false }, { "model.safetensors", m_weights, true } });
-    }
-    void verifyComplete(const QString &dir)
-    {
-        HubCheckpoint { m_config, m_weights }.verifyFolder(dir);
+            std::vector<HubServer::File> { { "config.json", m_served.config, false },
+                { "model.safetensors", m_served.weights, true } });
     }
 
 private Q_SLOTS:
@@ -64,10 +60,8 @@ private Q_SLOTS:
     {
         QVERIFY(m_tmp.isValid());
         const QString source = m_tmp.filePath("source");
-        const HubCheckpoint served = HubCheckpoint::generate(source, 3);
-        m_config = served.config;
-        m_weights = served.weights;
-        QVERIFY(!m_config.isEmpty() && m_weights.size() > 200000);
+        m_served = HubCheckpoint::generate(source, 3);
+        QVERIFY(!m_served.config.isEmpty() && m_served.weights.size() > 200000);
     }
 
     void init()
@@ -88,7 +82,7 @@ private Q_SLOTS:
         ASTPEFT_RUN_EXPECT(run, r,
             (QStringList { "download", "ast-audioset", "--endpoint", endpoint(), "--out", dir }),
             0);
-        verifyComplete(dir);
+        m_served.verifyFolder(dir);
         QVERIFY2(r.out.contains(("astpeft info " + dir).toUtf8()), r.out.constData());
         QVERIFY2(r.err.contains("model.safetensors"), r.err.constData()); // progress
         ASTPEFT_RUN_EXPECT(run, info, (QStringList { "info", dir, "--json" }), 0);
@@ -101,7 +95,7 @@ private Q_SLOTS:
         m_env.insert("HF_ENDPOINT", endpoint());
         ASTPEFT_RUN_EXPECT(run, r, (QStringList { "download", "ast-audioset", "--json" }), 0);
         const QString dir = m_tmp.filePath("xdg/astpeft/models/ast-audioset");
-        verifyComplete(dir);
+        m_served.verifyFolder(dir);
         const QList<QJsonObject> lines = jsonLines(r.out);
         QCOMPARE(lines.size(), 1);
         const QJsonObject j = lines.front();
@@ -113,8 +107,9 @@ private Q_SLOTS:
         QCOMPARE(files.size(), 2);
         QCOMPARE(files[0].toObject().value("name").toString(), QString("model.safetensors"));
         QCOMPARE(files[0].toObject().value("checksum").toString(),
-            QString::fromStdString("sha256:" + HubServer::sha256Hex(m_weights)));
-        QCOMPARE(j.value("bytes_transferred").toInteger(), m_weights.size() + m_config.size());
+            QString::fromStdString("sha256:" + HubServer::sha256Hex(m_served.weights)));
+        QCOMPARE(j.value("bytes_transferred").toInteger(),
+            m_served.weights.size() + m_served.config.size());
         QCOMPARE(j.value("offline"), QJsonValue(false));
 
         // Again: nothing is transferred.
@@ -127,7 +122,7 @@ private Q_SLOTS:
         m_server = serverFor("someone/tiny-ast");
         ASTPEFT_RUN_EXPECT(
             run, r, (QStringList { "download", "someone/tiny-ast", "--endpoint", endpoint() }), 0);
-        verifyComplete(m_tmp.filePath("xdg/astpeft/models/tiny-ast"));
+        m_served.verifyFolder(m_tmp.filePath("xdg/astpeft/models/tiny-ast"));
     }
 
     void interruptedThenResumed()
@@ -142,7 +137,7 @@ private Q_SLOTS:
         QCOMPARE(QFileInfo(dir + "/model.safetensors.incomplete").size(), 60000);
         m_server->clearRequests();
         ASTPEFT_RUN_EXPECT(run, again, args, 0);
-        verifyComplete(dir);
+        m_served.verifyFolder(dir);
         QCOMPARE(m_server->gets("model.safetensors").back().range, std::string("bytes=60000-"));
     }
 
@@ -170,7 +165,7 @@ private Q_SLOTS:
                 && r.err.contains("not re-checked"),
             r.err.constData());
         QVERIFY2(r.out.contains(("astpeft info " + dir).toUtf8()), r.out.constData());
-        verifyComplete(dir);
+        m_served.verifyFolder(dir);
 
         ASTPEFT_RUN_EXPECT(run, j, args + QStringList { "--json" }, 0);
         const QJsonObject o = jsonLines(j.out).front();

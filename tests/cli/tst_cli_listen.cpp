@@ -269,14 +269,8 @@ private Q_SLOTS:
         QTest::addColumn<QString>("device");
         QTest::addColumn<QString>("reason");
         QTest::addColumn<bool>("json");
-        QTest::addRow("stream ends") << "brokenmic"
-                                     << "stopped by itself" << false;
-        QTest::addRow("stream ends, json") << "brokenmic"
-                                           << "stopped by itself" << true;
-        QTest::addRow("stream stalls") << "stuckmic"
-                                       << "stopped delivering audio" << false;
-        QTest::addRow("stream stalls, json") << "stuckmic"
-                                             << "stopped delivering audio" << true;
+        addFailingMicrophoneRows("", [](QTestData &row) { row << false; });
+        addFailingMicrophoneRows(", json", [](QTestData &row) { row << true; });
     }
 
     // A microphone that fails mid-stream ends listen (which would otherwise run until Ctrl-C)

@@ -476,15 +476,7 @@ void TestAudioDevice::restartsAfterStop()
 
 void TestAudioDevice::reportsDeviceFailure_data()
 {
-    QTest::addColumn<QString>("device");
-    QTest::addColumn<QString>("reason"); // in error()
-    // PortAudio notices and ends the stream.
-    QTest::addRow("stream ends") << "brokenmic"
-                                 << "stopped by itself";
-    // PortAudio 19.6 loops in its xrun recovery for ever (an unplugged USB microphone): only
-    // AudioCapture's watchdog notices, and the stream must not be stopped or closed.
-    QTest::addRow("stream stalls") << "stuckmic"
-                                   << "stopped delivering audio";
+    astpeft::test::addFailingMicrophoneRows(); // "reason": in error()
 }
 
 // A microphone that dies mid-stream (its driver answers ENODEV; tests/alsa_failing_mic.cpp):

@@ -39,7 +39,7 @@ class TestHubDownload : public QObject
     Q_OBJECT
 
     QTemporaryDir m_tmp;
-    QByteArray m_config, m_weights;
+    HubCheckpoint m_served; // what the local Hub serves
     std::unique_ptr<HubServer> m_server;
     int m_case = 0;
 
@@ -54,28 +54,22 @@ class TestHubDownload : public QObject
     }
     QString freshDir() { return m_tmp.filePath(QStringLiteral("case%1").arg(++m_case)); }
 
-    void verifyComplete(const QString &dir)
-    {
-        HubCheckpoint { m_config, m_weights }.verifyFolder(dir);
-    }
-
 private Q_SLOTS:
     void initTestCase()
     {
         QVERIFY(m_tmp.isValid());
         const QString source = m_tmp.filePath("source");
-        const HubCheckpoint served = HubCheckpoint::generate(source, 7);
-        m_config = served.config;
-        m_weights = served.weights;
-        QVERIFY(!m_config.isEmpty());
-        QVERIFY2(m_weights.size() > 200000, "the cut and cancel cases need a few hundred KB");
+        m_served = HubCheckpoint::generate(source, 7);
+        QVERIFY(!m_served.config.isEmpty());
+        QVERIFY2(
+            m_served.weights.size() > 200000, "the cut and cancel cases need a few hundred KB");
     }
 
     void init()
     {
         m_server = std::make_unique<HubServer>(kRepo,
-            std::vector<HubServer::File> {
-                { "config.json", m_config, false }, { "model.safetensors", m_weights, true } });
+            std::vector<HubServer::File> { { "config.json", m_served.config, false },
+                { "model.safetensors", m_served.weights, true } });
         QVERIFY(m_server->port() > 0);
     }
     void cleanup() { m_server.reset(); }
@@ -88,19 +82,20 @@ private Q_SLOTS:
         o.progress = [&](const core::DownloadProgress &p) { reports.push_back(p); };
         const core::HubDownloadResult r = core::downloadFromHub(o);
         QVERIFY(!r.cancelled);
-        verifyComplete(dir);
+        m_served.verifyFolder(dir);
         // config.json last, each with the hash the server advertised.
         QCOMPARE(r.files.size(), std::size_t(2));
         QCOMPARE(r.files[0].name, std::string("model.safetensors"));
-        QCOMPARE(r.files[0].checksum, "sha256:" + HubServer::sha256Hex(m_weights));
+        QCOMPARE(r.files[0].checksum, "sha256:" + HubServer::sha256Hex(m_served.weights));
         QCOMPARE(r.files[1].name, std::string("config.json"));
-        QCOMPARE(r.files[1].checksum, "git-sha1:" + HubServer::gitSha1Hex(m_config));
+        QCOMPARE(r.files[1].checksum, "git-sha1:" + HubServer::gitSha1Hex(m_served.config));
         QVERIFY(r.files[0].downloaded && r.files[1].downloaded);
         QCOMPARE(r.commit, std::string(HubServer::kCommit));
-        QCOMPARE(r.bytesTransferred, std::int64_t(m_config.size() + m_weights.size()));
+        QCOMPARE(
+            r.bytesTransferred, std::int64_t(m_served.config.size() + m_served.weights.size()));
         // Progress: totals known from the start, ending at 100 %.
         QVERIFY(!reports.empty());
-        const std::int64_t all = m_config.size() + m_weights.size();
+        const std::int64_t all = m_served.config.size() + m_served.weights.size();
         for (const auto &p : reports)
             QCOMPARE(p.allTotal, all);
         QCOMPARE(reports.back().allDone, all);
@@ -131,13 +126,14 @@ private Q_SLOTS:
 
         m_server->clearRequests();
         const core::HubDownloadResult r = core::downloadFromHub(options(dir));
-        verifyComplete(dir);
+        m_served.verifyFolder(dir);
         const auto gets = m_server->gets("model.safetensors");
         QCOMPARE(gets.size(), std::size_t(2));
         for (const HubRequest &g : gets)
             QCOMPARE(g.range, "bytes=" + std::to_string(kCut) + "-");
         QCOMPARE(r.files[0].resumedFrom, kCut);
-        QCOMPARE(r.bytesTransferred, std::int64_t(m_weights.size() - kCut + m_config.size()));
+        QCOMPARE(r.bytesTransferred,
+            std::int64_t(m_served.weights.size() - kCut + m_served.config.size()));
     }
 
     void corruptedFileIsRefused()
@@ -150,9 +146,9 @@ private Q_SLOTS:
         const QString what = error->what();
         QVERIFY2(what.contains("model.safetensors"), qPrintable(what));
         QVERIFY2(what.contains("checksum"), qPrintable(what));
-        QVERIFY2(what.contains(QString::fromStdString(HubServer::sha256Hex(m_weights))),
+        QVERIFY2(what.contains(QString::fromStdString(HubServer::sha256Hex(m_served.weights))),
             qPrintable(what));
-        QByteArray corrupted = m_weights;
+        QByteArray corrupted = m_served.weights;
         corrupted[corrupted.size() / 2] = char(corrupted[corrupted.size() / 2] ^ 0x5a);
         QVERIFY2(what.contains(QString::fromStdString(HubServer::sha256Hex(corrupted))),
             qPrintable(what));
@@ -162,7 +158,7 @@ private Q_SLOTS:
 
         m_server->setCorrupt("model.safetensors", false);
         core::downloadFromHub(options(dir));
-        verifyComplete(dir);
+        m_served.verifyFolder(dir);
     }
 
     void corruptedRegularFileIsRefused()
@@ -174,7 +170,7 @@ private Q_SLOTS:
         QCOMPARE(error->kind(), core::ErrorKind::Format);
         QVERIFY2(QString(error->what()).contains("config.json"), error->what());
         QVERIFY2(QString(error->what())
-                     .contains(QString::fromStdString(HubServer::gitSha1Hex(m_config))),
+                     .contains(QString::fromStdString(HubServer::gitSha1Hex(m_served.config))),
             error->what());
         QVERIFY(!QFile::exists(dir + "/config.json"));
         QVERIFY(!QFile::exists(dir + "/config.json.incomplete"));
@@ -189,10 +185,11 @@ private Q_SLOTS:
         m_server->setIgnoreRange(true);
         m_server->clearRequests();
         const core::HubDownloadResult r = core::downloadFromHub(options(dir));
-        verifyComplete(dir);
+        m_served.verifyFolder(dir);
         QCOMPARE(m_server->gets("model.safetensors").back().range, std::string("bytes=50000-"));
         QCOMPARE(r.files[0].resumedFrom, std::int64_t(0));
-        QCOMPARE(r.bytesTransferred, std::int64_t(m_weights.size() + m_config.size()));
+        QCOMPARE(
+            r.bytesTransferred, std::int64_t(m_served.weights.size() + m_served.config.size()));
     }
 
     void notFound()
@@ -247,17 +244,17 @@ private Q_SLOTS:
         QVERIFY(r.commit.empty());
         QCOMPARE(r.files.size(), std::size_t(2));
         QCOMPARE(r.files[0].name, std::string("model.safetensors")); // config.json last
-        QCOMPARE(r.files[0].size, std::int64_t(m_weights.size()));
+        QCOMPARE(r.files[0].size, std::int64_t(m_served.weights.size()));
         QCOMPARE(r.files[1].name, std::string("config.json"));
-        QCOMPARE(r.files[1].size, std::int64_t(m_config.size()));
+        QCOMPARE(r.files[1].size, std::int64_t(m_served.config.size()));
         for (const core::HubFileResult &f : r.files)
             QVERIFY(!f.downloaded && f.checksum.empty()); // not re-checked
-        verifyComplete(dir);
+        m_served.verifyFolder(dir);
 
         // Reachable again: verified against the server, not offline.
         const core::HubDownloadResult online = core::downloadFromHub(options(dir));
         QVERIFY(!online.offline);
-        QCOMPARE(online.files[0].checksum, "sha256:" + HubServer::sha256Hex(m_weights));
+        QCOMPARE(online.files[0].checksum, "sha256:" + HubServer::sha256Hex(m_served.weights));
     }
 
     void offlineWithAnIncompleteFileFails()
@@ -297,7 +294,7 @@ private Q_SLOTS:
         const core::HubDownloadResult r = core::downloadFromHub(o);
         qunsetenv("HF_ENDPOINT");
         QCOMPARE(r.endpoint, m_server->endpoint());
-        verifyComplete(dir);
+        m_served.verifyFolder(dir);
         QCOMPARE(core::resolveHubEndpoint(), std::string("https://huggingface.co"));
         QVERIFY(captureError([] { core::resolveHubEndpoint("ftp://example.org"); }));
     }
@@ -329,7 +326,7 @@ private Q_SLOTS:
         core::HubDownloadOptions o = options(dir);
         o.token = "hf_right";
         core::downloadFromHub(o);
-        verifyComplete(dir);
+        m_served.verifyFolder(dir);
     }
 
     void completeFilesAreNotFetchedAgain()
@@ -338,7 +335,7 @@ private Q_SLOTS:
         core::downloadFromHub(options(dir));
         m_server->clearRequests();
         core::HubDownloadResult r = core::downloadFromHub(options(dir));
-        verifyComplete(dir);
+        m_served.verifyFolder(dir);
         QVERIFY(m_server->gets("model.safetensors").empty());
         QVERIFY(m_server->gets("config.json").empty());
         QCOMPARE(m_server->requests().size(), std::size_t(2)); // the two HEADs
@@ -354,7 +351,7 @@ private Q_SLOTS:
         }
         m_server->clearRequests();
         r = core::downloadFromHub(options(dir));
-        verifyComplete(dir);
+        m_served.verifyFolder(dir);
         QVERIFY(!m_server->gets("model.safetensors").empty());
         QVERIFY(m_server->gets("config.json").empty());
     }
@@ -374,14 +371,14 @@ private Q_SLOTS:
         QVERIFY(r.cancelled);
         QVERIFY(r.files.empty());
         const qint64 kept = QFileInfo(dir + "/model.safetensors.incomplete").size();
-        QVERIFY2(kept > 0 && kept < m_weights.size(), qPrintable(QString::number(kept)));
+        QVERIFY2(kept > 0 && kept < m_served.weights.size(), qPrintable(QString::number(kept)));
         QVERIFY(!QFile::exists(dir + "/model.safetensors"));
         QVERIFY(!QFile::exists(dir + "/config.json"));
 
         m_server->setThrottle(0, 0);
         m_server->clearRequests();
         const core::HubDownloadResult again = core::downloadFromHub(options(dir));
-        verifyComplete(dir);
+        m_served.verifyFolder(dir);
         QCOMPARE(again.files[0].resumedFrom, std::int64_t(kept));
         QCOMPARE(m_server->gets("model.safetensors").back().range,
             "bytes=" + std::to_string(kept) + "-");

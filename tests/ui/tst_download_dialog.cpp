@@ -44,7 +44,7 @@ class TestDownloadDialog : public QObject
     Q_OBJECT
 
     QTemporaryDir m_tmp;
-    QByteArray m_config, m_weights;
+    HubCheckpoint m_served; // what the local Hub serves
     std::unique_ptr<HubServer> m_server;
 
 private Q_SLOTS:
@@ -54,16 +54,14 @@ private Q_SLOTS:
         QStandardPaths::setTestModeEnabled(true); // settings under ~/.qttest
         QVERIFY(m_tmp.isValid());
         const QString source = m_tmp.filePath("source");
-        const HubCheckpoint served = HubCheckpoint::generate(source, 5);
-        m_config = served.config;
-        m_weights = served.weights;
-        QVERIFY(m_weights.size() > 200000);
+        m_served = HubCheckpoint::generate(source, 5);
+        QVERIFY(m_served.weights.size() > 200000);
     }
     void init()
     {
         m_server = std::make_unique<HubServer>(kRepo,
-            std::vector<HubServer::File> {
-                { "config.json", m_config, false }, { "model.safetensors", m_weights, true } });
+            std::vector<HubServer::File> { { "config.json", m_served.config, false },
+                { "model.safetensors", m_served.weights, true } });
     }
     void cleanup() { m_server.reset(); }
 
@@ -87,8 +85,8 @@ private Q_SLOTS:
         QCOMPARE(completed.front().front().toString(), dir);
         QCOMPARE(dialog.progressPercent(), 100);
         QVERIFY(dialog.errorText().isEmpty());
-        QCOMPARE(fileBytes(dir + "/model.safetensors"), m_weights);
-        QCOMPARE(fileBytes(dir + "/config.json"), m_config);
+        QCOMPARE(fileBytes(dir + "/model.safetensors"), m_served.weights);
+        QCOMPARE(fileBytes(dir + "/config.json"), m_served.config);
         QPushButton *useButton = button(&dialog, "Use as backbone");
         QVERIFY(useButton && useButton->isVisible());
         QTest::mouseClick(useButton, Qt::LeftButton);
@@ -114,7 +112,7 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(!dialog.isRunning(), 30000);
         QVERIFY2(dialog.statusText().contains("kept"), qPrintable(dialog.statusText()));
         const qint64 kept = QFileInfo(dir + "/model.safetensors.incomplete").size();
-        QVERIFY(kept > 0 && kept < m_weights.size());
+        QVERIFY(kept > 0 && kept < m_served.weights.size());
         QVERIFY(!QFile::exists(dir + "/model.safetensors"));
 
         m_server->setThrottle(0, 0);
@@ -124,7 +122,7 @@ private Q_SLOTS:
         QVERIFY(resume);
         QTest::mouseClick(resume, Qt::LeftButton);
         QVERIFY(completed.wait(60000));
-        QCOMPARE(fileBytes(dir + "/model.safetensors"), m_weights);
+        QCOMPARE(fileBytes(dir + "/model.safetensors"), m_served.weights);
         QCOMPARE(m_server->gets("model.safetensors").back().range,
             "bytes=" + std::to_string(kept) + "-");
     }

@@ -292,15 +292,7 @@ private Q_SLOTS:
         QCOMPARE(view.captureOpens(), 0);
     }
 
-    void deviceFailureShowsMessage_data()
-    {
-        QTest::addColumn<QString>("device");
-        QTest::addColumn<QString>("reason");
-        QTest::addRow("stream ends") << "brokenmic"
-                                     << "stopped by itself";
-        QTest::addRow("stream stalls") << "stuckmic"
-                                       << "stopped delivering audio";
-    }
+    void deviceFailureShowsMessage_data() { addFailingMicrophoneRows(); }
 
     // A microphone failing mid-stream stops listening with its reason shown; Start is offered
     // again and listens, here on a healthy microphone.

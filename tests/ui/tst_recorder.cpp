@@ -105,15 +105,7 @@ private Q_SLOTS:
         QVERIFY(!panel.suggestsBackground());
     }
 
-    void deviceFailureKeepsTheTake_data()
-    {
-        QTest::addColumn<QString>("device");
-        QTest::addColumn<QString>("reason");
-        QTest::addRow("stream ends") << "brokenmic"
-                                     << "stopped by itself";
-        QTest::addRow("stream stalls") << "stuckmic"
-                                       << "stopped delivering audio";
-    }
+    void deviceFailureKeepsTheTake_data() { test::addFailingMicrophoneRows(); }
 
     // A microphone failing during a take ends it: the audio captured before is saved, and the
     // failure is reported and stays in the status line.
