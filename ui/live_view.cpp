@@ -130,6 +130,10 @@ LiveView::LiveView(QWidget *parent)
     m_spec->xAxis->setLabel(tr("seconds"));
     m_spec->yAxis->setLabel(tr("mel bin"));
     m_spec->xAxis->setRange(-kViewSeconds, 0);
+    // Empty until the first frames arrive (QCPColorMap starts with a 10 x 10 grid of zeros,
+    // drawn as a dark block), on AST's 128 mel bins until the model says otherwise.
+    m_map->data()->clear();
+    m_spec->yAxis->setRange(0, 127);
     m_spec->setMinimumHeight(140);
 
     m_barPlot = new QCustomPlot;
