@@ -895,17 +895,37 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
     }
 }
 
+namespace {
+
+// A run folder's options and best adapter, loaded onto its backbone (`model` empty: the run's
+// own) with the input length and position handling it was trained with.
+struct LoadedRun
+{
+    TrainOptions options;
+    AdapterManifest manifest;
+    AstForAudioClassification model { nullptr };
+};
+
+LoadedRun loadRun(const std::filesystem::path &run, const std::filesystem::path &model)
+{
+    TrainOptions options =
+        parseTrainOptions(readTextFile(run / RunFiles::options), run / RunFiles::options);
+    AdapterManifest manifest = loadAdapterManifest(run);
+    const std::filesystem::path modelDir = resolveModelDir(model.empty() ? options.model : model);
+    AstForAudioClassification loaded =
+        loadAstCheckpoint(modelDir, { manifest.frontEnd.maxLength, manifest.positions }).model;
+    loadAdapter(loaded, run, backboneFingerprint(modelDir));
+    return { std::move(options), std::move(manifest), loaded };
+}
+
+} // namespace
+
 EvalResult evaluateRun(const EvalOptions &options, TrainObserver *observer)
 {
-    const TrainOptions run = parseTrainOptions(
-        readTextFile(options.run / RunFiles::options), options.run / RunFiles::options);
-    const AdapterManifest manifest = loadAdapterManifest(options.run);
-    const std::filesystem::path modelDir =
-        resolveModelDir(options.model.empty() ? run.model : options.model);
-    LoadedAst loaded =
-        loadAstCheckpoint(modelDir, { manifest.frontEnd.maxLength, manifest.positions });
+    LoadedRun loaded = loadRun(options.run, options.model);
+    const TrainOptions &run = loaded.options;
+    const AdapterManifest &manifest = loaded.manifest;
     AstForAudioClassification model = loaded.model;
-    loadAdapter(model, options.run, backboneFingerprint(modelDir));
     const torch::Device device(resolveDevice(options.device));
     model->to(device);
 
@@ -936,15 +956,8 @@ EvalResult evaluateRun(const EvalOptions &options, TrainObserver *observer)
 void exportMergedRun(const std::filesystem::path &run, const std::filesystem::path &model,
     const std::filesystem::path &out)
 {
-    const TrainOptions options =
-        parseTrainOptions(readTextFile(run / RunFiles::options), run / RunFiles::options);
-    const AdapterManifest manifest = loadAdapterManifest(run);
-    const std::filesystem::path modelDir = resolveModelDir(model.empty() ? options.model : model);
-    LoadedAst loaded =
-        loadAstCheckpoint(modelDir, { manifest.frontEnd.maxLength, manifest.positions });
-    AstForAudioClassification merged = loaded.model;
-    loadAdapter(merged, run, backboneFingerprint(modelDir));
-    saveMergedCheckpoint(merged, manifest, out);
+    LoadedRun loaded = loadRun(run, model);
+    saveMergedCheckpoint(loaded.model, loaded.manifest, out);
 }
 
 } // namespace astpeft::core
