@@ -212,6 +212,9 @@ std::vector<std::vector<float>> AstClassifier::logits(const std::vector<FeatureM
         std::copy(f.data.begin(), f.data.end(), input[std::int64_t(i)].data_ptr<float>());
     }
     torch::InferenceMode guard;
+    std::optional<SingleThreadedBlas> blas; // int8: keep OpenBLAS's pool off oneDNN's cores
+    if (d->options.precision == Precision::Int8)
+        blas.emplace();
     const torch::Tensor out = d->loaded.model->forward(input.to(d->device, d->computeType))
                                   .to(torch::kCPU, torch::kFloat32)
                                   .contiguous();

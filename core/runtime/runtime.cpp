@@ -7,7 +7,9 @@
 #include <torch/version.h>
 
 #include <cstdlib>
+#include <dlfcn.h>
 #include <fstream>
+#include <mutex>
 #include <thread>
 #include <unistd.h>
 
@@ -65,6 +67,69 @@ std::string resolveDevice(const std::string &requested)
         return requested;
     }
     throw Error(ErrorKind::Usage, "unknown device '" + requested + "' (cpu, cuda, cuda:N or auto)");
+}
+
+namespace {
+
+// OpenBLAS's thread controls, looked up at run time: libtorch links whichever BLAS the system
+// provides, and only OpenBLAS has these (null otherwise).
+struct OpenBlasThreads
+{
+    using Get = int (*)();
+    using Set = void (*)(int);
+    Get get = nullptr;
+    Set set = nullptr;
+
+    static const OpenBlasThreads &instance()
+    {
+        static const OpenBlasThreads found = [] {
+            OpenBlasThreads f;
+            // dlsym returns void*; POSIX guarantees the conversion to a function pointer.
+            f.get = reinterpret_cast<Get>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+            f.set = reinterpret_cast<Set>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+            if (!f.get || !f.set)
+                f = {};
+            return f;
+        }();
+        return found;
+    }
+};
+
+std::mutex g_blasMutex;
+int g_blasGuards = 0; // live SingleThreadedBlas guards (under g_blasMutex)
+int g_blasSaved = 0; // OpenBLAS's count before the first of them
+
+} // namespace
+
+BlasInfo blasInfo()
+{
+    const OpenBlasThreads &blas = OpenBlasThreads::instance();
+    if (!blas.get)
+        return { "other", 0 };
+    return { "openblas", blas.get() };
+}
+
+SingleThreadedBlas::SingleThreadedBlas()
+{
+    const OpenBlasThreads &blas = OpenBlasThreads::instance();
+    if (!blas.set)
+        return;
+    const std::lock_guard lock(g_blasMutex);
+    if (g_blasGuards++ == 0) {
+        g_blasSaved = blas.get();
+        if (g_blasSaved != 1)
+            blas.set(1);
+    }
+    m_active = true;
+}
+
+SingleThreadedBlas::~SingleThreadedBlas()
+{
+    if (!m_active)
+        return;
+    const std::lock_guard lock(g_blasMutex);
+    if (--g_blasGuards == 0 && g_blasSaved != 1)
+        OpenBlasThreads::instance().set(g_blasSaved);
 }
 
 void ensurePassiveOpenMp(char **argv)
