@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "error.h"
 
+#include <system_error>
+
 namespace astpeft::core {
 
 namespace {
@@ -16,5 +18,10 @@ Error::Error(ErrorKind kind, const std::string &message, const std::filesystem::
     , m_file(file)
     , m_reason(message)
 { }
+
+std::string errnoText(int error)
+{
+    return std::error_code(error, std::generic_category()).message();
+}
 
 } // namespace astpeft::core

@@ -35,4 +35,7 @@ private:
     std::string m_reason;
 };
 
+// The system's text for an errno value ("No such file or directory").
+std::string errnoText(int error);
+
 } // namespace astpeft::core

@@ -4,6 +4,7 @@
 #include "audio/audio_file.h"
 #include "error.h"
 #include "io/atomic_file.h"
+#include "io/file_chunks.h"
 
 #include <algorithm>
 #include <array>
@@ -106,13 +107,12 @@ public:
         h1 += h2;
         h2 += h1;
 
-        static constexpr char kDigits[] = "0123456789abcdef";
-        std::string out(32, '0');
-        for (int d = 0; d < 16; ++d) {
-            out[std::size_t(d)] = kDigits[(h1 >> (60 - 4 * d)) & 0xf];
-            out[std::size_t(16 + d)] = kDigits[(h2 >> (60 - 4 * d)) & 0xf];
+        std::array<unsigned char, 16> bytes {}; // h1 then h2, most significant byte first
+        for (int i = 0; i < 8; ++i) {
+            bytes[std::size_t(i)] = static_cast<unsigned char>(h1 >> (56 - 8 * i));
+            bytes[std::size_t(8 + i)] = static_cast<unsigned char>(h2 >> (56 - 8 * i));
         }
-        return out;
+        return lowerHex(bytes);
     }
 
 private:
@@ -191,11 +191,6 @@ std::string canonicalFrontEnd(const FrontEnd &f, int channel)
     return s;
 }
 
-std::string errnoText(int error)
-{
-    return std::error_code(error, std::generic_category()).message();
-}
-
 bool isKey(const std::string &key)
 {
     if (key.size() != 32)
@@ -254,27 +249,8 @@ std::string FeatureCache::key(
     hash.update("astpeft feature cache v" + std::to_string(kFormatVersion) + "\n");
     hash.update(canonicalFrontEnd(frontEnd, channel) + "\n");
 
-    int fd;
-    do {
-        fd = ::open(audio.c_str(), O_RDONLY | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0)
-        throw Error(ErrorKind::Io, "cannot read the audio file: " + errnoText(errno), audio);
-    std::array<unsigned char, 1 << 16> buffer;
-    for (;;) {
-        const ssize_t got = ::read(fd, buffer.data(), buffer.size());
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            const int error = errno;
-            ::close(fd);
-            throw Error(ErrorKind::Io, "cannot read the audio file: " + errnoText(error), audio);
-        }
-        if (got == 0)
-            break;
-        hash.update(std::span(buffer.data(), std::size_t(got)));
-    }
-    ::close(fd);
+    readInChunks(
+        audio, [&](std::span<const unsigned char> chunk) { hash.update(chunk); }, "the audio file");
     return hash.hex();
 }
 

@@ -21,11 +21,6 @@ namespace {
 // Distinguishes temporary files of several AtomicFile objects alive at once in one process.
 std::atomic<unsigned long> g_tmpCounter { 0 };
 
-std::string errnoText(int error)
-{
-    return std::error_code(error, std::generic_category()).message();
-}
-
 std::filesystem::path parentOf(const std::filesystem::path &path)
 {
     const std::filesystem::path parent = path.parent_path();

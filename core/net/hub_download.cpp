@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "io/atomic_file.h"
+#include "io/file_chunks.h"
 #include "runtime/resources.h"
 
 #include <curl/curl.h>
@@ -35,11 +36,6 @@ constexpr const char *kDefaultEndpoint = "https://huggingface.co";
 constexpr long kConnectTimeoutSeconds = 30;
 constexpr long kStallSeconds = 60; // a transfer with no byte for this long fails (resumable)
 constexpr auto kReportInterval = std::chrono::milliseconds(100);
-
-std::string errnoText(int error)
-{
-    return std::error_code(error, std::generic_category()).message();
-}
 
 std::string lower(std::string s)
 {
@@ -155,45 +151,24 @@ std::string hashFile(const fs::path &path, const std::string &algorithm)
         || EVP_DigestInit_ex(ctx.get(), algorithm == "sha256" ? EVP_sha256() : EVP_sha1(), nullptr)
             != 1)
         throw Error(ErrorKind::Internal, "cannot set up " + algorithm + " hashing", path);
-    int fd;
-    do {
-        fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0)
-        throw Error(ErrorKind::Io, "cannot open to verify it: " + errnoText(errno), path);
-    struct stat st
-    {
-    };
-    ::fstat(fd, &st);
     if (algorithm == "git-sha1") {
-        const std::string header = "blob " + std::to_string(st.st_size) + '\0';
+        std::error_code error;
+        const auto size = fs::file_size(path, error);
+        if (error)
+            throw Error(ErrorKind::Io, "cannot open to verify it: " + error.message(), path);
+        const std::string header = "blob " + std::to_string(size) + '\0';
         EVP_DigestUpdate(ctx.get(), header.data(), header.size());
     }
-    std::vector<char> buffer(1 << 20);
-    for (;;) {
-        const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            const int error = errno;
-            ::close(fd);
-            throw Error(ErrorKind::Io, "cannot read to verify it: " + errnoText(error), path);
-        }
-        if (n == 0)
-            break;
-        EVP_DigestUpdate(ctx.get(), buffer.data(), std::size_t(n));
-    }
-    ::close(fd);
+    readInChunks(
+        path,
+        [&](std::span<const unsigned char> chunk) {
+            EVP_DigestUpdate(ctx.get(), chunk.data(), chunk.size());
+        },
+        "to verify it", std::size_t(1) << 20);
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     EVP_DigestFinal_ex(ctx.get(), digest, &length);
-    static const char *hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < length; ++i) {
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 15];
-    }
-    return out;
+    return lowerHex(std::span<const unsigned char>(digest, length));
 }
 
 std::string offlineMessage(const std::string &endpoint, const std::string &detail)
