@@ -30,7 +30,7 @@ const std::set<std::string> kTrainValues = { "model", "data", "layout", "epochs"
     "lr", "max-length", "few-shot", "seed", "device", "precision", "out", "val-fraction",
     "test-fraction", "val-fold", "test-fold", "warmup", "clip-grad", "accumulation", "patience",
     "weight-decay", "channel", "freq-mask", "time-mask", "mixup", "noise", "shift", "gain",
-    "positions", "cache-dir", "min-seconds" };
+    "positions", "cache-dir", "min-seconds", "noise-files" };
 
 // Ctrl-C: the handler only sets a flag; a watcher thread turns it into a stop request (a
 // std::stop_source is not async-signal-safe).
@@ -299,6 +299,8 @@ core::TrainOptions commonOptions(const Args &args)
     o.augment.timeMaskParam = args.intValue("time-mask", 0);
     o.augment.mixupAlpha = args.doubleValue("mixup", 0.0);
     o.augment.noiseProbability = args.doubleValue("noise", 0.0);
+    for (const std::string &path : splitList(args.value("noise-files")))
+        o.noiseFiles.emplace_back(path);
     o.augment.shiftSeconds = args.doubleValue("shift", 0.0);
     o.augment.gainDb = args.doubleValue("gain", 0.0);
     o.positions = pick(args, "positions", core::PositionMode::Adapt);
@@ -596,6 +598,8 @@ std::vector<Command> trainingCommands()
         "  --device auto|cpu|cuda --precision fp32|bf16|fp16 --positions adapt|zero\n"
         "Augmentation: --freq-mask F --time-mask T (SpecAugment; the paper: 24 and 80)\n"
         "  --mixup ALPHA --noise P (background-noise mixing) --shift SECONDS --gain DB\n"
+        "  --noise-files PATH[,PATH...]  noise audio beside the dataset's _background_noise_\n"
+        "  (files, or folders of audio files)\n"
         "Caches: --cache-dir DIR (default ~/.cache/astpeft/features), --no-cache;\n"
         "  linear probing without augmentation trains on cached encoder outputs\n"
         "  (--no-encoder-cache runs the frozen encoder every epoch).\n"

@@ -88,6 +88,15 @@ std::string cliCommand(const core::TrainOptions &o)
         c << " --lr " << o.learningRate;
     if (o.checkpointActivations)
         c << " --checkpoint-activations";
+    if (o.augment.noiseProbability > 0) {
+        c << " --noise " << o.augment.noiseProbability;
+        if (!o.noiseFiles.empty()) {
+            c << " --noise-files '";
+            for (std::size_t i = 0; i < o.noiseFiles.size(); ++i)
+                c << (i ? "," : "") << o.noiseFiles[i].string();
+            c << "'";
+        }
+    }
     c << " --out '" << o.out.string() << "'  # studio run; options.json has every setting";
     return c.str();
 }
@@ -637,6 +646,9 @@ core::TrainOptions MainWindow::trainingOptions()
     o.model = m_model->dir;
     o.data = core::writeTrainingManifest(p);
     o.import.layout = core::DatasetLayout::Csv;
+    o.noiseFiles.clear(); // the manifest cannot list noise: the project's files go here
+    for (const std::filesystem::path &file : p.noise)
+        o.noiseFiles.push_back(core::resolvePath(p, file));
     o.out = core::newRunDir(p, core::methodName(o.peft.method));
     o.resume = false;
     o.command = cliCommand(o);

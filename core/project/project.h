@@ -123,7 +123,7 @@ double trimmedSeconds(const ProjectClip &clip);
 // native rate and channels, float WAV) to dir/cache/trimmed/<content-hash>.wav, keyed by the
 // file's bytes and the trim, and listed instead. Returns the manifest path. Classes without
 // clips are left out (the trainer reports a class it needs). Noise files cannot be listed in
-// this layout. Throws core::Error naming the file: unreadable clip, a trim leaving no audio,
+// this layout: a run gets the project's as TrainOptions::noiseFiles. Throws core::Error naming the file: unreadable clip, a trim leaving no audio,
 // unwritable cache folder.
 std::filesystem::path writeTrainingManifest(const Project &project);
 

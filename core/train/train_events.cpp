@@ -185,6 +185,10 @@ std::string trainOptionsJson(const TrainOptions &o)
         { "noise_probability", a.noiseProbability },
         { "noise_snr", { a.noiseSnrMin, a.noiseSnrMax } }, { "shift_seconds", a.shiftSeconds },
         { "gain_db", a.gainDb } };
+    json noise = json::array();
+    for (const std::filesystem::path &file : o.noiseFiles)
+        noise.push_back(file.string());
+    j["noise_files"] = std::move(noise);
     j["out"] = o.out.string();
     j["feature_cache"] = o.featureCache.string();
     j["use_feature_cache"] = o.useFeatureCache;
@@ -254,6 +258,16 @@ TrainOptions parseTrainOptions(const std::string &text, const std::filesystem::p
     g.noiseSnrMax = snr[1].get<double>();
     g.shiftSeconds = r.number(a, "shift_seconds", "augment.shift_seconds");
     g.gainDb = r.number(a, "gain_db", "augment.gain_db");
+    if (j.contains("noise_files")) { // absent in runs written before the option existed
+        const json &noise = j["noise_files"];
+        if (!noise.is_array())
+            throw Error(ErrorKind::Format, "field noise_files must be an array of paths", file);
+        for (const json &path : noise) {
+            if (!path.is_string())
+                throw Error(ErrorKind::Format, "field noise_files must be an array of paths", file);
+            o.noiseFiles.emplace_back(path.get<std::string>());
+        }
+    }
     o.out = r.string(j, "out", "out");
     o.featureCache = r.string(j, "feature_cache", "feature_cache");
     o.useFeatureCache = r.boolean(j, "use_feature_cache", "use_feature_cache");

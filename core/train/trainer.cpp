@@ -32,12 +32,44 @@ namespace astpeft::core {
 
 namespace {
 
+namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 double secondsSince(Clock::time_point t)
 {
     return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// The noise clips to mix in: the dataset's own, then options.noiseFiles with each folder
+// replaced by its audio files (sorted; not recursive). Paths that do not exist, and folders
+// without audio, go to `skipped` with the reason; a path listed twice is used once.
+std::vector<fs::path> noiseFileList(const std::vector<fs::path> &fromDataset,
+    const std::vector<fs::path> &given, std::vector<SkippedFile> &skipped)
+{
+    std::vector<fs::path> files = fromDataset;
+    auto add = [&files](const fs::path &file) {
+        if (std::find(files.begin(), files.end(), file) == files.end())
+            files.push_back(file);
+    };
+    for (const fs::path &path : given) {
+        std::error_code error;
+        if (fs::is_directory(path, error)) {
+            std::vector<fs::path> inside;
+            for (const fs::directory_entry &entry : fs::directory_iterator(path, error))
+                if (entry.is_regular_file(error) && hasAudioExtension(entry.path()))
+                    inside.push_back(entry.path());
+            std::sort(inside.begin(), inside.end());
+            if (inside.empty())
+                skipped.push_back({ path, "noise folder without audio files" });
+            std::for_each(inside.begin(), inside.end(), add);
+        } else if (fs::exists(path, error)) {
+            add(path);
+        } else {
+            skipped.push_back({ path, "noise file not found" });
+        }
+    }
+    return files;
 }
 
 // The clips of one split with their features in memory: what the paper's loaders hold.
@@ -564,7 +596,7 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
                 &observer, stop);
         std::vector<std::vector<float>> noise;
         if (waveAug && options.augment.noiseProbability > 0)
-            for (const fs::path &file : dataset.noise) {
+            for (const fs::path &file : noiseFileList(dataset.noise, options.noiseFiles, skipped)) {
                 try {
                     noise.push_back(
                         decodeAudio(file, { .targetRate = manifest.frontEnd.fbank.sampleRate })

@@ -68,6 +68,10 @@ struct TrainOptions
     Precision precision = Precision::F32; // BF16/F16: autocast of the forward pass
     std::uint64_t seed = 10;
     AugmentOptions augment;
+    // Background-noise audio for augment.noiseProbability beside the dataset's own
+    // (_background_noise_ folders): files, or folders whose audio files (by extension, not
+    // recursive, sorted) are all used. A missing or unreadable one is skipped and reported.
+    std::vector<std::filesystem::path> noiseFiles;
 
     std::filesystem::path out; // run folder
     bool resume = false; // continue from out/checkpoints/last

@@ -346,6 +346,36 @@ private Q_SLOTS:
         QCOMPARE(state.object().value("format").toString(), QString("astpeft-trainer-state"));
     }
 
+    void noiseFilesOption()
+    {
+        // --noise-files adds background noise beside the dataset's: recorded in options.json
+        // (so that --resume mixes the same), a path that gives no audio reported, not fatal.
+        const QString noise = tmpPath("noise.wav");
+        QDirIterator wavs(m_data + "/no", { "*.wav" });
+        QVERIFY(wavs.hasNext());
+        QVERIFY(QFile::copy(wavs.next(), noise));
+        const QString missing = tmpPath("no-such-noise.wav");
+        const QString out = tmpPath("run-noise");
+        const QStringList args = trainArgs(out,
+            { "--method", "linear", "--epochs", "1", "--noise", "1", "--noise-files",
+                noise + "," + missing });
+        const CliResult r = run(args);
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(args, r)));
+        const QJsonObject options =
+            QJsonDocument::fromJson(readAll(out + "/options.json")).object();
+        QCOMPARE(options.value("noise_files").toArray(), (QJsonArray { noise, missing }));
+        QCOMPARE(options.value("augment").toObject().value("noise_probability").toDouble(), 1.0);
+        QStringList skipped; // "FILE: reason" of the import event
+        for (const QByteArray &line : readAll(out + "/metrics.jsonl").split('\n'))
+            for (const QJsonValue &v :
+                QJsonDocument::fromJson(line).object().value("skipped").toArray())
+                skipped << v["file"].toString() + ": " + v["reason"].toString();
+        QVERIFY2(
+            skipped.contains(missing + ": noise file not found"), qPrintable(skipped.join('|')));
+        for (const QString &line : skipped)
+            QVERIFY2(!line.startsWith(noise + ":"), qPrintable(line)); // the real one is used
+    }
+
     void metricsLogImport()
     {
         const QList<QJsonObject> events = metricsOf(m_run);

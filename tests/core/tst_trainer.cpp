@@ -322,6 +322,56 @@ private Q_SLOTS:
         QVERIFY(r3.epochs.front().trainLoss != r1.epochs.front().trainLoss);
     }
 
+    void noiseFilesBesideTheDataset()
+    {
+        // The studio's manifest cannot list noise: its files come in as TrainOptions::noiseFiles
+        // (files, or folders of audio files) and are mixed like the dataset's own.
+        const std::filesystem::path root = m_tmp.path().toStdString();
+        const std::filesystem::path noiseDir = root / "noise", emptyDir = root / "no-audio";
+        std::filesystem::create_directories(noiseDir);
+        std::filesystem::create_directories(emptyDir);
+        std::vector<float> noise(16000 * 2);
+        Rng rng { 9 };
+        for (float &x : noise)
+            x = float(0.2 * rng.normal());
+        writeAudio(noiseDir / "hiss.wav", noise, 16000, 1);
+        std::ofstream(noiseDir / "notes.txt") << "not audio";
+        std::ofstream(emptyDir / "readme.md") << "nothing here";
+
+        auto run = [&](std::vector<std::filesystem::path> files, Recorder &r) {
+            TrainOptions o = options(PeftMethod::Adapter, 1);
+            o.augment.noiseProbability = 1.0;
+            o.noiseFiles = std::move(files);
+            train(o, r);
+            return o.out;
+        };
+        Recorder without, folder, file, missing;
+        run({}, without); // no noise anywhere: nothing is mixed
+        const std::filesystem::path folderRun = run({ noiseDir }, folder);
+        run({ noiseDir / "hiss.wav", noiseDir / "hiss.wav" }, file);
+        run({ root / "missing.wav", emptyDir }, missing);
+
+        for (const Recorder *r : { &without, &folder, &file, &missing })
+            QVERIFY(r->finished && r->finished->reason == "completed");
+        QVERIFY(folder.epochs.front().trainLoss != without.epochs.front().trainLoss);
+        // The folder means its one audio file (the .txt is not audio); a file listed twice is
+        // mixed as one.
+        QCOMPARE(file.epochs.front().trainLoss, folder.epochs.front().trainLoss);
+        // Paths that give no audio are reported and training goes on without noise.
+        QCOMPARE(missing.epochs.front().trainLoss, without.epochs.front().trainLoss);
+        QVERIFY(missing.import);
+        QStringList reasons;
+        for (const SkippedFile &s : missing.import->skipped)
+            reasons << QString::fromStdString(s.file.filename().string() + ": " + s.reason);
+        QVERIFY2(
+            reasons.contains("missing.wav: noise file not found"), qPrintable(reasons.join('|')));
+        QVERIFY2(reasons.contains("no-audio: noise folder without audio files"),
+            qPrintable(reasons.join('|')));
+        // The run records them, so that --resume mixes the same noise.
+        const TrainOptions saved = parseTrainOptions(readBytes(folderRun / "options.json"));
+        QCOMPARE(saved.noiseFiles, std::vector<std::filesystem::path> { noiseDir });
+    }
+
     void evaluateRunReproducesValidation()
     {
         TrainOptions o = options(PeftMethod::Adapter, 3);

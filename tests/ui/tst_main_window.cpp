@@ -4,6 +4,7 @@
 // folders and files are imported after the summary (simulated drops with QMimeData URLs), bad
 // drops get a message naming the problem, the project saves and reopens, edits undo, and a run
 // starts from the window and lands in the runs view.
+#include "audio/audio_file.h"
 #include "data_view.h"
 #include "import_summary_dialog.h"
 #include "inference/classifier.h"
@@ -13,6 +14,7 @@
 #include "project/project.h"
 #include "project_model.h"
 #include "runs_view.h"
+#include "train/trainer.h"
 #include "training_view.h"
 #include "word_dataset.h"
 
@@ -216,15 +218,26 @@ private Q_SLOTS:
         QVERIFY(box && box->text().contains("two classes"));
         box->close();
 
+        // The words with a _background_noise_ folder: its file becomes the project's noise.
+        const std::filesystem::path words = m_dir.filePath("words-noise").toStdString();
+        std::filesystem::copy(
+            m_dir.filePath("words").toStdString(), words, std::filesystem::copy_options::recursive);
+        std::filesystem::create_directories(words / "_background_noise_");
+        std::vector<float> hiss(16000);
+        for (std::size_t i = 0; i < hiss.size(); ++i)
+            hiss[i] = 0.1f * float((i * 7919) % 201) / 100.0f - 0.1f;
+        core::writeAudio(words / "_background_noise_" / "hiss.wav", hiss, 16000, 1);
         QSignalSpy ready(&window, &ui::MainWindow::importReady);
-        window.importPaths({ m_dir.filePath("words") });
+        window.importPaths({ QString::fromStdString(words.string()) });
         QVERIFY(ready.wait(60000));
         window.findChild<ui::ImportSummaryDialog *>()->accept();
+        QCOMPARE(window.project()->project().noise.size(), std::size_t(1));
 
         core::TrainOptions o;
         window.methodView()->applyTo(o);
         o.epochs = 2;
         o.batchSize = 4;
+        o.augment.noiseProbability = 0.5;
         window.methodView()->setFrom(o);
         QSignalSpy finished(window.trainingView(), &ui::TrainingView::finished);
         QSignalSpy started(&window, &ui::MainWindow::trainingStarted);
@@ -244,6 +257,19 @@ private Q_SLOTS:
         const core::Dataset trained = core::importDataset(
             event.runDir.parent_path().parent_path() / "cache" / "manifest.csv");
         QCOMPARE(trained.clips.size(), std::size_t(12));
+        // The manifest cannot list noise: the project's noise file went to the trainer beside
+        // it, and the run records it (options.json) and shows it (command.txt).
+        std::ifstream options((event.runDir / "options.json").string());
+        const std::string text((std::istreambuf_iterator<char>(options)), {});
+        const core::TrainOptions saved = core::parseTrainOptions(text);
+        QCOMPARE(saved.augment.noiseProbability, 0.5);
+        QCOMPARE(saved.noiseFiles,
+            std::vector<std::filesystem::path> { words / "_background_noise_" / "hiss.wav" });
+        std::ifstream command((event.runDir / "command.txt").string());
+        const std::string line((std::istreambuf_iterator<char>(command)), {});
+        QVERIFY2(line.find("--noise 0.5 --noise-files '" + saved.noiseFiles[0].string() + "'")
+                != std::string::npos,
+            line.c_str());
     }
 
     void opensAModelInTheBackground()
