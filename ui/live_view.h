@@ -54,6 +54,9 @@ public:
     void setDevice(const QString &name); // selects an input by name (added when not listed)
     core::StreamOptions options() const;
     void setOptions(const core::StreamOptions &options);
+    // F32 or Int8 (the "Speed" picker); applies from the next start.
+    core::Precision precision() const;
+    void setPrecision(core::Precision precision);
 
     bool isListening() const { return m_listening; }
     QString message() const; // the status line: what is missing, or why the device failed
@@ -99,7 +102,8 @@ private:
     void setMessage(const QString &text, bool error = false);
 
     QString m_backbone;
-    QComboBox *m_devices = nullptr, *m_adapters = nullptr, *m_background = nullptr;
+    QComboBox *m_devices = nullptr, *m_adapters = nullptr, *m_background = nullptr,
+              *m_precision = nullptr;
     QDoubleSpinBox *m_hop = nullptr, *m_threshold = nullptr, *m_suppress = nullptr;
     QSpinBox *m_smooth = nullptr, *m_minHits = nullptr;
     QPushButton *m_startButton = nullptr, *m_clear = nullptr;

@@ -17,6 +17,7 @@
 #include "run_history.h"
 
 #include <QAction>
+#include <QComboBox>
 #include <QDirIterator>
 #include <QProcess>
 #include <QSignalSpy>
@@ -234,6 +235,67 @@ private Q_SLOTS:
 
         view.clearDetections();
         QVERIFY(view.detections().isEmpty());
+    }
+
+    void listensInInt8()
+    {
+        // "Fast (int8, CPU)": the same engine over the int8 model; what it shows equals the int8
+        // model's offline timeline of the same samples, and differs a little from fp32's.
+        const core::AstClassifier int8(m_model.toStdString(),
+            { .precision = core::Precision::Int8, .adapter = m_run.toStdString() });
+        const QString wav = m_tmp.filePath("stream.wav");
+        const core::Timeline want =
+            core::classifyTimeline(int8, wav.toStdString(), listenDetectOptions());
+
+        ui::LiveView view;
+        prepare(view, m_run);
+        QCOMPARE(view.precision(), core::Precision::F32); // exact unless asked
+        view.setPrecision(core::Precision::Int8);
+        QCOMPARE(view.precision(), core::Precision::Int8);
+        QSignalSpy started(&view, &ui::LiveView::listeningStarted);
+        QSignalSpy stopped(&view, &ui::LiveView::listeningStopped);
+        QSignalSpy windows(&view, &ui::LiveView::windowShown);
+        view.start();
+        QVERIFY(started.wait(120000));
+        QVERIFY2(stopped.isEmpty(), qPrintable(view.message()));
+        QComboBox *picker = nullptr;
+        for (QComboBox *box : view.findChildren<QComboBox *>())
+            if (box->accessibleName() == "Speed")
+                picker = box;
+        QVERIFY(picker);
+        QVERIFY(!picker->isEnabled()); // fixed while listening
+        const auto lastSeconds = [&] {
+            return windows.isEmpty() ? 0.0 : windows.last()[0].value<ui::LiveWindow>().seconds;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(lastSeconds() >= m_listen.streamSeconds - 0.25, 120000);
+        view.stop();
+        QVERIFY(stopped.wait(30000) || !stopped.isEmpty());
+        QVERIFY(picker->isEnabled());
+
+        int compared = 0;
+        double fromFp32 = 0;
+        for (const QList<QVariant> &args : windows) {
+            const ui::LiveWindow w = args[0].value<ui::LiveWindow>();
+            const auto k = std::size_t(std::lround(w.seconds / 0.25)) - 1;
+            if (k >= want.windows.size())
+                continue;
+            for (std::size_t i = 0; i < w.probabilities.size(); ++i) {
+                QVERIFY(std::abs(w.probabilities[i] - want.windows[k].probabilities[i]) < 1e-4f);
+                fromFp32 = std::max(fromFp32,
+                    double(std::abs(w.probabilities[i] - m_timeline.windows[k].probabilities[i])));
+            }
+            ++compared;
+        }
+        QCOMPARE(compared, int(want.windows.size()));
+        QVERIFY2(fromFp32 > 1e-6, "the int8 model did not run"); // int8 products round
+        QVERIFY2(fromFp32 < 0.1, qPrintable(QString::number(fromFp32)));
+        QList<ui::LiveDetection> got;
+        for (const ui::LiveDetection &d : view.detections())
+            if (d.seconds <= m_listen.streamSeconds)
+                got.prepend(d);
+        QCOMPARE(got.size(), int(want.detections.size()));
+        for (int i = 0; i < got.size(); ++i)
+            QCOMPARE(got[i].label, QString::fromStdString(want.detections[std::size_t(i)].label));
     }
 
     void switchesAdapterWithoutReopening()

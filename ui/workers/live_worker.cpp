@@ -70,11 +70,12 @@ void LiveWorker::listen(const LiveRequest &request)
     core::StreamOptions options = request.options;
     try {
         const std::filesystem::path adapter = request.adapter.toStdString();
-        if (!m_model || m_modelDir != request.backbone) {
+        if (!m_model || m_modelDir != request.backbone || m_precision != request.precision) {
             m_model.reset();
-            m_model = std::make_unique<core::AstClassifier>(
-                request.backbone.toStdString(), core::ClassifierOptions { .adapter = adapter });
+            m_model = std::make_unique<core::AstClassifier>(request.backbone.toStdString(),
+                core::ClassifierOptions { .precision = request.precision, .adapter = adapter });
             m_modelDir = request.backbone;
+            m_precision = request.precision;
         } else if (m_model->summary().adapter != adapter) {
             m_model->setAdapter(adapter);
         }

@@ -34,6 +34,9 @@ struct LiveRequest
     QString adapter; // adapter or run folder; empty: the bare backbone
     QString device; // as core::findAudioDevice ("" = the default input)
     core::StreamOptions options {};
+    // F32 (exact) or Int8 (the encoder's Linear layers in int8 on the CPU: 1.5-2x faster per
+    // window where the CPU lacks fast bf16, scores within a few hundredths).
+    core::Precision precision = core::Precision::F32;
 };
 
 // One classified window. Times are seconds since listening started (continuous across adapter
@@ -114,6 +117,7 @@ private:
     // Worker thread only.
     std::unique_ptr<core::AstClassifier> m_model;
     QString m_modelDir;
+    core::Precision m_precision = core::Precision::F32; // m_model's
 };
 
 } // namespace astpeft::ui
