@@ -65,7 +65,7 @@ LiveView::LiveView(QWidget *parent)
     m_precision->addItem(tr("Exact (fp32)"), int(core::Precision::F32));
     m_precision->addItem(tr("Fast (int8, CPU)"), int(core::Precision::Int8));
     m_precision->setToolTip(
-        tr("Fast runs the encoder's matrix products in 8-bit integers on the CPU: 1.5-2x "
+        tr("Fast runs the encoder's matrix products in 8-bit integers on the CPU: about 1.5x "
            "faster per window for AST-base on CPUs without fast bf16, with scores within a few "
            "hundredths of the exact ones. It takes effect at the next Start."));
 

@@ -17,8 +17,9 @@ namespace astpeft::core {
 
 // Int8: inference only, CPU only: the Linear layers of the encoder run as dynamically quantised
 // int8 products (weights per output channel, activations per call; oneDNN or FBGEMM), about
-// twice as fast as fp32 on CPUs without fast bf16; the patch embedding, attention products,
-// LayerNorms, PEFT branches and the head stay fp32. Scores move slightly (tests bound it).
+// 1.5x as fast as fp32 on CPUs without fast bf16 (bench/README.md); the patch embedding, attention
+// products, LayerNorms, PEFT branches and the head stay fp32. Scores move slightly (tests bound
+// it).
 enum class Precision { F32, BF16, F16, Int8 };
 Precision parsePrecision(const std::string &name); // "fp32", "bf16", "fp16", "int8"
 

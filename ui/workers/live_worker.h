@@ -34,7 +34,7 @@ struct LiveRequest
     QString adapter; // adapter or run folder; empty: the bare backbone
     QString device; // as core::findAudioDevice ("" = the default input)
     core::StreamOptions options {};
-    // F32 (exact) or Int8 (the encoder's Linear layers in int8 on the CPU: 1.5-2x faster per
+    // F32 (exact) or Int8 (the encoder's Linear layers in int8 on the CPU: about 1.5x faster per
     // window where the CPU lacks fast bf16, scores within a few hundredths).
     core::Precision precision = core::Precision::F32;
 };
