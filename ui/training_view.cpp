@@ -205,7 +205,8 @@ TrainingView::TrainingView(QWidget *parent)
                                "class's accuracy) instead of clip counts"));
     connect(m_normalise, &QCheckBox::toggled, this, &TrainingView::setNormalised);
     m_cellTitle->setWordWrap(true);
-    m_cellTitle->setText(tr("Click a cell of the confusion matrix to list its clips."));
+    m_cellTitle->setText(tr("Click a cell of the confusion matrix (or move to it with the arrow "
+                            "keys and press Enter) to list its clips."));
     m_clips->setAccessibleName(tr("Clips of the selected confusion cell"));
     m_clips->setToolTip(tr("Double-click or press Enter to play a clip"));
     connect(m_clips, &QListWidget::itemActivated, this, [this](QListWidgetItem *item) {
@@ -278,7 +279,8 @@ void TrainingView::reset()
     m_epochs.clear();
     m_clips->clear();
     m_cellTruth = m_cellPredicted = -1;
-    m_cellTitle->setText(tr("Click a cell of the confusion matrix to list its clips."));
+    m_cellTitle->setText(tr("Click a cell of the confusion matrix (or move to it with the arrow "
+                            "keys and press Enter) to list its clips."));
     m_lastStep = 0;
     m_lastStepEpoch = 0;
     m_stepsPerEpoch = 0;

@@ -222,6 +222,47 @@ private Q_SLOTS:
             }
         QVERIFY(nonEmptyCells > 0);
 
+        // The keyboard reaches every cell too: arrows move (clamped at the edges), Home and End
+        // jump, Enter and Space open the current cell as a click does.
+        QSignalSpy cells(confusion, &ui::ConfusionPlot::cellClicked);
+        confusion->canvas()->setFocus();
+        QTest::keyClick(confusion->canvas(), Qt::Key_Home);
+        QCOMPARE(
+            std::pair(confusion->currentTruth(), confusion->currentPredicted()), std::pair(0, 0));
+        QTest::keyClick(confusion->canvas(), Qt::Key_Up); // clamped
+        QTest::keyClick(confusion->canvas(), Qt::Key_Right);
+        QTest::keyClick(confusion->canvas(), Qt::Key_Down);
+        QTest::keyClick(confusion->canvas(), Qt::Key_Down);
+        QCOMPARE(
+            std::pair(confusion->currentTruth(), confusion->currentPredicted()), std::pair(2, 1));
+        QTest::keyClick(confusion->canvas(), Qt::Key_Return);
+        QCOMPARE(cells.size(), 1);
+        QCOMPARE(cells[0][0].toInt(), 2);
+        QCOMPARE(cells[0][1].toInt(), 1);
+        {
+            std::multiset<QString> expected;
+            for (const core::ClipPrediction &c : last.predictions)
+                if (c.truth == 2 && c.predicted == 1)
+                    expected.insert(QString::fromStdString(c.file.string()));
+            const QStringList listed = view.listedClips();
+            QCOMPARE(std::multiset<QString>(listed.begin(), listed.end()), expected);
+        }
+        const QString labels[] = { "down", "no", "up", "yes" };
+        QCOMPARE(confusion->canvas()->accessibleDescription(),
+            QString("true %1, predicted %2: %3 clip(s)")
+                .arg(labels[2], labels[1])
+                .arg(last.validation.confusion[2][1]));
+        QTest::keyClick(confusion->canvas(), Qt::Key_End);
+        QTest::keyClick(confusion->canvas(), Qt::Key_Right); // clamped
+        QTest::keyClick(confusion->canvas(), Qt::Key_Space);
+        QCOMPARE(cells.size(), 2);
+        QCOMPARE(cells[1][0].toInt(), n - 1);
+        QCOMPARE(cells[1][1].toInt(), n - 1);
+        // A click moves the keyboard's cell there.
+        QTest::mouseClick(confusion->canvas(), Qt::LeftButton, {}, confusion->cellPosition(1, 0));
+        QCOMPARE(
+            std::pair(confusion->currentTruth(), confusion->currentPredicted()), std::pair(1, 0));
+
         // Double-clicking a listed clip asks for it to be played.
         int t = 0, p = 0;
         for (const core::ClipPrediction &c : last.predictions)

@@ -8,6 +8,7 @@
 #include <QBuffer>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QKeyEvent>
 #include <QMenu>
 #include <QPdfWriter>
 #include <QRegularExpression>
@@ -548,7 +549,83 @@ ConfusionPlot::ConfusionPlot(QWidget *parent)
         [this](QCPAbstractPlottable *, int, QMouseEvent *e) { onClick(e->position()); });
     connect(p, &QCustomPlot::itemClick, this,
         [this](QCPAbstractItem *, QMouseEvent *e) { onClick(e->position()); });
+    p->setFocusPolicy(Qt::StrongFocus);
+    p->installEventFilter(this);
     rebuild();
+}
+
+bool ConfusionPlot::eventFilter(QObject *watched, QEvent *event)
+{
+    if (watched != m_plot)
+        return PlotWidget::eventFilter(watched, event);
+    if (event->type() == QEvent::FocusIn || event->type() == QEvent::FocusOut) {
+        placeOutline();
+        return false;
+    }
+    if (event->type() != QEvent::KeyPress)
+        return false;
+    const int n = int(m_labels.size());
+    if (n == 0)
+        return false;
+    const auto *key = static_cast<QKeyEvent *>(event);
+    switch (key->key()) {
+    case Qt::Key_Left:
+        setCurrent(m_currentTruth, m_currentPredicted - 1);
+        return true;
+    case Qt::Key_Right:
+        setCurrent(m_currentTruth, m_currentPredicted + 1);
+        return true;
+    case Qt::Key_Up:
+        setCurrent(m_currentTruth - 1, m_currentPredicted);
+        return true;
+    case Qt::Key_Down:
+        setCurrent(m_currentTruth + 1, m_currentPredicted);
+        return true;
+    case Qt::Key_Home:
+        setCurrent(0, 0);
+        return true;
+    case Qt::Key_End:
+        setCurrent(n - 1, n - 1);
+        return true;
+    case Qt::Key_Return:
+    case Qt::Key_Enter:
+    case Qt::Key_Space:
+        Q_EMIT cellClicked(m_currentTruth, m_currentPredicted);
+        return true;
+    default:
+        return false;
+    }
+}
+
+QString ConfusionPlot::currentCellText() const
+{
+    const int n = int(m_labels.size());
+    if (n == 0)
+        return tr("No confusion matrix yet");
+    const double value = cellValue(m_currentTruth, m_currentPredicted);
+    return tr("true %1, predicted %2: %3")
+        .arg(m_labels[m_currentTruth], m_labels[m_currentPredicted],
+            m_normalised ? percent(value) : tr("%n clip(s)", nullptr, int(value)));
+}
+
+void ConfusionPlot::setCurrent(int truth, int predicted)
+{
+    const int last = std::max(int(m_labels.size()) - 1, 0);
+    m_currentTruth = std::clamp(truth, 0, last);
+    m_currentPredicted = std::clamp(predicted, 0, last);
+    placeOutline();
+}
+
+void ConfusionPlot::placeOutline()
+{
+    m_plot->setAccessibleDescription(currentCellText());
+    if (!m_outline)
+        return;
+    const double t = m_currentTruth, q = m_currentPredicted;
+    m_outline->topLeft->setCoords(q - 0.5, t - 0.5);
+    m_outline->bottomRight->setCoords(q + 0.5, t + 0.5);
+    m_outline->setVisible(!m_labels.isEmpty() && m_plot->hasFocus());
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void ConfusionPlot::clear()
@@ -625,6 +702,14 @@ void ConfusionPlot::rebuild()
                 text->setClipToAxisRect(true);
             }
     }
+    m_outline = new QCPItemRect(p); // the keyboard's current cell
+    m_outline->topLeft->setType(QCPItemPosition::ptPlotCoords);
+    m_outline->bottomRight->setType(QCPItemPosition::ptPlotCoords);
+    m_outline->setPen(QPen(palette().color(QPalette::Highlight), 3));
+    m_outline->setBrush(Qt::NoBrush);
+    m_outline->setClipToAxisRect(true);
+    m_outline->setSelectable(false);
+    setCurrent(m_currentTruth, m_currentPredicted); // clamps to the new size
     resetView();
 }
 
@@ -650,8 +735,10 @@ void ConfusionPlot::onClick(const QPointF &pos)
         return;
     const long predicted = std::lround(m_plot->xAxis->pixelToCoord(pos.x()));
     const long truth = std::lround(m_plot->yAxis->pixelToCoord(pos.y()));
-    if (predicted >= 0 && predicted < n && truth >= 0 && truth < n)
+    if (predicted >= 0 && predicted < n && truth >= 0 && truth < n) {
+        setCurrent(int(truth), int(predicted)); // the keyboard carries on from here
         Q_EMIT cellClicked(int(truth), int(predicted));
+    }
 }
 
 // --- RunsPlot -----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@
 class QCPBars;
 class QCPColorMap;
 class QCPColorScale;
+class QCPItemRect;
 class QCPGraph;
 class QCPTextElement;
 class QCustomPlot;
@@ -161,6 +162,13 @@ public:
     double cellValue(int truth, int predicted) const; // what the heatmap shows
     // The cell's centre in canvas() coordinates; lays the plot out first (replots now).
     QPoint cellPosition(int truth, int predicted);
+    // Keyboard use: the canvas takes focus (Tab or a click); the arrow keys, Home and End move
+    // the current cell, outlined while the canvas has focus; Enter or Space opens it as a click
+    // does (cellClicked). The canvas's accessible description reads the current cell: "true
+    // yes, predicted no: 3 clips". Kept across new matrices of the same size.
+    int currentTruth() const { return m_currentTruth; }
+    int currentPredicted() const { return m_currentPredicted; }
+    QString currentCellText() const;
 
 public Q_SLOTS:
     void resetView() override;
@@ -168,12 +176,19 @@ public Q_SLOTS:
 Q_SIGNALS:
     void cellClicked(int truth, int predicted);
 
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override; // the canvas's keys and focus
+
 private:
     void rebuild();
     void onClick(const QPointF &pos);
+    void setCurrent(int truth, int predicted); // clamped; updates outline and description
+    void placeOutline();
 
     QCPColorMap *m_map;
     QCPColorScale *m_scale;
+    QCPItemRect *m_outline = nullptr; // re-created by rebuild() (clearItems() deletes items)
+    int m_currentTruth = 0, m_currentPredicted = 0;
     QStringList m_labels;
     std::vector<std::vector<std::int64_t>> m_counts;
     bool m_normalised = false;
