@@ -35,6 +35,18 @@ std::string readBytes(const std::filesystem::path &file)
     return s.str();
 }
 
+// 2 s of Gaussian noise (standard deviation `sigma`) at 16 kHz, mono, in a new file whose
+// folders are created.
+void writeWhiteNoise(const std::filesystem::path &file, double sigma, std::uint64_t seed)
+{
+    std::filesystem::create_directories(file.parent_path());
+    std::vector<float> noise(16000 * 2);
+    Rng rng { seed };
+    for (float &x : noise)
+        x = float(sigma * rng.normal());
+    writeAudio(file, noise, 16000, 1);
+}
+
 // Records every event; optional hooks run on the training thread.
 struct Recorder : TrainObserver
 {
@@ -290,12 +302,7 @@ private Q_SLOTS:
     {
         // Background noise for the noise mixer.
         const std::filesystem::path noiseDir = m_data / "_background_noise_";
-        std::filesystem::create_directories(noiseDir);
-        std::vector<float> noise(16000 * 2);
-        Rng rng { 5 };
-        for (float &x : noise)
-            x = float(0.1 * rng.normal());
-        writeAudio(noiseDir / "white.wav", noise, 16000, 1);
+        writeWhiteNoise(noiseDir / "white.wav", 0.1, 5);
 
         TrainOptions o = options(PeftMethod::Adapter, 2);
         o.augment.freqMaskParam = 24;
@@ -328,13 +335,8 @@ private Q_SLOTS:
         // (files, or folders of audio files) and are mixed like the dataset's own.
         const std::filesystem::path root = m_tmp.path().toStdString();
         const std::filesystem::path noiseDir = root / "noise", emptyDir = root / "no-audio";
-        std::filesystem::create_directories(noiseDir);
         std::filesystem::create_directories(emptyDir);
-        std::vector<float> noise(16000 * 2);
-        Rng rng { 9 };
-        for (float &x : noise)
-            x = float(0.2 * rng.normal());
-        writeAudio(noiseDir / "hiss.wav", noise, 16000, 1);
+        writeWhiteNoise(noiseDir / "hiss.wav", 0.2, 9);
         std::ofstream(noiseDir / "notes.txt") << "not audio";
         std::ofstream(emptyDir / "readme.md") << "nothing here";
 
