@@ -40,6 +40,17 @@ inline CliResult collect(QProcess &p, int timeoutMs)
     return r;
 }
 
+// Runs `program` with `args` in `workDir` (empty: this process's) under `env`, and collects it.
+inline CliResult runIn(const QString &program, const QString &workDir, const QStringList &args,
+    const QProcessEnvironment &env, int timeoutMs = 600000)
+{
+    QProcess p;
+    p.setProcessEnvironment(env);
+    p.setWorkingDirectory(workDir);
+    p.start(program, args);
+    return collect(p, timeoutMs);
+}
+
 // "astpeft ARGS -> exit N", then the last 4000 bytes of stdout and stderr, for failure messages.
 inline QString describe(const QStringList &args, const CliResult &r)
 {

@@ -64,15 +64,6 @@ private:
 
     QString tmpPath(const QString &name) const { return m_tmp.filePath(name); }
 
-    CliResult runIn(const QString &program, const QString &workDir, const QStringList &args,
-        const QProcessEnvironment &env, int timeoutMs = 600000)
-    {
-        QProcess p;
-        p.setProcessEnvironment(env);
-        p.setWorkingDirectory(workDir);
-        p.start(program, args);
-        return collect(p, timeoutMs);
-    }
     CliResult run(const QStringList &args) { return runIn(kCli, tmpPath("work"), args, m_env); }
 
 private Q_SLOTS:

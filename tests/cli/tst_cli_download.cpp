@@ -39,13 +39,7 @@ class TestCliDownload : public QObject
     QProcessEnvironment m_env;
     int m_case = 0;
 
-    CliResult run(const QStringList &args) const
-    {
-        QProcess p;
-        p.setProcessEnvironment(m_env);
-        p.start(kCli, args);
-        return collect(p, 120000);
-    }
+    CliResult run(const QStringList &args) const { return runIn(kCli, {}, args, m_env, 120000); }
     QString freshDir() { return m_tmp.filePath(QStringLiteral("case%1").arg(++m_case)); }
     QString endpoint() const { return QString::fromStdString(m_server->endpoint()); }
     std::unique_ptr<HubServer> serverFor(const std::string &repo) const

@@ -51,11 +51,7 @@ class TestCliListen : public QObject
 
     CliResult run(const QStringList &args) const
     {
-        QProcess p;
-        p.setProcessEnvironment(m_env);
-        p.setWorkingDirectory(m_tmp.path());
-        p.start(kCli, args);
-        return collect(p, 600000);
+        return runIn(kCli, m_tmp.path(), args, m_env, 600000);
     }
 
     // The detections among JSON lines, as (time, label).

@@ -42,11 +42,7 @@ private:
 
     CliResult run(const QStringList &args) const
     {
-        QProcess p;
-        p.setProcessEnvironment(m_env);
-        p.setWorkingDirectory(m_tmp.path());
-        p.start(kCli, args);
-        return collect(p, 900000);
+        return runIn(kCli, m_tmp.path(), args, m_env, 900000);
     }
 
     // The finished event's best validation accuracy of one training run.

@@ -73,6 +73,29 @@ class TestLiveView : public QObject
         view.setOptions(listenDetectOptions());
     }
 
+    // Waits (up to 2 min) until the windows shown cover the whole sequence.
+    void waitForTheSequence(const QSignalSpy &windows) const
+    {
+        const auto lastSeconds = [&] {
+            return windows.isEmpty() ? 0.0 : windows.last()[0].value<ui::LiveWindow>().seconds;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(lastSeconds() >= m_listen.streamSeconds - 0.25, 120000);
+    }
+    // The view's detections within the sequence, oldest first (the list shows newest first).
+    QList<ui::LiveDetection> sequenceDetections(const ui::LiveView &view) const
+    {
+        QList<ui::LiveDetection> got;
+        for (const ui::LiveDetection &d : view.detections())
+            if (d.seconds <= m_listen.streamSeconds)
+                got.prepend(d);
+        return got;
+    }
+    // The index of a shown window in a timeline of the fixture's 0.25 s hop.
+    static std::size_t timelineIndex(const ui::LiveWindow &w)
+    {
+        return std::size_t(std::lround(w.seconds / 0.25)) - 1;
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -167,10 +190,9 @@ private Q_SLOTS:
         QVERIFY(started.wait(120000));
         QVERIFY2(stopped.isEmpty(), qPrintable(view.message()));
         // Until the whole sequence has been classified.
-        const auto lastSeconds = [&] {
-            return windows.isEmpty() ? 0.0 : windows.last()[0].value<ui::LiveWindow>().seconds;
-        };
-        QTRY_VERIFY_WITH_TIMEOUT(lastSeconds() >= m_listen.streamSeconds - 0.25, 120000);
+        waitForTheSequence(windows);
+        if (QTest::currentTestFailed())
+            return;
         view.stop();
         QVERIFY(stopped.wait(30000) || !stopped.isEmpty());
         QCOMPARE(stopped.last()[0].toString(), QString());
@@ -181,10 +203,7 @@ private Q_SLOTS:
         QCOMPARE(windows.size(), shown);
 
         // The detections within the sequence: the timeline's, newest first in the list.
-        QList<ui::LiveDetection> got;
-        for (const ui::LiveDetection &d : view.detections())
-            if (d.seconds <= m_listen.streamSeconds)
-                got.prepend(d);
+        const QList<ui::LiveDetection> got = sequenceDetections(view);
         QString list;
         for (const ui::LiveDetection &d : got)
             list += QStringLiteral(" %1@%2").arg(d.label).arg(d.seconds, 0, 'f', 3);
@@ -201,7 +220,7 @@ private Q_SLOTS:
         int compared = 0;
         for (const QList<QVariant> &args : windows) {
             const ui::LiveWindow w = args[0].value<ui::LiveWindow>();
-            const auto k = std::size_t(std::lround(w.seconds / 0.25)) - 1;
+            const std::size_t k = timelineIndex(w);
             if (k >= m_timeline.windows.size())
                 continue;
             const core::WindowResult &want = m_timeline.windows[k];
@@ -264,10 +283,9 @@ private Q_SLOTS:
                 picker = box;
         QVERIFY(picker);
         QVERIFY(!picker->isEnabled()); // fixed while listening
-        const auto lastSeconds = [&] {
-            return windows.isEmpty() ? 0.0 : windows.last()[0].value<ui::LiveWindow>().seconds;
-        };
-        QTRY_VERIFY_WITH_TIMEOUT(lastSeconds() >= m_listen.streamSeconds - 0.25, 120000);
+        waitForTheSequence(windows);
+        if (QTest::currentTestFailed())
+            return;
         view.stop();
         QVERIFY(stopped.wait(30000) || !stopped.isEmpty());
         QVERIFY(picker->isEnabled());
@@ -276,7 +294,7 @@ private Q_SLOTS:
         double fromFp32 = 0;
         for (const QList<QVariant> &args : windows) {
             const ui::LiveWindow w = args[0].value<ui::LiveWindow>();
-            const auto k = std::size_t(std::lround(w.seconds / 0.25)) - 1;
+            const std::size_t k = timelineIndex(w);
             if (k >= want.windows.size())
                 continue;
             for (std::size_t i = 0; i < w.probabilities.size(); ++i) {
@@ -289,10 +307,7 @@ private Q_SLOTS:
         QCOMPARE(compared, int(want.windows.size()));
         QVERIFY2(fromFp32 > 1e-6, "the int8 model did not run"); // int8 products round
         QVERIFY2(fromFp32 < 0.1, qPrintable(QString::number(fromFp32)));
-        QList<ui::LiveDetection> got;
-        for (const ui::LiveDetection &d : view.detections())
-            if (d.seconds <= m_listen.streamSeconds)
-                got.prepend(d);
+        const QList<ui::LiveDetection> got = sequenceDetections(view);
         QCOMPARE(got.size(), int(want.detections.size()));
         for (int i = 0; i < got.size(); ++i)
             QCOMPARE(got[i].label, QString::fromStdString(want.detections[std::size_t(i)].label));
