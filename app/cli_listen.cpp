@@ -75,12 +75,34 @@ core::StreamOptions streamOptions(const Args &args)
     return o;
 }
 
+// A --device value that names where the model runs, not a microphone.
+bool isComputeDevice(const std::string &value)
+{
+    return value == "auto" || value == "cpu" || value == "cuda" || value.rfind("cuda:", 0) == 0;
+}
+
 core::ClassifierOptions modelOptions(const Args &args)
 {
     core::ClassifierOptions o;
     o.adapter = args.value("adapter");
     o.precision = core::parsePrecision(args.value("precision", "fp32"));
+    if (isComputeDevice(args.value("device")))
+        o.device = args.value("device");
     return o;
+}
+
+// The microphone: --input NAME|INDEX; a --device value that is no compute device is taken as
+// the microphone too, as listen read it before --input existed.
+std::string inputDevice(const Args &args)
+{
+    if (args.has("input"))
+        return args.value("input");
+    const std::string device = args.value("device");
+    if (device.empty() || isComputeDevice(device))
+        return {};
+    std::fprintf(stderr, "astpeft listen: --device %s taken as the microphone; use --input %s\n",
+        device.c_str(), device.c_str());
+    return device;
 }
 
 json detectionJson(const core::Detection &d)
@@ -119,7 +141,7 @@ int listDevices(const Args &args)
         std::printf("%3d %c %-40s %-10s %d ch, %.0f Hz\n", d.index, d.defaultInput ? '*' : ' ',
             d.name.c_str(), d.hostApi.c_str(), d.maxInputChannels, d.defaultSampleRate);
     if (!inputs.empty())
-        std::printf("(* the default input; --device takes the index or the name)\n");
+        std::printf("(* the default input; --input takes the index or the name)\n");
     return kExitOk;
 }
 
@@ -146,7 +168,7 @@ int cmdListen(const Args &args)
     // The ring holds 10 s, or all of --seconds (up to 10 minutes): a source faster than real
     // time (a file-backed device) then loses nothing of the audio that is classified.
     core::CaptureOptions capture;
-    capture.device = args.value("device");
+    capture.device = inputDevice(args);
     capture.sampleRate = rate;
     capture.bufferSeconds = std::clamp(limit + 1.0, 10.0, 600.0);
     std::unique_ptr<core::AudioCapture> mic;
@@ -310,12 +332,14 @@ std::vector<Command> listenCommands()
 {
     return {
         { "listen",
-            "listen --model MODEL [--adapter RUN] [--device NAME|INDEX] [--seconds S] "
-            "[--hop S ...] [--json] | listen --list-devices [--json]",
+            "listen --model MODEL [--adapter RUN] [--input NAME|INDEX] [--device D] "
+            "[--seconds S] [--hop S ...] [--json] | listen --list-devices [--json]",
             std::string("Classifies what the microphone hears with MODEL (and the adapter of a\n"
                         "training run RUN), with exactly the preprocessing it was trained with,\n"
-                        "and prints detections as they happen. --device picks the input (index\n"
-                        "or name as --list-devices shows; default: the system's default input).\n"
+                        "and prints detections as they happen. --input picks the microphone\n"
+                        "(index or name as --list-devices shows; default: the system's default\n"
+                        "input). --device auto|cpu|cuda|cuda:N picks where the model runs (int8\n"
+                        "runs on the CPU); any other --device value is taken as the microphone.\n"
                         "Stops after --seconds S of captured audio, or on Ctrl-C.\n")
                 + kStreamHelp
                 + "\nWith --json: one line per detection {\"event\": \"detection\", \"time\",\n"
@@ -324,17 +348,19 @@ std::vector<Command> listenCommands()
                   "Latency: from a window's last sample reaching the classifier to its result.\n"
                   "Overflows: samples the capture dropped because the classifier fell behind;\n"
                   "gaps: whether any of them belonged to the classified audio.",
-            unite(kStreamValues, { "model", "adapter", "device", "seconds", "precision" }),
+            unite(kStreamValues, { "model", "adapter", "device", "input", "seconds", "precision" }),
             { "json", "list-devices" }, cmdListen },
-        { "timeline", "timeline MODEL [--adapter RUN] AUDIO [--hop S ...] [--json|--csv]",
+        { "timeline",
+            "timeline MODEL [--adapter RUN] AUDIO [--device D] [--hop S ...] [--json|--csv]",
             std::string("Classifies a long recording window by window through the same engine as\n"
                         "`listen`: every window's best label and score, and the detections.\n")
                 + kStreamHelp
                 + "\n--csv: seconds,label,score then one column per label (smoothed scores) on\n"
                   "stdout, detections on stderr. --json: {\"event\": \"window\", \"time\", "
                   "\"label\",\n\"score\", \"scores\"} and {\"event\": \"detection\", ...} lines, "
-                  "then a summary.",
-            unite(kStreamValues, { "adapter", "precision" }), { "json", "csv" }, cmdTimeline },
+                  "then a summary.\n--device auto|cpu|cuda|cuda:N: where the model runs.",
+            unite(kStreamValues, { "adapter", "precision", "device" }), { "json", "csv" },
+            cmdTimeline },
     };
 }
 

@@ -9,7 +9,9 @@
 #include "io/npy.h"
 #include "peft/peft_config.h"
 #include "runtime/jemalloc_conf.h"
+#include "runtime/resources.h"
 #include "runtime/runtime.h"
+#include "train/self_check.h"
 
 #include <nlohmann/json.hpp>
 
@@ -332,6 +334,68 @@ int cmdParams(const Args &args)
     return kExitOk;
 }
 
+// The libtorch build and the devices it sees, then a short training and forward check on one.
+int cmdSelfCheck(const Args &args)
+{
+    if (!args.positional.empty())
+        throw UsageError("selfcheck takes no positional arguments");
+    const core::RuntimeInfo r = core::runtimeInfo();
+    const bool asJson = args.has("json");
+    json gpus = json::array();
+    for (const core::GpuInfo &g : r.gpus)
+        gpus.push_back({ { "device", g.device }, { "name", g.name },
+            { "memory_mb", double(g.memoryBytes) / (1024.0 * 1024.0) },
+            { "compute_capability", std::to_string(g.major) + "." + std::to_string(g.minor) },
+            { "bf16", g.bf16 } });
+    if (asJson) {
+        std::cout << json {
+            { "event", "runtime" }, { "libtorch", r.torchVersion }, { "cuda_build", r.cudaBuild },
+            { "cuda", r.cudaVersion }, { "cudnn", r.cudnnVersion }, { "threads", r.threads },
+            { "gpus", gpus }
+        }.dump() << std::endl;
+    } else {
+        std::printf("libtorch %s, %s; %d CPU threads\n", r.torchVersion.c_str(),
+            r.cudaBuild ? ("CUDA " + r.cudaVersion + ", cuDNN "
+                + (r.cudnnVersion.empty() ? "none" : r.cudnnVersion))
+                              .c_str()
+                        : "CPU only (no CUDA in this build)",
+            r.threads);
+        for (const core::GpuInfo &g : r.gpus)
+            std::printf("%s: %s, %.1f GiB, compute capability %d.%d%s\n", g.device.c_str(),
+                g.name.c_str(), double(g.memoryBytes) / double(1 << 30), g.major, g.minor,
+                g.bf16 ? ", bf16" : "");
+        if (r.cudaBuild && r.gpus.empty())
+            std::printf("no CUDA device visible (driver, CUDA_VISIBLE_DEVICES?)\n");
+        std::fflush(stdout);
+    }
+    core::SelfCheckOptions o;
+    o.model =
+        args.has("model") ? std::filesystem::path(args.value("model")) : core::bundledBackboneDir();
+    o.device = args.value("device", "auto");
+    const core::SelfCheckResult c = core::selfCheck(o);
+    if (asJson) {
+        std::cout << json {
+            { "event", "selfcheck" }, { "device", c.device }, { "precision", c.precision },
+            { "losses", c.losses }, { "forward_max_abs_diff", c.forwardMaxAbsDiff },
+            { "tolerance", c.tolerance }, { "peak_device_mb", c.peakDeviceMemoryMb },
+            { "passed", c.passed }
+        }.dump() << std::endl;
+    } else {
+        std::string losses;
+        for (double l : c.losses)
+            losses += (losses.empty() ? "" : ", ") + std::to_string(l);
+        std::printf("%s: %zu LoRA training steps in %s, losses %s%s\n", c.device.c_str(),
+            c.losses.size(), c.precision.c_str(), losses.c_str(),
+            c.peakDeviceMemoryMb > 0
+                ? (", peak " + std::to_string(int(c.peakDeviceMemoryMb)) + " MB").c_str()
+                : "");
+        std::printf("%s: forward against the CPU: max |difference| %.3g (bound %.3g)\n",
+            c.device.c_str(), c.forwardMaxAbsDiff, c.tolerance);
+        std::printf("self-check %s\n", c.passed ? "passed" : "FAILED");
+    }
+    return c.passed ? kExitOk : kExitInput;
+}
+
 const std::vector<Command> &commands()
 {
     static const std::vector<Command> list = {
@@ -386,6 +450,13 @@ const std::vector<Command> &commands()
             "overlapping patches; 16,16 has no overlap and about 2.3x fewer tokens).",
             { "preset", "max-length", "stride", "labels", "seed", "out", "head" }, {},
             cmdInitModel },
+        { "selfcheck", "selfcheck [--device auto|cpu|cuda|cuda:N] [--model MODEL] [--json]",
+            "Prints the libtorch build (CUDA and cuDNN versions) and the GPUs it sees (name,\n"
+            "memory, compute capability), then checks the device: two LoRA training steps there\n"
+            "in the precision training would use (bf16 on GPUs that support it) and a forward\n"
+            "pass compared with the CPU's. MODEL defaults to the bundled backbone. Exit status 0\n"
+            "when the check passes, 1 when it fails, 2 when the device cannot be used.",
+            { "device", "model" }, { "json" }, cmdSelfCheck },
     };
     return list;
 }

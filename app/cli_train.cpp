@@ -5,6 +5,7 @@
 #include "data/dataset.h"
 #include "io/atomic_file.h"
 #include "runtime/resources.h"
+#include "runtime/runtime.h"
 #include "train/trainer.h"
 
 #include <nlohmann/json.hpp>
@@ -284,9 +285,15 @@ core::TrainOptions commonOptions(const Args &args)
     o.split.validationFold = args.intValue("val-fold", 0);
     o.split.testFold = args.intValue("test-fold", 0);
     o.device = args.value("device", "auto");
+    const std::string precision = args.value("precision", "auto");
     try {
-        o.precision = core::parsePrecision(args.value("precision", "fp32"));
+        // auto: bf16 on GPUs with native bf16, else fp32; options.json records the result.
+        o.precision = precision == "auto"
+            ? core::defaultTrainingPrecision(core::resolveDevice(o.device))
+            : core::parsePrecision(precision);
     } catch (const core::Error &e) {
+        if (e.kind() != core::ErrorKind::Usage || precision == "auto")
+            throw;
         throw UsageError("--precision: " + e.reason());
     }
     o.warmupSteps = args.intValue("warmup", 0);
@@ -595,7 +602,9 @@ std::vector<Command> trainingCommands()
         "Recipe (paper defaults): --epochs N (10) --batch-size N (8) --lr X (per method)\n"
         "  --weight-decay X (0.1) --warmup STEPS (0) --clip-grad NORM --accumulation N\n"
         "  --patience N (early stopping) --seed S (10) --max-length FRAMES (longest clip)\n"
-        "  --device auto|cpu|cuda --precision fp32|bf16|fp16 --positions adapt|zero\n"
+        "  --device auto|cpu|cuda|cuda:N (auto: the first CUDA device, else the CPU)\n"
+        "  --precision auto|fp32|bf16|fp16 (auto: bf16 autocast on GPUs with native bf16,\n"
+        "  fp32 elsewhere; fp16 with loss scaling, CUDA only) --positions adapt|zero\n"
         "Augmentation: --freq-mask F --time-mask T (SpecAugment; the paper: 24 and 80)\n"
         "  --mixup ALPHA --noise P (background-noise mixing) --shift SECONDS --gain DB\n"
         "  --noise-files PATH[,PATH...]  noise audio beside the dataset's _background_noise_\n"

@@ -22,13 +22,11 @@
 #include "runtime/autocast.h"
 #include "runtime/jemalloc_conf.h"
 #include "runtime/runtime.h"
+#include "runtime/torch_compat.h"
 #include "train/optimizer.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
-#ifdef ASTPEFT_BENCH_CUDA
-#include <c10/cuda/CUDACachingAllocator.h>
-#endif
 
 #include <algorithm>
 #include <chrono>
@@ -202,6 +200,8 @@ int benchTrain(int argc, char **argv)
     const torch::Device device(core::resolveDevice(option(argc, argv, "device", "cpu")));
     if (precision == core::Precision::F16 && device.is_cpu())
         throw std::runtime_error("fp16 needs a CUDA device");
+    if (device.is_cuda())
+        core::compat::allowTf32(); // as the trainer does
 
     const core::PeftConfig peft = benchMethod(methodName);
     core::LoadedAst loaded =
@@ -287,13 +287,8 @@ int benchTrain(int argc, char **argv)
         { "dtype", precisionName }, { "device", device.str() }, { "steps", steps },
         { "warmup", warmup }, { "loss", lossValue },
         { "checkpoint_activations", checkpointActivations } };
-#ifdef ASTPEFT_BENCH_CUDA
-    if (device.is_cuda()) {
-        const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(
-            static_cast<c10::DeviceIndex>(device.has_index() ? device.index() : 0));
-        j["peak_device_mb"] = double(stats.allocated_bytes[0].peak) / (1024.0 * 1024.0);
-    }
-#endif
+    if (device.is_cuda())
+        j["peak_device_mb"] = double(core::compat::deviceMemory(device).peak) / (1024.0 * 1024.0);
     std::cout << j.dump() << std::endl;
     return 0;
 }

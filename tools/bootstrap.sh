@@ -8,10 +8,24 @@
 #   test   runs the whole test suite through ctest
 #   bench  runs the benchmarks (bench/run.sh; also installs python3-torch and torchaudio)
 #   build  only builds
+#   gpu LIBTORCH_DIR
+#          builds everything (the studio too) against a CUDA libtorch 2.x into build-cuda/
+#          ($ASTPEFT_BUILD_DIR), prints the libtorch, CUDA and cuDNN it found and the GPUs, and
+#          runs `astpeft selfcheck --device cuda` (two training steps on the GPU, a forward
+#          compared with the CPU). LIBTORCH_DIR: an unpacked pytorch.org libtorch (cxx11 ABI,
+#          CUDA), or a pip wheel's torch.utils.cmake_prefix_path; default $LIBTORCH, else the
+#          cmake prefix of python3's torch. Needs the CUDA toolkit it was built for (nvcc).
+#   cpu-torch2 LIBTORCH_DIR
+#          the same build against a CPU libtorch 2.x (PyPI's torch wheel) into build-torch2/,
+#          without the studio, and runs its tests (what .ci/run does with torch 2.13)
 set -euo pipefail
 mode=${1:-demo}
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${ASTPEFT_BUILD_DIR:-$root/build}
+case "$mode" in
+  gpu) build=${ASTPEFT_BUILD_DIR:-$root/build-cuda} ;;
+  cpu-torch2) build=${ASTPEFT_BUILD_DIR:-$root/build-torch2} ;;
+  *) build=${ASTPEFT_BUILD_DIR:-$root/build} ;;
+esac
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache git
@@ -24,8 +38,8 @@ packages=(
 )
 case "$mode" in
   bench) packages+=(python3-torch python3-torchaudio python3-numpy) ;;
-  demo|test|build) ;;
-  *) echo "usage: tools/bootstrap.sh [demo|test|bench|build]" >&2; exit 2 ;;
+  demo|test|build|gpu|cpu-torch2) ;;
+  *) echo "usage: tools/bootstrap.sh [demo|test|bench|build|gpu LIBTORCH_DIR|cpu-torch2 LIBTORCH_DIR]" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -40,8 +54,40 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+configure=(-DCMAKE_BUILD_TYPE=Release)
+case "$mode" in
+  gpu|cpu-torch2)
+    libtorch=${2:-${LIBTORCH:-}}
+    if [ -z "$libtorch" ]; then
+      libtorch=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null) || {
+        echo "bootstrap.sh $mode: give LIBTORCH_DIR (an unpacked libtorch, or a pip wheel's" \
+          "torch.utils.cmake_prefix_path)" >&2
+        exit 2
+      }
+    fi
+    config=$(find "$libtorch" -name TorchConfig.cmake -print -quit 2>/dev/null || true)
+    if [ -z "$config" ]; then
+      echo "bootstrap.sh $mode: no TorchConfig.cmake under $libtorch" >&2
+      exit 2
+    fi
+    # The pre-C++11-ABI archives cannot link with Debian's C++ libraries (Qt, libsndfile...).
+    if grep -rqs -- "_GLIBCXX_USE_CXX11_ABI=0" "$(dirname "$config")"; then
+      echo "bootstrap.sh $mode: $libtorch uses the pre-C++11 ABI; download the cxx11 ABI" \
+        "libtorch archive" >&2
+      exit 2
+    fi
+    configure+=(-DCMAKE_PREFIX_PATH="$libtorch")
+    if [ "$mode" = gpu ]; then
+      nvcc=$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null || true)
+      [ -n "$nvcc" ] && configure+=(-DCMAKE_CUDA_COMPILER="$nvcc")
+    else
+      configure+=(-DASTPEFT_BUILD_STUDIO=OFF)
+    fi
+    ;;
+esac
+
 echo "== building Release in $build"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake -S "$root" -B "$build" -G Ninja "${configure[@]}"
 cmake --build "$build" -j "$(nproc)"
 
 # Spinning OpenMP workers fight OpenBLAS's pthreads over the cores; see bench/README.md.
@@ -62,7 +108,11 @@ case "$mode" in
         "$root/resources/demo/yes/en_f3_s135_p35.flac"
     fi
     ;;
-  test) ctest --test-dir "$build" --output-on-failure ;;
+  test|cpu-torch2) ctest --test-dir "$build" --output-on-failure ;;
+  gpu)
+    echo "== astpeft selfcheck --device cuda"
+    "$build/app/astpeft" selfcheck --device "${ASTPEFT_DEVICE:-cuda}"
+    ;;
   bench) "$root/bench/run.sh" "$build" ;;
   build) ;;
 esac

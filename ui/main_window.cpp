@@ -189,9 +189,10 @@ MainWindow::MainWindow(QWidget *parent)
     m_statusModel = new QLabel(tr("No backbone"));
     m_statusDevice = new QLabel;
     const core::RuntimeInfo runtime = core::runtimeInfo();
-    m_statusDevice->setText(runtime.cudaAvailable
-            ? tr("CUDA: %n device(s)", nullptr, runtime.cudaDevices)
-            : tr("CPU, %n thread(s)", nullptr, runtime.threads));
+    m_statusDevice->setText(runtime.gpus.empty()
+            ? tr("CPU, %n thread(s)", nullptr, runtime.threads)
+            : tr("%1 (%n GPU(s))", nullptr, int(runtime.gpus.size()))
+                  .arg(QString::fromStdString(runtime.gpus.front().name)));
     m_statusDevice->setToolTip(tr("libtorch %1. Everything runs on this computer; nothing is "
                                   "uploaded.")
                                    .arg(qs(runtime.torchVersion)));
@@ -245,6 +246,19 @@ MainWindow::MainWindow(QWidget *parent)
     });
     connect(m_data, &DataView::importFolderRequested, this, &MainWindow::chooseImportFolder);
     connect(m_data, &DataView::importFilesRequested, this, &MainWindow::chooseImportFiles);
+    // While a run trains on a GPU, the status bar shows the memory it holds and its peak.
+    connect(m_training, &TrainingView::stepReported, this, [this](const core::StepEvent &e) {
+        if (e.peakDeviceMemoryBytes > 0)
+            m_statusDevice->setText(
+                tr("GPU memory %1 GiB, peak %2 GiB")
+                    .arg(double(e.deviceMemoryBytes) / double(1 << 30), 0, 'f', 1)
+                    .arg(double(e.peakDeviceMemoryBytes) / double(1 << 30), 0, 'f', 1));
+    });
+    const QString idleDevice = m_statusDevice->text();
+    connect(m_training, &TrainingView::finished, m_statusDevice,
+        [this, idleDevice] { m_statusDevice->setText(idleDevice); });
+    connect(m_training, &TrainingView::failed, m_statusDevice,
+        [this, idleDevice] { m_statusDevice->setText(idleDevice); });
     connect(m_training, &TrainingView::finished, this, &MainWindow::onTrainingFinished);
     connect(m_training, &TrainingView::failed, this, [this] {
         m_comparisonQueue.clear();

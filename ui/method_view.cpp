@@ -489,10 +489,23 @@ QWidget *MethodView::buildTrainingGroup()
     const core::RuntimeInfo runtime = core::runtimeInfo();
     m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
     if (runtime.cudaAvailable) {
-        m_device->addItem(
-            tr("CUDA (%n device(s))", nullptr, runtime.cudaDevices), QStringLiteral("cuda"));
-        for (int d = 0; runtime.cudaDevices > 1 && d < runtime.cudaDevices; ++d)
-            m_device->addItem(tr("CUDA device %1").arg(d), QStringLiteral("cuda:%1").arg(d));
+        // One entry per visible GPU (CUDA_VISIBLE_DEVICES applies), with its name and memory.
+        for (const core::GpuInfo &g : runtime.gpus) {
+            const QString device = QString::fromStdString(g.device);
+            m_device->addItem(tr("%1: %2, %3 GiB")
+                                  .arg(device, QString::fromStdString(g.name))
+                                  .arg(double(g.memoryBytes) / double(1 << 30), 0, 'f', 1),
+                device);
+            m_device->setItemData(m_device->count() - 1,
+                g.bf16 ? tr("Compute capability %1.%2: trains in bf16 by default.")
+                             .arg(g.major)
+                             .arg(g.minor)
+                       : tr("Compute capability %1.%2: no native bf16; trains in fp32 by "
+                            "default.")
+                             .arg(g.major)
+                             .arg(g.minor),
+                Qt::ToolTipRole);
+        }
     } else {
         m_device->addItem(tr("CUDA (unavailable)"), QStringLiteral("cuda"));
         // RuntimeInfo does not tell a CPU-only libtorch from a CUDA build on a machine without
@@ -619,8 +632,10 @@ QWidget *MethodView::buildTrainingGroup()
     m_gain->setValue(defaults.augment.gainDb);
     m_checkpoint->setChecked(defaults.checkpointActivations);
     setComboData(m_precision, int(defaults.precision));
-    if (runtime.cudaAvailable) // the trainer's "auto"
-        setComboData(m_device, QStringLiteral("cuda"));
+    if (runtime.cudaAvailable) { // the trainer's "auto": the first GPU, in its precision
+        setComboData(m_device, QStringLiteral("cuda:0"));
+        setComboData(m_precision, int(core::defaultTrainingPrecision("cuda:0")));
+    }
     onDeviceChanged();
 
     for (QSpinBox *box : { m_epochs, m_batch, m_warmup, m_accumulation, m_patience, m_maxLength,
@@ -631,6 +646,10 @@ QWidget *MethodView::buildTrainingGroup()
         connect(box, &QDoubleSpinBox::valueChanged, this, &MethodView::onEdited);
     connect(m_precision, &QComboBox::currentIndexChanged, this, &MethodView::onEdited);
     connect(m_device, &QComboBox::currentIndexChanged, this, [this] {
+        // A device the user picks brings its default precision (bf16 on GPUs with native
+        // bf16, fp32 elsewhere), as `astpeft train --precision auto`; they may change it after.
+        setComboData(m_precision,
+            int(core::defaultTrainingPrecision(m_device->currentData().toString().toStdString())));
         onDeviceChanged();
         onEdited();
     });
@@ -739,7 +758,10 @@ void MethodView::setFrom(const core::TrainOptions &o)
     // back to the CPU entry.
     QString device = QString::fromStdString(o.device);
     if (device == QLatin1String("auto"))
-        device = core::runtimeInfo().cudaAvailable ? QStringLiteral("cuda") : QStringLiteral("cpu");
+        device =
+            core::runtimeInfo().cudaAvailable ? QStringLiteral("cuda:0") : QStringLiteral("cpu");
+    if (device == QLatin1String("cuda") && m_device->findData(device) < 0)
+        device = QStringLiteral("cuda:0"); // the GPUs are listed one by one
     const int deviceIndex = m_device->findData(device);
     const QStandardItem *deviceItem = deviceIndex >= 0 ? comboItem(m_device, deviceIndex) : nullptr;
     m_device->setCurrentIndex(deviceItem && deviceItem->isEnabled() ? deviceIndex : 0);

@@ -139,7 +139,7 @@ AstClassifier::AstClassifier(const std::filesystem::path &model, const Classifie
     : d(std::make_unique<Private>())
 {
     d->options = options;
-    // int8 runs on the CPU: "auto" means the CPU then (listen's --device names the microphone).
+    // int8 runs on the CPU: "auto" means the CPU then.
     const std::string device = resolveDevice(
         options.precision == Precision::Int8 && options.device == "auto" ? "cpu" : options.device);
     d->device = torch::Device(device);

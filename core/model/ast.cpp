@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "runtime/autocast.h"
+#include "runtime/torch_compat.h"
 
 #include <cmath>
 
@@ -91,7 +92,6 @@ torch::Tensor AstSelfAttentionImpl::forward(
 {
     const std::int64_t b = hidden.size(0), n = hidden.size(1), d = hidden.size(2);
     const std::int64_t headDim = d / heads;
-    const double scale = 1.0 / std::sqrt(double(headDim));
     const bool inference = !torch::GradMode::is_enabled();
     torch::Tensor q, k, v; // [B, N, D] projections (views of the fused result in inference)
     if (inference) {
@@ -142,33 +142,14 @@ torch::Tensor AstSelfAttentionImpl::forward(
         k = insert(k, prefixKeys);
         v = insert(v, prefixValues);
     }
-    const std::int64_t nk = k.size(1); // keys: N, or N + prefix tokens
     // [B, N, D] -> [B, H, N, headDim]. Splitting the last dimension is a view even for the
     // narrowed slices of the fused [B, N, 3D] result.
     auto split = [&](const torch::Tensor &t) {
         return t.view({ b, t.size(1), heads, headDim }).transpose(1, 2);
     };
-    // Scaling q (N x headDim values) is cheaper than scaling the N x N scores.
-    const torch::Tensor qh = split(q) * scale;
-    const torch::Tensor kh = split(k), vh = split(v);
-
-    // Query blocks: 256 rows keep a block's scores (H x 256 x N floats) cache-sized and halve
-    // the memory traffic of softmax for 10 s inputs; short inputs take the direct path.
-    constexpr std::int64_t kBlock = 256;
-    if (!inference || n <= kBlock) {
-        const torch::Tensor probs = torch::softmax(torch::matmul(qh, kh.transpose(-1, -2)), -1);
-        return torch::matmul(probs, vh).transpose(1, 2).reshape({ b, n, d });
-    }
-    const torch::Tensor qf = qh.reshape({ b * heads, n, headDim });
-    const torch::Tensor kt = kh.transpose(-1, -2).reshape({ b * heads, headDim, nk }).contiguous();
-    const torch::Tensor vf = vh.reshape({ b * heads, nk, headDim }).contiguous();
-    torch::Tensor context = torch::empty({ b * heads, n, headDim }, hidden.options());
-    for (std::int64_t start = 0; start < n; start += kBlock) {
-        const std::int64_t rows = std::min(kBlock, n - start);
-        const torch::Tensor probs = torch::softmax(torch::bmm(qf.narrow(1, start, rows), kt), -1);
-        context.narrow(1, start, rows).copy_(torch::bmm(probs, vf));
-    }
-    return context.view({ b, heads, n, headDim }).transpose(1, 2).reshape({ b, n, d });
+    return compat::attention(split(q), split(k), split(v), fusedAttention)
+        .transpose(1, 2)
+        .reshape({ b, n, d });
 }
 
 AstDenseImpl::AstDenseImpl(int in, int out)
@@ -286,6 +267,12 @@ AstEncoderImpl::AstEncoderImpl(const AstConfig &c)
     layer = register_module("layer", torch::nn::ModuleList());
     for (int i = 0; i < c.numHiddenLayers; ++i)
         layer->push_back(AstLayer(c));
+}
+
+void AstEncoderImpl::setFusedAttention(bool fused)
+{
+    for (std::size_t i = 0; i < layer->size(); ++i)
+        layer[i]->as<AstLayer>()->attention->attention->fusedAttention = fused;
 }
 
 torch::Tensor AstEncoderImpl::forward(torch::Tensor x)

@@ -53,8 +53,9 @@ TORCH_MODULE(AstEmbeddings);
 // Multi-head self-attention with HF's separate query/key/value Linears. Without autograd
 // (inference), and in training while the three weights are frozen (PEFT), it runs one fused QKV
 // matmul (weights concatenated once and re-concatenated only when a tensor's version counter
-// changes); in inference, for long sequences, it also processes queries in
-// blocks so that the [heads, N, N] score matrix never exists at once. LoRA branches add to
+// changes). Attention itself is compat::attention: scaled_dot_product_attention on libtorch 2.x
+// (flash / memory-efficient kernels on CUDA), explicit products on 1.13 (in query blocks for
+// long inputs, so the [heads, N, N] score matrix never exists at once). LoRA branches add to
 // the projections (after the fused matmul too: the fused weight never includes them), and
 // prefix tokens [1, P, D] in projected K/V space are inserted after position 0 of K and V, so
 // the output keeps N rows.
@@ -71,6 +72,9 @@ struct AstSelfAttentionImpl : torch::nn::Module
     std::shared_ptr<AstBranch> lora_q, lora_k, lora_v;
     // Optional int8 version of the fused QKV product for inference (model/quantize.h).
     std::shared_ptr<const QuantizedLinear> int8Qkv;
+    // false: the explicit products even where scaled_dot_product_attention exists (tests
+    // compare the two; AstEncoderImpl::setFusedAttention sets every layer's).
+    bool fusedAttention = true;
 
 private:
     // Fused [3D, D] weight and [3D] bias for inference, and what they were built from.
@@ -140,6 +144,8 @@ struct AstEncoderImpl : torch::nn::Module
 {
     explicit AstEncoderImpl(const AstConfig &config);
     torch::Tensor forward(torch::Tensor x);
+    // Every layer's AstSelfAttentionImpl::fusedAttention.
+    void setFusedAttention(bool fused);
     torch::nn::ModuleList layer { nullptr }; // of AstLayer
     // Activation checkpointing for training: when set and autograd records, each layer that
     // needs gradients keeps only its input [B, N, D] for the backward pass and runs its forward

@@ -2,6 +2,7 @@
 #include "runtime/runtime.h"
 
 #include "error.h"
+#include "runtime/torch_compat.h"
 
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -46,10 +47,26 @@ RuntimeInfo runtimeInfo()
     info.torchVersion = std::to_string(TORCH_VERSION_MAJOR) + "."
         + std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
     info.threads = at::get_num_threads();
+    info.cudaVersion = compat::cudaVersion();
+    info.cudnnVersion = compat::cudnnVersion();
+    info.cudaBuild = !info.cudaVersion.empty();
     info.cudaAvailable = torch::cuda::is_available();
     info.cudaDevices = info.cudaAvailable ? int(torch::cuda::device_count()) : 0;
+    int index = 0;
+    for (const compat::GpuProperties &p : compat::gpuProperties()) {
+        info.gpus.push_back({ "cuda:" + std::to_string(index++), p.name, p.totalMemory, p.major,
+            p.minor, p.major >= 8 });
+    }
     info.bf16Fast = cpuHasFastBf16();
     return info;
+}
+
+DeviceMemoryInfo deviceMemoryInfo(const std::string &device)
+{
+    if (device.rfind("cuda", 0) != 0 || !torch::cuda::is_available())
+        return {};
+    const compat::DeviceMemory m = compat::deviceMemory(torch::Device(device));
+    return { m.allocated, m.peak, m.total };
 }
 
 std::string resolveDevice(const std::string &requested)

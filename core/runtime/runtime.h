@@ -2,7 +2,9 @@
 // Process-wide compute settings: intra-op threads and devices. Torch-free.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace astpeft::core {
 
@@ -10,15 +12,35 @@ namespace astpeft::core {
 // with 1). Call once at start-up, before any parallel work.
 void configureThreads(int threads = 0);
 
+struct GpuInfo
+{
+    std::string device; // "cuda:N"
+    std::string name; // "NVIDIA H100 80GB HBM3"
+    std::int64_t memoryBytes = 0;
+    int major = 0, minor = 0; // compute capability
+    bool bf16 = false; // native bf16 (8.0+): --precision auto trains in bf16 there
+};
+
 struct RuntimeInfo
 {
     std::string torchVersion; // e.g. "1.13.1"
     int threads = 0; // intra-op threads in use
+    bool cudaBuild = false; // libtorch was built with CUDA
+    std::string cudaVersion, cudnnVersion; // that build's; empty without CUDA
     bool cudaAvailable = false;
     int cudaDevices = 0;
+    std::vector<GpuInfo> gpus; // the visible devices (CUDA_VISIBLE_DEVICES applies)
     bool bf16Fast = false; // the CPU has native bf16 dot products (AVX512-BF16 or AMX)
 };
 RuntimeInfo runtimeInfo();
+
+// GPU memory of a "cuda:N" device as the CUDA caching allocator counts it, for status displays;
+// zeros for the CPU or without CUDA.
+struct DeviceMemoryInfo
+{
+    std::int64_t inUseBytes = 0, peakBytes = 0, totalBytes = 0;
+};
+DeviceMemoryInfo deviceMemoryInfo(const std::string &device);
 
 // Resolves "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N"; throws
 // core::Error(Usage) for CUDA on a build or machine without it, saying which.

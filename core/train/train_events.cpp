@@ -98,12 +98,15 @@ std::string eventJson(const ImportEvent &e)
 
 std::string eventJson(const StepEvent &e)
 {
-    return json {
-        { "event", "step" }, { "epoch", e.epoch }, { "step", e.step },
+    json j = { { "event", "step" }, { "epoch", e.epoch }, { "step", e.step },
         { "total_steps", e.totalSteps }, { "loss", number(e.loss) },
         { "learning_rate", e.learningRate }, { "samples_per_second", e.samplesPerSecond },
-        { "eta_seconds", e.etaSeconds }
-    }.dump();
+        { "eta_seconds", e.etaSeconds } };
+    if (e.peakDeviceMemoryBytes > 0) {
+        j["device_memory_bytes"] = e.deviceMemoryBytes;
+        j["peak_device_memory_bytes"] = e.peakDeviceMemoryBytes;
+    }
+    return j.dump();
 }
 
 std::string eventJson(const EpochEvent &e)

@@ -15,6 +15,7 @@
 #include "random.h"
 #include "runtime/autocast.h"
 #include "runtime/runtime.h"
+#include "runtime/torch_compat.h"
 #include "train/augment_torch.h"
 #include "train/optimizer.h"
 
@@ -24,6 +25,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <future>
 #include <numeric>
 #include <sstream>
 #include <thread>
@@ -71,6 +73,14 @@ std::vector<fs::path> noiseFileList(const std::vector<fs::path> &fromDataset,
     }
     return files;
 }
+
+// One training batch, made on the CPU (see makeBatch in train()).
+struct Batch
+{
+    torch::Tensor x; // [B, T, F] features, or [B, tokens, D] cached encoder outputs
+    torch::Tensor y; // [B] int64 labels
+    torch::Tensor target; // [B, C] mixup's soft targets, or undefined
+};
 
 // The clips of one split with their features in memory: what the paper's loaders hold.
 struct Prepared
@@ -485,6 +495,11 @@ int resolveMaxLength(
 
 } // namespace
 
+Precision defaultTrainingPrecision(const std::string &device)
+{
+    return compat::cudaSupportsBf16(torch::Device(device)) ? Precision::BF16 : Precision::F32;
+}
+
 FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::stop_token stop,
     TrainControl *control)
 {
@@ -536,6 +551,8 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
             parseBudget(options.budget, backboneParameterCount(loaded.config)), numClasses);
     const std::string deviceName = resolveDevice(options.device);
     const torch::Device device(deviceName);
+    if (device.is_cuda())
+        compat::allowTf32();
     if (options.precision == Precision::F16 && device.is_cpu())
         throw Error(ErrorKind::Usage, "fp16 training needs a CUDA device; use fp32 or bf16 on CPU");
     if (options.precision == Precision::Int8)
@@ -684,6 +701,9 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
             (batches + options.accumulation - 1) / options.accumulation;
         const std::int64_t totalSteps = stepsPerEpoch * options.epochs;
         const bool f16 = options.precision == Precision::F16;
+        const bool prefetch = options.prefetch < 0 ? device.is_cuda() : options.prefetch > 0;
+        const bool pinned = device.is_cuda(); // page-locked batches copy asynchronously
+        compat::resetPeakMemory(device);
 
         FinishedEvent finished;
         finished.method = methodName(peft.method);
@@ -711,6 +731,56 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
             std::int64_t correct = 0, seen = 0, inStep = 0, stepsThisEpoch = 0;
             const torch::Tensor &inputs =
                 runner.fromEncoded ? trainData.encoded : trainData.features;
+            // Batch b's inputs and targets on the CPU: waveform augmentation and fbank, then
+            // SpecAugment, then mixup, drawing from augRng in that order. With `prefetch` (CUDA
+            // devices by default) batch b + 1 is made on a second thread while b trains, on CUDA
+            // in pinned memory for an asynchronous copy; batches are still made one at a time
+            // and in order, so the draws and the results are those of the inline path.
+            auto makeBatch = [&](std::int64_t b) {
+                const std::int64_t from = b * options.batchSize;
+                const std::int64_t to = std::min(n, from + options.batchSize);
+                const torch::Tensor index = torch::from_blob(
+                    order.data() + from, { to - from }, torch::TensorOptions().dtype(torch::kInt64))
+                                                .clone();
+                Batch batch;
+                if (waveAug) {
+                    std::vector<float> samples;
+                    for (std::int64_t k = from; k < to; ++k) {
+                        std::vector<float> wave =
+                            trainData.waves[std::size_t(order[std::size_t(k)])];
+                        augmentWaveform(wave, manifest.frontEnd.fbank.sampleRate, noise,
+                            options.augment, augRng);
+                        const FeatureMatrix f = extractFeatures(wave, manifest.frontEnd);
+                        samples.insert(samples.end(), f.data.begin(), f.data.end());
+                    }
+                    batch.x = torch::from_blob(samples.data(),
+                        { to - from, std::int64_t(maxLength), manifest.frontEnd.fbank.numMelBins })
+                                  .clone();
+                } else {
+                    batch.x = inputs.index_select(0, index);
+                }
+                batch.y = trainData.labels.index_select(0, index);
+                if (options.augment.specAugment()) {
+                    std::vector<std::int64_t> valid;
+                    for (std::int64_t k = from; k < to; ++k)
+                        valid.push_back(trainData.validFrames[std::size_t(order[std::size_t(k)])]);
+                    specAugment(batch.x, options.augment, augRng, valid);
+                }
+                if (options.augment.mixupAlpha > 0) {
+                    MixupResult mixed =
+                        mixup(batch.x, torch::one_hot(batch.y, numClasses).to(torch::kFloat32),
+                            options.augment, augRng);
+                    batch.x = mixed.features;
+                    batch.target = mixed.targets;
+                }
+                if (pinned) {
+                    batch.x = batch.x.pin_memory();
+                    if (batch.target.defined())
+                        batch.target = batch.target.pin_memory();
+                }
+                return batch;
+            };
+            std::future<Batch> ahead; // batch b + 1 while b trains (prefetch)
             for (std::int64_t b = 0; b < batches; ++b) {
                 if (stop.stop_requested())
                     break;
@@ -720,46 +790,16 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
                         break;
                     pausedSeconds += secondsSince(p);
                 }
-                const std::int64_t from = b * options.batchSize;
-                const std::int64_t to = std::min(n, from + options.batchSize);
-                const torch::Tensor index = torch::from_blob(
-                    order.data() + from, { to - from }, torch::TensorOptions().dtype(torch::kInt64))
-                                                .clone();
-                torch::Tensor x;
-                if (waveAug) {
-                    std::vector<float> batch;
-                    for (std::int64_t k = from; k < to; ++k) {
-                        std::vector<float> wave =
-                            trainData.waves[std::size_t(order[std::size_t(k)])];
-                        augmentWaveform(wave, manifest.frontEnd.fbank.sampleRate, noise,
-                            options.augment, augRng);
-                        const FeatureMatrix f = extractFeatures(wave, manifest.frontEnd);
-                        batch.insert(batch.end(), f.data.begin(), f.data.end());
-                    }
-                    x = torch::from_blob(batch.data(),
-                        { to - from, std::int64_t(maxLength), manifest.frontEnd.fbank.numMelBins })
-                            .clone();
-                } else {
-                    x = inputs.index_select(0, index);
-                }
-                const torch::Tensor y = trainData.labels.index_select(0, index);
-                if (options.augment.specAugment()) {
-                    std::vector<std::int64_t> valid;
-                    for (std::int64_t k = from; k < to; ++k)
-                        valid.push_back(trainData.validFrames[std::size_t(order[std::size_t(k)])]);
-                    specAugment(x, options.augment, augRng, valid);
-                }
-                x = x.to(device);
-                torch::Tensor target;
-                if (options.augment.mixupAlpha > 0) {
-                    MixupResult mixed =
-                        mixup(x, torch::one_hot(y, numClasses).to(device, torch::kFloat32),
-                            options.augment, augRng);
-                    x = mixed.features;
-                    target = mixed.targets;
-                }
+                Batch batch = ahead.valid() ? ahead.get() : makeBatch(b);
+                if (prefetch && b + 1 < batches)
+                    ahead = std::async(std::launch::async, makeBatch, b + 1);
+                const std::int64_t size = batch.y.size(0);
+                const torch::Tensor x = batch.x.to(device, /*non_blocking=*/pinned);
+                const torch::Tensor target = batch.target.defined()
+                    ? batch.target.to(device, /*non_blocking=*/pinned)
+                    : torch::Tensor();
                 const torch::Tensor logits = runner.forward(x);
-                const torch::Tensor yd = y.to(device);
+                const torch::Tensor yd = batch.y.to(device);
                 torch::Tensor loss = target.defined()
                     ? -(target * torch::log_softmax(logits, 1)).sum(1).mean()
                     : torch::nn::functional::cross_entropy(logits, yd);
@@ -772,24 +812,26 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
                 if (f16)
                     scaled = scaled * state.lossScale;
                 scaled.backward();
-                lossSum += lossValue * double(to - from);
+                lossSum += lossValue * double(size);
                 stepLoss += lossValue;
                 correct += (logits.argmax(1) == yd).sum().item<std::int64_t>();
-                seen += to - from;
+                seen += size;
                 ++inStep;
                 if (inStep < options.accumulation && b + 1 < batches)
                     continue;
 
                 // One optimizer step.
                 bool apply = true;
-                if (f16) {
+                if (f16) { // fp16 runs on CUDA only: one fused unscale-and-check, one sync
                     torch::NoGradGuard noGrad;
+                    std::vector<torch::Tensor> grads;
                     for (auto &p : opt.params)
                         if (p.grad().defined())
-                            p.mutable_grad().div_(state.lossScale);
-                    for (auto &p : opt.params)
-                        if (p.grad().defined() && !torch::isfinite(p.grad()).all().item<bool>())
-                            apply = false;
+                            grads.push_back(p.grad());
+                    torch::Tensor foundInf = torch::zeros({ 1 }, grads.front().options());
+                    at::_amp_foreach_non_finite_check_and_unscale_(grads, foundInf,
+                        torch::full({ 1 }, 1.0 / state.lossScale, grads.front().options()));
+                    apply = foundInf.item<float>() == 0.0f;
                     if (!apply) {
                         state.lossScale /= 2;
                         state.goodSteps = 0;
@@ -818,6 +860,9 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
                 step.samplesPerSecond = double(seen) / elapsed;
                 step.etaSeconds = elapsed / double(stepsThisEpoch) * double(totalSteps - state.step)
                     + lastEvalSeconds * double(options.epochs - epoch + 1);
+                const compat::DeviceMemory memory = compat::deviceMemory(device);
+                step.deviceMemoryBytes = memory.allocated;
+                step.peakDeviceMemoryBytes = memory.peak;
                 log.write(eventJson(step));
                 observer.onStep(step);
                 stepLoss = 0.0;
@@ -917,12 +962,27 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
         observer.onFinished(finished);
         return finished;
     } catch (const std::exception &e) {
-        FailedEvent failed { e.what() };
+        std::optional<Error> outOfMemory;
+        if (compat::isOutOfMemory(e)) {
+            compat::releaseCachedMemory();
+            outOfMemory.emplace(ErrorKind::Usage,
+                "out of memory on " + deviceName + " at batch size "
+                    + std::to_string(options.batchSize) + ": lower --batch-size"
+                    + (options.checkpointActivations ? "" : ", add --checkpoint-activations")
+                    + (options.precision == Precision::F32 ? " or train in --precision bf16" : "")
+                    + (state.epoch > 0
+                            ? "; --resume continues after epoch " + std::to_string(state.epoch)
+                            : ""),
+                run);
+        }
+        FailedEvent failed { outOfMemory ? outOfMemory->what() : e.what() };
         try {
             log.write(eventJson(failed));
         } catch (...) { // the log itself failed (disk full): report the original error
         }
         observer.onFailed(failed);
+        if (outOfMemory)
+            throw *outOfMemory;
         throw;
     }
 }

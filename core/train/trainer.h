@@ -87,6 +87,10 @@ struct TrainOptions
     // (AstEncoderImpl::checkpointActivations): identical results, much less peak memory (most
     // for long inputs and prompt tuning), about a third more time per step.
     bool checkpointActivations = false;
+    // Make the next batch (augmentation, fbank, mixup) on a second thread while the current one
+    // trains: -1 on CUDA devices only, 0 never, 1 always. Results are identical either way (the
+    // batches are made one at a time, in order), so options.json does not record it.
+    int prefetch = -1;
     std::string command; // recorded in command.txt
 };
 
@@ -119,6 +123,9 @@ struct StepEvent
     double learningRate = 0.0; // used for this step
     double samplesPerSecond = 0.0; // over the epoch so far
     double etaSeconds = 0.0; // to the end of the run, at the epoch's rate
+    // On a CUDA device: bytes its caching allocator holds for tensors now, and the most since
+    // the run (or resumption) started; 0 on the CPU.
+    std::int64_t deviceMemoryBytes = 0, peakDeviceMemoryBytes = 0;
 };
 
 // One validation clip's outcome in an epoch (EpochEvent::predictions); not logged.
@@ -203,8 +210,16 @@ private:
 // training starts and before the run folder is touched. Once training runs, an error emits
 // onFailed (and a "failed" line) and is rethrown. Cancel (stop token) returns within one step
 // with reason "cancelled"; checkpoints/last keeps the last finished epoch.
+//
+// A device running out of memory (CUDA's allocator, or the CPU's) ends the run the same way, with
+// a message naming the batch size, --checkpoint-activations and bf16; checkpoints/last keeps the
+// last finished epoch, so `--resume` continues once the settings fit.
 FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::stop_token stop = {},
     TrainControl *control = nullptr);
+
+// The precision `--precision auto` trains in on `device` (as resolveDevice returns it): bf16
+// autocast on a CUDA device with native bf16 (compute capability 8.0 and newer), else fp32.
+Precision defaultTrainingPrecision(const std::string &device);
 
 // The JSON lines of metrics.jsonl (one object, no newline).
 std::string eventJson(const ImportEvent &event);

@@ -228,15 +228,56 @@ private Q_SLOTS:
         QVERIFY2(!QFileInfo::exists(tmpPath("unwritten")), "a usage error wrote output");
     }
 
+    // Every command that computes takes --device; asking for CUDA where there is none is one
+    // line and exit status 2, before any work.
+    void cudaOnCpuOnlyMachine_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addRow("info") << QStringList { "info", m_model, "--device", "cuda" };
+        QTest::addRow("predict") << QStringList { "predict", m_model, kSpeech, "--device",
+            "cuda:0" };
+        QTest::addRow("timeline") << QStringList { "timeline", m_model, kSpeech, "--device",
+            "cuda" };
+        QTest::addRow("listen") << QStringList { "listen", "--model", m_model, "--device", "cuda",
+            "--seconds", "1" };
+        QTest::addRow("selfcheck")
+            << QStringList { "selfcheck", "--model", m_model, "--device", "cuda" };
+        QTest::addRow("train") << QStringList { "train", "--demo", "--model", m_model, "--device",
+            "cuda", "--out", tmpPath("cuda-run") };
+    }
     void cudaOnCpuOnlyMachine()
     {
-        const QStringList args = { "info", m_model, "--device", "cuda" };
+        QFETCH(QStringList, args);
         const CliResult r = runCli(args);
         if (r.exitCode == 0)
             QSKIP("this machine has a usable CUDA device");
         QVERIFY2(r.exitCode == 2, qPrintable(describe(args, r)));
         QVERIFY2(r.err.contains("CUDA"), r.err.constData());
         QVERIFY(isOneLine(r.err));
+    }
+
+    // selfcheck on the CPU: the runtime line, two finite LoRA losses that fall (the same batch
+    // twice), and the forward compared with itself.
+    void selfCheckOnCpu()
+    {
+        RUN_EXPECT(
+            r, (QStringList { "selfcheck", "--model", m_model, "--device", "cpu", "--json" }), 0);
+        const QList<QByteArray> lines = r.out.trimmed().split('\n');
+        QCOMPARE(lines.size(), 2);
+        const QJsonObject runtime = QJsonDocument::fromJson(lines[0]).object();
+        QCOMPARE(runtime.value("event").toString(), QStringLiteral("runtime"));
+        QVERIFY(!runtime.value("libtorch").toString().isEmpty());
+        const QJsonObject check = QJsonDocument::fromJson(lines[1]).object();
+        QCOMPARE(check.value("device").toString(), QStringLiteral("cpu"));
+        QCOMPARE(check.value("precision").toString(), QStringLiteral("fp32"));
+        QVERIFY(check.value("passed").toBool());
+        const QJsonArray losses = check.value("losses").toArray();
+        QCOMPARE(losses.size(), 2);
+        QVERIFY2(losses[1].toDouble() < losses[0].toDouble(), r.out.constData());
+        QCOMPARE(check.value("forward_max_abs_diff").toDouble(), 0.0);
+        RUN_EXPECT(text, (QStringList { "selfcheck", "--model", m_model, "--device", "cpu" }), 0);
+        QVERIFY2(text.out.contains("self-check passed"), text.out.constData());
+        QVERIFY2(text.out.startsWith("libtorch "), text.out.constData());
     }
 
     // --- init-model ----------------------------------------------------------------------

@@ -252,7 +252,7 @@ private Q_SLOTS:
     void unknownDeviceIsAnInputError()
     {
         ASTPEFT_RUN_EXPECT(run, r,
-            (QStringList { "listen", "--model", m_model, "--adapter", m_run, "--device",
+            (QStringList { "listen", "--model", m_model, "--adapter", m_run, "--input",
                 "no-such-microphone", "--seconds", "1" }),
             1);
         QVERIFY2(r.err.contains("no-such-microphone"), r.err.constData());

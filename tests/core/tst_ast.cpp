@@ -11,6 +11,7 @@
 #include "io/safetensors.h"
 #include "model/ast.h"
 #include "model/checkpoint.h"
+#include "runtime/torch_compat.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -304,6 +305,58 @@ private Q_SLOTS:
         for (std::size_t i = 0; i < one.size(); ++i)
             QVERIFY(std::abs(both[0][i] - one[i]) <= 1e-5f);
         QVERIFY(both[0] != both[1]);
+    }
+
+    // scaled_dot_product_attention (libtorch 2.x) and the explicit products compute the same
+    // attention: outputs and input gradients, short and long (query-blocked) inputs, with and
+    // without prefix keys. On 1.13 both flags take the explicit path, bit for bit.
+    void fusedAttentionMatchesExplicit_data()
+    {
+        QTest::addColumn<int>("tokens");
+        QTest::addColumn<bool>("training");
+        QTest::addColumn<bool>("prefix");
+        for (const int tokens : { 50, 300 })
+            for (const bool training : { false, true })
+                for (const bool prefix : { false, true })
+                    QTest::addRow("%d tokens%s%s", tokens, training ? ", training" : "",
+                        prefix ? ", prefix" : "")
+                        << tokens << training << prefix;
+    }
+    void fusedAttentionMatchesExplicit()
+    {
+        QFETCH(int, tokens);
+        QFETCH(bool, training);
+        QFETCH(bool, prefix);
+        AstConfig c;
+        c.hiddenSize = 64;
+        c.numAttentionHeads = 4;
+        AstSelfAttention attention(c);
+        const torch::Tensor hidden = torch::randn({ 2, tokens, 64 });
+        const torch::Tensor pk = prefix ? torch::randn({ 1, 6, 64 }) : torch::Tensor();
+        const torch::Tensor pv = prefix ? torch::randn({ 1, 6, 64 }) : torch::Tensor();
+        auto run = [&](bool fused) {
+            attention->fusedAttention = fused;
+            const torch::Tensor x = hidden.clone().requires_grad_(training);
+            if (!training) {
+                const torch::NoGradGuard noGrad;
+                return std::pair { attention->forward(x, pk, pv), torch::Tensor() };
+            }
+            const torch::Tensor out = attention->forward(x, pk, pv);
+            (out * out).sum().backward();
+            return std::pair { out.detach(), x.grad() };
+        };
+        const auto [fusedOut, fusedGrad] = run(true);
+        const auto [plainOut, plainGrad] = run(false);
+        QCOMPARE(fusedOut.sizes().vec(), (std::vector<std::int64_t> { 2, tokens, 64 }));
+        if (!compat::kHasSdpa)
+            QVERIFY(torch::equal(fusedOut, plainOut));
+        const double diff = (fusedOut - plainOut).abs().max().item<double>();
+        QVERIFY2(diff < 1e-5, qPrintable(QString::number(diff)));
+        if (training) {
+            const double gradDiff = (fusedGrad - plainGrad).abs().max().item<double>();
+            QVERIFY2(gradDiff < 1e-4 * std::max(1.0, plainGrad.abs().max().item<double>()),
+                qPrintable(QString::number(gradDiff)));
+        }
     }
 
     void bf16InferenceTracksFp32()

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 // core/runtime: the BLAS thread guard that int8 inference holds (SingleThreadedBlas), nested and
-// across threads, and that an int8 classifier holds it during its forward pass only.
+// across threads, and that an int8 classifier holds it during its forward pass only; the device
+// facts (GPU list, memory, out-of-memory errors, the training precision auto picks).
 #include "inference/classifier.h"
 #include "runtime/runtime.h"
+#include "runtime/torch_compat.h"
+#include "train/trainer.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -36,6 +39,8 @@ class TestRuntime : public QObject
 private slots:
     void init()
     {
+        if (std::string_view(QTest::currentTestFunction()).starts_with("device"))
+            return; // the device tests below need no BLAS
         // Debian's libtorch calls OpenBLAS (tools/bootstrap.sh installs libopenblas0-pthread);
         // with another BLAS the guard is a documented no-op and there is nothing to observe.
         if (blasInfo().library != "openblas")
@@ -128,6 +133,49 @@ private slots:
         watcher.join();
         QCOMPARE(lowest.load(), 1);
         QCOMPARE(blasInfo().threads, 2);
+    }
+
+    // One GpuInfo per visible device; CPU-only builds report none, no memory, fp32 training.
+    void deviceFacts()
+    {
+        const RuntimeInfo r = runtimeInfo();
+        QCOMPARE(int(r.gpus.size()), r.cudaDevices);
+        QCOMPARE(r.cudaBuild, !r.cudaVersion.empty());
+        for (const GpuInfo &g : r.gpus) {
+            QVERIFY(!g.name.empty());
+            QVERIFY(g.memoryBytes > 0);
+            QCOMPARE(g.bf16, g.major >= 8);
+        }
+        const DeviceMemoryInfo cpu = deviceMemoryInfo("cpu");
+        QCOMPARE(cpu.inUseBytes, std::int64_t(0));
+        QCOMPARE(cpu.peakBytes, std::int64_t(0));
+        QCOMPARE(defaultTrainingPrecision("cpu"), Precision::F32);
+        if (!r.gpus.empty())
+            QCOMPARE(defaultTrainingPrecision("cuda:0"),
+                r.gpus.front().bf16 ? Precision::BF16 : Precision::F32);
+    }
+
+    // The allocators' out-of-memory errors, and nothing else, count as out of memory.
+    void deviceOutOfMemoryErrors()
+    {
+        QVERIFY(compat::isOutOfMemory(std::bad_alloc()));
+        QVERIFY(compat::isOutOfMemory(std::runtime_error(
+            "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.11 GiB total capacity)")));
+        QVERIFY(compat::isOutOfMemory(std::runtime_error(
+            "[enforce fail at alloc_cpu.cpp:114] data. DefaultCPUAllocator: not enough memory: "
+            "you tried to allocate 1099511627776 bytes.")));
+        QVERIFY(!compat::isOutOfMemory(std::runtime_error("shape '[2, 3]' is invalid")));
+        QVERIFY(!compat::isOutOfMemory(Error(ErrorKind::Io, "cannot read", "memory.wav")));
+        // A real allocation failure of the CPU allocator is recognised.
+        bool caught = false;
+        try {
+            (void)torch::empty({ std::int64_t(1) << 50 }, torch::kFloat32);
+            QFAIL("a 4 PiB tensor was allocated");
+        } catch (const std::exception &e) {
+            caught = compat::isOutOfMemory(e);
+            QVERIFY2(caught, e.what());
+        }
+        QVERIFY(caught);
     }
 };
 

@@ -316,10 +316,18 @@ private Q_SLOTS:
         Recorder r1, r2;
         train(o, r1);
         train(again, r2);
-        std::filesystem::remove_all(noiseDir);
         QCOMPARE(r1.epochs.back().trainLoss, r2.epochs.back().trainLoss);
         QCOMPARE(
             readBytes(o.out / kAdapterWeightsFile), readBytes(again.out / kAdapterWeightsFile));
+        // Batches made one ahead on a second thread (as on a GPU): the same draws, the same run.
+        TrainOptions ahead = o;
+        ahead.out = freshRun();
+        ahead.prefetch = 1;
+        Recorder rAhead;
+        train(ahead, rAhead);
+        QCOMPARE(rAhead.epochs.back().trainLoss, r1.epochs.back().trainLoss);
+        QCOMPARE(
+            readBytes(ahead.out / kAdapterWeightsFile), readBytes(o.out / kAdapterWeightsFile));
         // Augmentation changes what the model sees.
         TrainOptions none = o;
         none.out = freshRun();
@@ -327,6 +335,43 @@ private Q_SLOTS:
         Recorder r3;
         train(none, r3);
         QVERIFY(r3.epochs.front().trainLoss != r1.epochs.front().trainLoss);
+        std::filesystem::remove_all(noiseDir);
+    }
+
+    // A device running out of memory mid-run (here the allocator's std::bad_alloc, thrown in
+    // epoch 2) ends the run with one message naming the remedies, logs it, and leaves epoch 1's
+    // checkpoint to resume from.
+    void outOfMemoryStopsResumably()
+    {
+        TrainOptions o = options(PeftMethod::Lora, 3);
+        Recorder r;
+        r.onStepHook = [](const StepEvent &e) {
+            if (e.epoch == 2)
+                throw std::bad_alloc();
+        };
+        const std::optional<Error> e = captureError([&] { train(o, r); });
+        QVERIFY(e);
+        QCOMPARE(e->kind(), ErrorKind::Usage);
+        const std::string message = e->what();
+        for (const char *part :
+            { "out of memory on cpu at batch size 8", "--batch-size", "--checkpoint-activations",
+                "--precision bf16", "--resume continues after epoch 1" })
+            QVERIFY2(message.find(part) != std::string::npos, message.c_str());
+        QVERIFY(message.find('\n') == std::string::npos);
+        QVERIFY(r.failed);
+        QCOMPARE(r.failed->message, message);
+        std::ifstream log(o.out / RunFiles::metrics);
+        std::string line, last;
+        while (std::getline(log, line))
+            last = line;
+        QVERIFY2(last.find("\"event\":\"failed\"") != std::string::npos
+                && last.find("out of memory") != std::string::npos,
+            last.c_str());
+        TrainOptions resume = o;
+        resume.resume = true;
+        Recorder rr;
+        QCOMPARE(train(resume, rr).reason, std::string("completed"));
+        QCOMPARE(rr.epochs.front().epoch, 2);
     }
 
     void noiseFilesBesideTheDataset()
