@@ -7,9 +7,11 @@
 #include <cmath>
 
 #ifdef ASTPEFT_CUDA
-#include <ATen/cuda/CUDAContext.h>
+// The CUDA runtime's own device query, not ATen/cuda/CUDAContext.h: that one needs the cuBLAS
+// and cuSPARSE headers, which not every toolkit install has.
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
 #include <cuda_runtime_api.h>
 #endif
 
@@ -45,7 +47,15 @@ torch::Tensor explicitAttention(
 #ifdef ASTPEFT_CUDA
 c10::DeviceIndex indexOf(const torch::Device &device)
 {
-    return device.has_index() ? device.index() : c10::DeviceIndex(at::cuda::current_device());
+    return device.has_index() ? device.index() : c10::cuda::current_device();
+}
+
+cudaDeviceProp propertiesOf(c10::DeviceIndex index)
+{
+    cudaDeviceProp p {};
+    if (cudaGetDeviceProperties(&p, int(index)) != cudaSuccess)
+        throw Error(ErrorKind::Usage, "cannot query CUDA device " + std::to_string(int(index)));
+    return p;
 }
 #endif
 
@@ -97,7 +107,7 @@ bool cudaSupportsBf16([[maybe_unused]] const torch::Device &device)
 {
 #ifdef ASTPEFT_CUDA
     if (device.is_cuda() && torch::cuda::is_available())
-        return at::cuda::getDeviceProperties(indexOf(device))->major >= 8;
+        return propertiesOf(indexOf(device)).major >= 8;
 #endif
     return false;
 }
@@ -113,7 +123,7 @@ DeviceMemory deviceMemory([[maybe_unused]] const torch::Device &device)
     memory.allocated = stats.allocated_bytes[0].current; // [0]: StatType::AGGREGATE
     memory.peak = stats.allocated_bytes[0].peak;
     memory.reserved = stats.reserved_bytes[0].current;
-    memory.total = std::int64_t(at::cuda::getDeviceProperties(index)->totalGlobalMem);
+    memory.total = std::int64_t(propertiesOf(index).totalGlobalMem);
 #endif
     return memory;
 }
@@ -141,8 +151,8 @@ std::vector<GpuProperties> gpuProperties()
     if (!torch::cuda::is_available())
         return gpus;
     for (int i = 0; i < int(torch::cuda::device_count()); ++i) {
-        const cudaDeviceProp *p = at::cuda::getDeviceProperties(c10::DeviceIndex(i));
-        gpus.push_back({ p->name, std::int64_t(p->totalGlobalMem), p->major, p->minor });
+        const cudaDeviceProp p = propertiesOf(c10::DeviceIndex(i));
+        gpus.push_back({ p.name, std::int64_t(p.totalGlobalMem), p.major, p.minor });
     }
 #endif
     return gpus;
