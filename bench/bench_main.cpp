@@ -4,14 +4,19 @@
 // bench/py_ast_train.py).
 //   astpeft-bench fbank [--threads N] [--min-time S]
 //   astpeft-bench forward MODEL [--max-length N] [--runs R] [--warmup W] [--precision fp32|bf16]
+//                 [--device cpu|cuda|cuda:N]
 //   astpeft-bench train MODEL --method M [--batch 8] [--steps 10] [--warmup 2] [--max-length 100]
 //                 [--precision fp32|bf16] [--device cpu|cuda] [--seed 10]
 //                 [--checkpoint-activations 0|1]
 //     M: full, linear, bitfit, prompt-shallow, prompt-deep, prefix, lora, adapter (conformer),
 //     adapter-bottleneck; each at the paper's setting (paperSetting) and learning rate.
 //   astpeft-bench stream MODEL [--adapter RUN] [--hop 0.25] [--max-length 100] [--seconds 20]
+//                 [--device cpu|cuda|cuda:N]
 //     live classification (core::StreamingClassifier) fed 10 ms blocks as a microphone would,
 //     against the baseline of recomputing each window's whole front end (offline path).
+//   astpeft-bench pipeline MODEL --data DATASET [--batch 32] [--seconds 5] [--max-length N]
+//                 [--augment none|spec|wave|all]
+//     the training input pipeline alone (samples/s one thread delivers).
 #include "error.h"
 #include "features/fbank.h"
 #include "inference/classifier.h"
@@ -24,6 +29,7 @@
 #include "runtime/runtime.h"
 #include "runtime/torch_compat.h"
 #include "train/optimizer.h"
+#include "train/trainer.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -140,7 +146,7 @@ int benchForward(int argc, char **argv)
     const int warmup = std::stoi(option(argc, argv, "warmup", "3"));
     core::ClassifierOptions o;
     o.maxLength = std::stoi(option(argc, argv, "max-length", "0"));
-    o.device = "cpu";
+    o.device = option(argc, argv, "device", "cpu");
     o.precision = core::parsePrecision(option(argc, argv, "precision", "fp32"));
     const core::AstClassifier model(argv[2], o);
     const core::AstConfig &c = model.summary().config;
@@ -303,7 +309,7 @@ int benchStream(int argc, char **argv)
     if (argc < 3)
         throw std::runtime_error("stream needs a MODEL folder");
     core::ClassifierOptions o;
-    o.device = "cpu";
+    o.device = option(argc, argv, "device", "cpu");
     o.adapter = option(argc, argv, "adapter", "");
     if (o.adapter.empty())
         o.maxLength = std::stoi(option(argc, argv, "max-length", "100"));
@@ -370,11 +376,53 @@ int benchStream(int argc, char **argv)
 
 } // namespace
 
+// The training input pipeline alone (core::benchmarkInputPipeline): batches of a dataset's
+// training split made on one thread as the trainer makes them, with the augmentation preset
+// --augment: none (features from memory), spec (SpecAugment as the paper's ESC-50 recipe),
+// wave (noise, shift, gain: fbank per batch) or all (wave + spec + mixup). One JSON line.
+int benchPipeline(int argc, char **argv)
+{
+    if (argc < 3 || std::string(argv[2]).starts_with("--"))
+        throw std::runtime_error("pipeline needs a MODEL folder (and --data DATASET)");
+    core::TrainOptions o;
+    o.model = argv[2];
+    o.data = option(argc, argv, "data", "");
+    if (o.data.empty())
+        throw std::runtime_error("pipeline needs --data DATASET");
+    o.batchSize = std::stoi(option(argc, argv, "batch", "32"));
+    o.maxLength = std::stoi(option(argc, argv, "max-length", "0"));
+    o.split.validationFraction = 0.0;
+    const std::string augment = option(argc, argv, "augment", "all");
+    const bool spec = augment == "spec" || augment == "all";
+    const bool wave = augment == "wave" || augment == "all";
+    if (!spec && !wave && augment != "none")
+        throw std::runtime_error("--augment must be none, spec, wave or all");
+    if (spec) {
+        o.augment.freqMaskParam = 24;
+        o.augment.timeMaskParam = 96;
+    }
+    if (wave) {
+        o.augment.noiseProbability = 0.5;
+        o.augment.shiftSeconds = 0.1;
+        o.augment.gainDb = 6;
+    }
+    if (augment == "all")
+        o.augment.mixupAlpha = 0.5;
+    const double seconds = std::stod(option(argc, argv, "seconds", "5"));
+    const core::PipelineBenchmark r = core::benchmarkInputPipeline(o, seconds);
+    std::cout << nlohmann::json {
+        { "impl", "cpp-pipeline" }, { "bench", "pipeline" }, { "augment", augment },
+        { "batch", o.batchSize }, { "samples", r.samples }, { "seconds", r.seconds },
+        { "samples_per_s", r.samplesPerSecond }, { "waveform", r.waveform }
+    }.dump() << std::endl;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        std::fprintf(
-            stderr, "usage: astpeft-bench fbank|forward|train|stream ... (see bench/run.sh)\n");
+        std::fprintf(stderr,
+            "usage: astpeft-bench fbank|forward|train|stream|pipeline ... (see bench/run.sh)\n");
         return 2;
     }
     try {
@@ -388,6 +436,8 @@ int main(int argc, char **argv)
             return benchTrain(argc, argv);
         if (what == "stream")
             return benchStream(argc, argv);
+        if (what == "pipeline")
+            return benchPipeline(argc, argv);
         std::fprintf(stderr, "astpeft-bench: unknown benchmark %s\n", what.c_str());
         return 2;
     } catch (const std::exception &e) {

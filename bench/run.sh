@@ -10,10 +10,16 @@
 #       backbone; STREAM_SECONDS (20)), transfer (the demo task on the bundled backbone against
 #       a random one; TRANSFER_METHODS, TRANSFER_EPOCHS)
 #     TRAIN_METHODS (default: full linear bitfit lora adapter prompt-deep prefix prompt-shallow),
-#     TRAIN_STEPS (8), TRAIN_WARMUP (2), TRAIN_BATCH (8); CKPT_METHODS, CKPT_STEPS (4),
-#     CKPT_WARMUP (1)
+#     TRAIN_STEPS (8), TRAIN_WARMUP (2), TRAIN_BATCH (8), TRAIN_BF16 (yes|no; default: yes on
+#     CPUs with AVX512-BF16 or AMX), HF_METHODS (the methods of TRAIN_METHODS that the Hugging
+#     Face baseline also runs; default: lora full linear), BENCH_VENV (the baseline's virtual
+#     environment; default BUILD_DIR/bench-venv), BENCH_VENV_PYTHON (python3: what makes it);
+#     CKPT_METHODS, CKPT_STEPS (4), CKPT_WARMUP (1)
 # Needs Debian's python3-torch and python3-torchaudio (tools/bootstrap.sh bench installs them),
-# and sox for the probe section's clips.
+# and sox for the probe section's clips. The train section's second baseline,
+# bench/hf_peft_train.py (transformers + peft), runs in a virtual environment this script makes
+# on first use (python3 -m venv; pip install torch==2.13.0 transformers peft numpy
+# safetensors); where that fails its rows are skipped with one line saying why.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-${ASTPEFT_BUILD_DIR:-$root/build}}
@@ -71,18 +77,58 @@ if want threads; then
   done
 fi
 
+# The Hugging Face baseline's Python: a virtual environment with a pip torch, transformers and
+# peft, made on first use (or repaired when an import fails). Sets hf_py, or leaves it empty and
+# says why in hf_skip.
+hf_py=""
+hf_skip=""
+hf_venv() {
+  local venv=${BENCH_VENV:-$build/bench-venv} log="$out/bench-venv.log"
+  local check='import torch, transformers, peft, numpy, safetensors'
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$check" 2>/dev/null; then
+    hf_py="$venv/bin/python"
+    return
+  fi
+  echo "   making the Hugging Face baseline's virtual environment $venv (log: $log)"
+  if { [ -x "$venv/bin/python" ] || "${BENCH_VENV_PYTHON:-python3}" -m venv "$venv"; } >"$log" 2>&1 \
+    && "$venv/bin/python" -m pip install torch==2.13.0 transformers peft numpy safetensors >>"$log" 2>&1 \
+    && "$venv/bin/python" -c "$check" >>"$log" 2>&1; then
+    hf_py="$venv/bin/python"
+  else
+    hf_skip="hf-peft baseline skipped: could not make the virtual environment $venv ($(tail -n 1 "$log" 2>/dev/null | cut -c1-160); log: $log)"
+  fi
+}
+
 if want train; then
   # One training step (forward, cross-entropy, backward, AdamW, zero grad) per method, paper
-  # settings; Python (bench/py_ast_train.py) and C++ alternate per method in each round.
+  # settings; per method in each round: plain PyTorch (bench/py_ast_train.py), then Hugging
+  # Face transformers + peft (bench/hf_peft_train.py; HF_METHODS only), then C++, alternating.
   echo "== training step throughput, AST-base, 1 s clips (max_length 100), batch ${TRAIN_BATCH:-8}"
+  train_bf16=${TRAIN_BF16:-$bf16}
+  hf_methods=" ${HF_METHODS:-lora full linear} "
+  for m in ${TRAIN_METHODS:-full linear bitfit lora adapter prompt-deep prefix prompt-shallow}; do
+    if [[ $hf_methods == *" $m "* ]]; then
+      hf_venv
+      break
+    fi
+  done
+  [ -z "$hf_skip" ] || echo "   $hf_skip"
   targs=(--batch "${TRAIN_BATCH:-8}" --steps "${TRAIN_STEPS:-8}" --warmup "${TRAIN_WARMUP:-2}" --max-length 100 --threads "$threads")
   for ((r = 0; r < rounds; r++)); do
     for m in ${TRAIN_METHODS:-full linear bitfit lora adapter prompt-deep prefix prompt-shallow}; do
       echo "   round $((r + 1))/$rounds: $m"
+      hf=no
+      [[ -n $hf_py && $hf_methods == *" $m "* ]] && hf=yes
       "$py" "$root/bench/py_ast_train.py" "$model" --method "$m" "${targs[@]}" >> "$results"
+      if [ "$hf" = yes ]; then
+        "$hf_py" "$root/bench/hf_peft_train.py" "$model" --method "$m" "${targs[@]}" >> "$results"
+      fi
       "$bench" train "$model" --method "$m" "${targs[@]}" >> "$results"
-      if [ "$bf16" = yes ]; then
+      if [ "$train_bf16" = yes ]; then
         "$py" "$root/bench/py_ast_train.py" "$model" --method "$m" "${targs[@]}" --bf16 >> "$results"
+        if [ "$hf" = yes ]; then
+          "$hf_py" "$root/bench/hf_peft_train.py" "$model" --method "$m" "${targs[@]}" --bf16 >> "$results"
+        fi
         "$bench" train "$model" --method "$m" "${targs[@]}" --precision bf16 >> "$results"
       fi
     done
@@ -193,10 +239,12 @@ if want transfer; then
   done
 fi
 
-"$py" - "$results" "$bf16" <<'PY'
+"$py" - "$results" "$bf16" "${train_bf16:-$bf16}" "$hf_skip" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 bf16 = sys.argv[2] == "yes"
+train_bf16 = sys.argv[3] == "yes"
+hf_skip = sys.argv[4]
 
 
 def median_round(runs, key):
@@ -240,33 +288,50 @@ train = [r for r in rows if r.get("bench") == "train" and r.get("section") != "c
 if train:
     methods = list(dict.fromkeys(r["method"] for r in train))
     batch = train[0]["batch"]
+    hf_version = next((r["versions"] for r in train if r["impl"] == "hf-peft"), None)
     print(f"\ntraining step, AST-base, 1 s clips (max_length 100), batch {batch}: samples/s (higher is better), "
-          "median step of the median round; baseline PyTorch 1.13 (bench/py_ast_train.py)")
-    print(f"{'method':>15} {'dtype':>5} {'trainable':>10} {'python':>7} {'astpeft':>8} {'ratio':>6} "
-          f"{'step ms py/cpp':>15} {'peak RSS py/cpp MB':>19} {'vs full py/cpp':>15}")
-    for dtype in (("fp32", "bf16") if bf16 else ("fp32",)):
-        pd = "bf16-autocast" if dtype == "bf16" else "fp32"
-        pick = {}
+          "median step of the median round; baselines PyTorch 1.13 (bench/py_ast_train.py) and "
+          + (f"Hugging Face transformers {hf_version['transformers']} + peft {hf_version['peft']} on torch "
+             f"{hf_version['torch']} (bench/hf_peft_train.py)" if hf_version else "Hugging Face + peft (bench/hf_peft_train.py)"))
+    print(f"{'method':>15} {'dtype':>5} {'trainable':>10} {'python':>7} {'hf-peft':>8} {'astpeft':>8} {'cpp/py':>7} {'cpp/hf':>7} "
+          f"{'step ms py/hf/cpp':>22} {'peak RSS py/hf/cpp MB':>22} {'vs full py/cpp':>15}")
+
+    def pick_run(impl, m, dtype):
+        want = ("bf16-autocast" if dtype == "bf16" else "fp32") if impl != "cpp" else dtype
+        return median_round([r for r in train if r["impl"] == impl and r["method"] == m and r["dtype"] == want], "step_ms_median")
+
+    def num(r, key, fmt):
+        return format(r[key], fmt) if r else "-"
+
+    for dtype in (("fp32", "bf16") if train_bf16 else ("fp32",)):
+        pick = {m: (pick_run("python", m, dtype), pick_run("hf-peft", m, dtype), pick_run("cpp", m, dtype)) for m in methods}
+        full = pick.get("full", (None, None, None))
         for m in methods:
-            pick[m] = (median_round([r for r in train if r["impl"] == "python" and r["method"] == m and r["dtype"] == pd], "step_ms_median"),
-                       median_round([r for r in train if r["impl"] == "cpp" and r["method"] == m and r["dtype"] == dtype], "step_ms_median"))
-        full = pick.get("full", (None, None))
-        for m in methods:
-            p, c = pick[m]
+            p, h, c = pick[m]
             if not p or not c:
                 continue
             same = "" if p["trainable"] == c["trainable"] else f" (python trains {p['trainable']}!)"
+            if h and h["trainable"] != c["trainable"]:
+                same += f" (hf-peft trains {h['trainable']})"
             if dtype == "bf16":  # the bf16 goal is against the fp32 baseline
-                p32 = median_round([r for r in train if r["impl"] == "python" and r["method"] == m and r["dtype"] == "fp32"], "step_ms_median")
+                p32 = pick_run("python", m, "fp32")
                 same += f" ({c['samples_per_s'] / p32['samples_per_s']:.2f}x python fp32)" if p32 else ""
             vs = ""
-            if full[0] and full[1] and m != "full":
-                vs = f"{p['peak_rss_mb'] / full[0]['peak_rss_mb']:>6.0%} /{c['peak_rss_mb'] / full[1]['peak_rss_mb']:>5.0%}"
-            print(f"{m:>15} {dtype:>5} {c['trainable']:>10} {p['samples_per_s']:>7.2f} {c['samples_per_s']:>8.2f} "
-                  f"{c['samples_per_s'] / p['samples_per_s']:>5.2f}x {p['step_ms_median']:>7.0f} /{c['step_ms_median']:>6.0f} "
-                  f"{p['peak_rss_mb']:>9.0f} /{c['peak_rss_mb']:>7.0f} {vs:>15}{same}")
-    if not bf16:
-        print("  bf16: skipped, this CPU has neither AVX512-BF16 nor AMX (bf16 matmul is emulated and slower than fp32)")
+            if full[0] and full[2] and m != "full":
+                vs = f"{p['peak_rss_mb'] / full[0]['peak_rss_mb']:>6.0%} /{c['peak_rss_mb'] / full[2]['peak_rss_mb']:>5.0%}"
+            cpp_hf = f"{c['samples_per_s'] / h['samples_per_s']:>6.2f}x" if h else f"{'-':>7}"
+            print(f"{m:>15} {dtype:>5} {c['trainable']:>10} {p['samples_per_s']:>7.2f} {num(h, 'samples_per_s', '.2f'):>8} "
+                  f"{c['samples_per_s']:>8.2f} {c['samples_per_s'] / p['samples_per_s']:>6.2f}x {cpp_hf} "
+                  f"{p['step_ms_median']:>6.0f} /{num(h, 'step_ms_median', '.0f'):>6} /{c['step_ms_median']:>6.0f} "
+                  f"{p['peak_rss_mb']:>6.0f} /{num(h, 'peak_rss_mb', '.0f'):>6} /{c['peak_rss_mb']:>6.0f} {vs:>15}{same}")
+    if not train_bf16:
+        print("  bf16: skipped (TRAIN_BF16=no)" if bf16 else
+              "  bf16: skipped, this CPU has neither AVX512-BF16 nor AMX (bf16 matmul is emulated and slower than fp32; TRAIN_BF16=yes runs it)")
+    if hf_skip:
+        print(f"  {hf_skip}")
+    elif any(r["impl"] == "hf-peft" for r in train):
+        print("  hf-peft: ASTForAudioClassification with HF's own head (its LayerNorm trains too: +2*hidden parameters), "
+              f"attention {next(r['attn'] for r in train if r['impl'] == 'hf-peft')}, LoRA through peft")
     print("  goals: astpeft >= python in fp32 (ratio >= 1.00x); bf16 >= 1.5x python fp32 (AVX512-BF16/AMX only);")
     print("  PEFT peak memory <= 60% of full fine-tuning (peak RSS of the process, weights included)")
 

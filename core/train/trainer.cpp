@@ -173,6 +173,100 @@ Prepared prepare(const std::vector<Clip> &clips, const FrontEnd &frontEnd, int c
     return p;
 }
 
+// The decoded noise clips for waveform augmentation (none when it mixes no noise): the dataset's
+// own and options.noiseFiles (noiseFileList); unreadable ones go to `skipped`.
+std::vector<std::vector<float>> loadNoise(const TrainOptions &options,
+    const std::vector<fs::path> &fromDataset, int sampleRate, std::vector<SkippedFile> &skipped)
+{
+    std::vector<std::vector<float>> noise;
+    if (!options.augment.waveform() || options.augment.noiseProbability <= 0)
+        return noise;
+    for (const fs::path &file : noiseFileList(fromDataset, options.noiseFiles, skipped)) {
+        try {
+            noise.push_back(decodeAudio(file, { .targetRate = sampleRate }).samples);
+        } catch (const Error &e) {
+            skipped.push_back({ file, "unreadable noise: " + e.reason() });
+        }
+    }
+    return noise;
+}
+
+// The feature cache folder a run uses; empty (no cache) when it uses none.
+fs::path featureCacheOf(const TrainOptions &o)
+{
+    if (!o.useFeatureCache)
+        return {};
+    return o.featureCache.empty() ? defaultFeatureCacheDir() : o.featureCache;
+}
+
+// The order of the n training clips in `epoch` (1-based): a shuffle seeded per epoch, so a
+// resumed run continues exactly. Augmentation draws from rngFor(seed, epoch, 2).
+std::vector<std::int64_t> epochOrder(std::int64_t n, std::uint64_t seed, int epoch)
+{
+    std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    Rng shuffle = rngFor(seed, std::uint64_t(epoch), 1);
+    shuffle.shuffle(order);
+    return order;
+}
+
+// What training batches are made from: the training split in memory and its augmentation.
+struct BatchSource
+{
+    const Prepared &data;
+    const torch::Tensor &inputs; // data.features, or data.encoded (linear-probing cache)
+    const std::vector<std::vector<float>> &noise;
+    const AugmentOptions &augment;
+    const FrontEnd &frontEnd;
+    int numClasses = 0;
+    bool pinned = false; // page-locked memory, for an asynchronous copy to a CUDA device
+
+    // The clips order[from, to) on the CPU: waveform augmentation and fbank, then SpecAugment,
+    // then mixup, drawing from `rng` in that order.
+    Batch make(
+        const std::vector<std::int64_t> &order, std::int64_t from, std::int64_t to, Rng &rng) const
+    {
+        const torch::Tensor index =
+            torch::from_blob(const_cast<std::int64_t *>(order.data()) + from, { to - from },
+                torch::TensorOptions().dtype(torch::kInt64))
+                .clone();
+        Batch batch;
+        if (augment.waveform()) {
+            std::vector<float> samples;
+            for (std::int64_t k = from; k < to; ++k) {
+                std::vector<float> wave = data.waves[std::size_t(order[std::size_t(k)])];
+                augmentWaveform(wave, frontEnd.fbank.sampleRate, noise, augment, rng);
+                const FeatureMatrix f = extractFeatures(wave, frontEnd);
+                samples.insert(samples.end(), f.data.begin(), f.data.end());
+            }
+            batch.x = torch::from_blob(samples.data(),
+                { to - from, std::int64_t(frontEnd.maxLength), frontEnd.fbank.numMelBins })
+                          .clone();
+        } else {
+            batch.x = inputs.index_select(0, index);
+        }
+        batch.y = data.labels.index_select(0, index);
+        if (augment.specAugment()) {
+            std::vector<std::int64_t> valid;
+            for (std::int64_t k = from; k < to; ++k)
+                valid.push_back(data.validFrames[std::size_t(order[std::size_t(k)])]);
+            specAugment(batch.x, augment, rng, valid);
+        }
+        if (augment.mixupAlpha > 0) {
+            MixupResult mixed = mixup(
+                batch.x, torch::one_hot(batch.y, numClasses).to(torch::kFloat32), augment, rng);
+            batch.x = mixed.features;
+            batch.target = mixed.targets;
+        }
+        if (pinned) {
+            batch.x = batch.x.pin_memory();
+            if (batch.target.defined())
+                batch.target = batch.target.pin_memory();
+        }
+        return batch;
+    }
+};
+
 struct TrainerState
 {
     int epoch = 0; // finished epochs
@@ -598,9 +692,7 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
         const std::int64_t trainable = countTrainable(*model);
 
         // --- Data -------------------------------------------------------------------------------
-        FeatureCache cache(options.useFeatureCache
-                ? (options.featureCache.empty() ? defaultFeatureCacheDir() : options.featureCache)
-                : fs::path());
+        FeatureCache cache(featureCacheOf(options));
         std::vector<SkippedFile> skipped = dataset.skipped;
         const bool waveAug = options.augment.waveform();
         Prepared trainData = prepare(trainClips, manifest.frontEnd, options.channel, cache, waveAug,
@@ -611,17 +703,8 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
         if (options.evaluateTest && !testClips.empty())
             testData = prepare(testClips, manifest.frontEnd, options.channel, cache, false, skipped,
                 &observer, stop);
-        std::vector<std::vector<float>> noise;
-        if (waveAug && options.augment.noiseProbability > 0)
-            for (const fs::path &file : noiseFileList(dataset.noise, options.noiseFiles, skipped)) {
-                try {
-                    noise.push_back(
-                        decodeAudio(file, { .targetRate = manifest.frontEnd.fbank.sampleRate })
-                            .samples);
-                } catch (const Error &e) {
-                    skipped.push_back({ file, "unreadable noise: " + e.reason() });
-                }
-            }
+        const std::vector<std::vector<float>> noise =
+            loadNoise(options, dataset.noise, manifest.frontEnd.fbank.sampleRate, skipped);
         {
             std::vector<int> perClass(std::size_t(numClasses), 0);
             for (const Clip &c : trainData.clips)
@@ -703,6 +786,9 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
         const bool f16 = options.precision == Precision::F16;
         const bool prefetch = options.prefetch < 0 ? device.is_cuda() : options.prefetch > 0;
         const bool pinned = device.is_cuda(); // page-locked batches copy asynchronously
+        const BatchSource source { trainData,
+            runner.fromEncoded ? trainData.encoded : trainData.features, noise, options.augment,
+            manifest.frontEnd, numClasses, pinned };
         compat::resetPeakMemory(device);
 
         FinishedEvent finished;
@@ -721,64 +807,17 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
              ++epoch) {
             const Clock::time_point epochStart = Clock::now();
             double pausedSeconds = 0.0;
-            std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-            std::iota(order.begin(), order.end(), 0);
-            Rng shuffle = rngFor(options.seed, std::uint64_t(epoch), 1);
-            shuffle.shuffle(order);
+            const std::vector<std::int64_t> order = epochOrder(n, options.seed, epoch);
             Rng augRng = rngFor(options.seed, std::uint64_t(epoch), 2);
 
             double lossSum = 0.0, stepLoss = 0.0;
             std::int64_t correct = 0, seen = 0, inStep = 0, stepsThisEpoch = 0;
-            const torch::Tensor &inputs =
-                runner.fromEncoded ? trainData.encoded : trainData.features;
-            // Batch b's inputs and targets on the CPU: waveform augmentation and fbank, then
-            // SpecAugment, then mixup, drawing from augRng in that order. With `prefetch` (CUDA
-            // devices by default) batch b + 1 is made on a second thread while b trains, on CUDA
-            // in pinned memory for an asynchronous copy; batches are still made one at a time
-            // and in order, so the draws and the results are those of the inline path.
+            // Batch b on the CPU. With `prefetch` (CUDA devices by default) batch b + 1 is made
+            // on a second thread while b trains; batches are still made one at a time and in
+            // order, so the draws and the results are those of the inline path.
             auto makeBatch = [&](std::int64_t b) {
                 const std::int64_t from = b * options.batchSize;
-                const std::int64_t to = std::min(n, from + options.batchSize);
-                const torch::Tensor index = torch::from_blob(
-                    order.data() + from, { to - from }, torch::TensorOptions().dtype(torch::kInt64))
-                                                .clone();
-                Batch batch;
-                if (waveAug) {
-                    std::vector<float> samples;
-                    for (std::int64_t k = from; k < to; ++k) {
-                        std::vector<float> wave =
-                            trainData.waves[std::size_t(order[std::size_t(k)])];
-                        augmentWaveform(wave, manifest.frontEnd.fbank.sampleRate, noise,
-                            options.augment, augRng);
-                        const FeatureMatrix f = extractFeatures(wave, manifest.frontEnd);
-                        samples.insert(samples.end(), f.data.begin(), f.data.end());
-                    }
-                    batch.x = torch::from_blob(samples.data(),
-                        { to - from, std::int64_t(maxLength), manifest.frontEnd.fbank.numMelBins })
-                                  .clone();
-                } else {
-                    batch.x = inputs.index_select(0, index);
-                }
-                batch.y = trainData.labels.index_select(0, index);
-                if (options.augment.specAugment()) {
-                    std::vector<std::int64_t> valid;
-                    for (std::int64_t k = from; k < to; ++k)
-                        valid.push_back(trainData.validFrames[std::size_t(order[std::size_t(k)])]);
-                    specAugment(batch.x, options.augment, augRng, valid);
-                }
-                if (options.augment.mixupAlpha > 0) {
-                    MixupResult mixed =
-                        mixup(batch.x, torch::one_hot(batch.y, numClasses).to(torch::kFloat32),
-                            options.augment, augRng);
-                    batch.x = mixed.features;
-                    batch.target = mixed.targets;
-                }
-                if (pinned) {
-                    batch.x = batch.x.pin_memory();
-                    if (batch.target.defined())
-                        batch.target = batch.target.pin_memory();
-                }
-                return batch;
+                return source.make(order, from, std::min(n, from + options.batchSize), augRng);
             };
             std::future<Batch> ahead; // batch b + 1 while b trains (prefetch)
             for (std::int64_t b = 0; b < batches; ++b) {
@@ -1012,6 +1051,47 @@ LoadedRun loadRun(const std::filesystem::path &run, const std::filesystem::path 
 
 } // namespace
 
+PipelineBenchmark benchmarkInputPipeline(const TrainOptions &options, double minSeconds)
+{
+    if (options.batchSize < 1)
+        throw Error(ErrorKind::Usage, "batch size must be at least 1");
+    Dataset dataset = importDataset(options.data, options.import);
+    assignSplits(dataset, options.split);
+    const std::vector<Clip> clips = clipsOf(dataset, Split::Train);
+    if (clips.empty())
+        throw Error(ErrorKind::Usage, "the training split is empty", options.data);
+    AstConfig config = loadAstConfig(resolveModelDir(options.model));
+    config.maxLength = resolveMaxLength(options, clips, config, config.samplingRate);
+    const FrontEnd frontEnd = frontEndOf(config);
+    FeatureCache cache(featureCacheOf(options));
+    std::vector<SkippedFile> skipped = dataset.skipped;
+    const Prepared data = prepare(
+        clips, frontEnd, options.channel, cache, options.augment.waveform(), skipped, nullptr, {});
+    if (data.size() == 0)
+        throw Error(ErrorKind::Usage, "no readable training clip", options.data);
+    const std::vector<std::vector<float>> noise =
+        loadNoise(options, dataset.noise, frontEnd.fbank.sampleRate, skipped);
+    const BatchSource source { data, data.features, noise, options.augment, frontEnd,
+        int(dataset.labels.size()), false };
+
+    PipelineBenchmark result;
+    result.waveform = options.augment.waveform();
+    const Clock::time_point start = Clock::now();
+    for (int epoch = 1; result.samples == 0 || secondsSince(start) < minSeconds; ++epoch) {
+        const std::vector<std::int64_t> order = epochOrder(data.size(), options.seed, epoch);
+        Rng rng = rngFor(options.seed, std::uint64_t(epoch), 2);
+        for (std::int64_t from = 0;
+             from < data.size() && (result.samples == 0 || secondsSince(start) < minSeconds);
+             from += options.batchSize)
+            result.samples +=
+                source.make(order, from, std::min(data.size(), from + options.batchSize), rng)
+                    .y.size(0);
+    }
+    result.seconds = secondsSince(start);
+    result.samplesPerSecond = double(result.samples) / result.seconds;
+    return result;
+}
+
 EvalResult evaluateRun(const EvalOptions &options, TrainObserver *observer)
 {
     LoadedRun loaded = loadRun(options.run, options.model);
@@ -1032,9 +1112,7 @@ EvalResult evaluateRun(const EvalOptions &options, TrainObserver *observer)
         throw Error(ErrorKind::Usage,
             "the " + enumName(options.split) + " split of the dataset is empty",
             options.data.empty() ? run.data : options.data);
-    FeatureCache cache(run.useFeatureCache
-            ? (run.featureCache.empty() ? defaultFeatureCacheDir() : run.featureCache)
-            : std::filesystem::path());
+    FeatureCache cache(featureCacheOf(run));
     const Prepared data =
         prepare(clips, manifest.frontEnd, run.channel, cache, false, result.skipped, observer, {});
     Runner runner { model, device, Precision::F32, false };

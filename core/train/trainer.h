@@ -221,6 +221,20 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
 // autocast on a CUDA device with native bf16 (compute capability 8.0 and newer), else fp32.
 Precision defaultTrainingPrecision(const std::string &device);
 
+// The input pipeline alone, without a model: the training split's batches made on one thread
+// exactly as train() makes them (waveform augmentation and fbank, SpecAugment, mixup; features
+// from memory when nothing augments the waveform), epoch after epoch for at least `minSeconds`.
+// A GPU step faster than this rate would wait for its data. Throws as train() does for bad
+// input.
+struct PipelineBenchmark
+{
+    std::int64_t samples = 0;
+    double seconds = 0.0;
+    double samplesPerSecond = 0.0;
+    bool waveform = false; // batches were made from audio (waveform augmentation)
+};
+PipelineBenchmark benchmarkInputPipeline(const TrainOptions &options, double minSeconds);
+
 // The JSON lines of metrics.jsonl (one object, no newline).
 std::string eventJson(const ImportEvent &event);
 std::string eventJson(const StepEvent &event);

@@ -374,6 +374,27 @@ private Q_SLOTS:
         QCOMPARE(rr.epochs.front().epoch, 2);
     }
 
+    // The input pipeline alone: whole batches of the training split, from features in memory
+    // or, with waveform augmentation, from audio; a dataset without training clips is refused.
+    void inputPipelineBenchmark()
+    {
+        TrainOptions o = options(PeftMethod::Lora, 1);
+        o.augment.freqMaskParam = 24;
+        o.augment.mixupAlpha = 0.5;
+        const PipelineBenchmark features = benchmarkInputPipeline(o, 0.2);
+        QVERIFY(!features.waveform);
+        QVERIFY(features.samples > 0);
+        QVERIFY(features.seconds >= 0.2);
+        QCOMPARE(features.samplesPerSecond, double(features.samples) / features.seconds);
+        o.augment.shiftSeconds = 0.1;
+        const PipelineBenchmark audio = benchmarkInputPipeline(o, 0.0);
+        QVERIFY(audio.waveform);
+        QCOMPARE(audio.samples, std::int64_t(o.batchSize)); // one batch at least, then time is up
+        TrainOptions none = o;
+        none.data = m_cache; // no clips there
+        QVERIFY(captureError([&] { benchmarkInputPipeline(none, 0.1); }).has_value());
+    }
+
     void noiseFilesBesideTheDataset()
     {
         // The studio's manifest cannot list noise: its files come in as TrainOptions::noiseFiles
