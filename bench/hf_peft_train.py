@@ -44,11 +44,9 @@ Prints one JSON line with bench/py_ast_train.py's keys ("impl": "hf-peft") plus
 import argparse
 import json
 import logging
-import math
 import os
 import resource
 import sys
-import time
 import warnings
 
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -56,10 +54,10 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_flops  # noqa: E402
+import train_steps  # noqa: E402
 
 METHODS = ("lora", "full", "linear")
 LEARNING_RATE = {"full": 5e-5, "linear": 1e-3, "lora": 5e-3}
@@ -191,36 +189,8 @@ def main():
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
 
-    times, cpu, faults, phases = [], [], [], []  # phases: forward (to loss.item()), backward (+ accuracy), optimizer
-    loss_value = float("nan")
-    for t in range(total):
-        t0, c0 = time.perf_counter(), time.process_time()
-        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        x, y = pool[t % len(pool)]
-        x, y = x.to(device), y.to(device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=a.bf16):
-            logits = model(input_values=x).logits.float()
-        loss = F.cross_entropy(logits, y)
-        loss_value = loss.item()
-        t1 = time.perf_counter()
-        loss.backward()
-        (logits.argmax(1) == y).sum().item()
-        t2 = time.perf_counter()
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        if cuda:
-            torch.cuda.synchronize()
-        t3 = time.perf_counter()
-        if t >= a.warmup:
-            times.append(t3 - t0)
-            cpu.append(time.process_time() - c0)
-            faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
-            phases.append((t1 - t0, t2 - t1, t3 - t2))
-    if not math.isfinite(loss_value):
-        sys.exit("error: the loss is not finite")
-    ms = np.array(times) * 1000.0
-    median = float(np.median(ms))
+    timing, median, loss_value = train_steps.time_steps(
+        lambda x: model(input_values=x).logits, opt, sched, pool, device, a.warmup, total, a.bf16)
 
     import peft
     import transformers
@@ -230,12 +200,7 @@ def main():
         "impl": "hf-peft", "bench": "train", "method": a.method, "batch": a.batch,
         "max_length": a.max_length, "tokens": d["tokens"],
         "samples_per_s": round(a.batch * 1000.0 / median, 3),
-        "step_ms_median": round(median, 3), "step_ms_p95": round(float(np.percentile(ms, 95)), 3),
-        "cpu_ms_median": round(float(np.median(cpu)) * 1000.0, 3),
-        "page_faults_per_step": float(np.median(faults)),
-        "forward_ms": round(float(np.median([p[0] for p in phases])) * 1000.0, 3),
-        "backward_ms": round(float(np.median([p[1] for p in phases])) * 1000.0, 3),
-        "optimizer_ms": round(float(np.median([p[2] for p in phases])) * 1000.0, 3),
+        **timing,
         "trainable": trainable, "trainable_params": trainable,
         "peak_rss_mb": round(peak_rss_mb(), 1), "threads": a.threads,
         "dtype": "bf16-autocast" if a.bf16 else "fp32", "device": str(device),

@@ -57,7 +57,6 @@ import math
 import os
 import resource
 import sys
-import time
 
 import numpy as np
 import torch
@@ -66,6 +65,9 @@ from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
 import ast_reference  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import train_steps  # noqa: E402
 
 METHODS = ("full", "linear", "bitfit", "prompt-shallow", "prompt-deep", "prefix", "lora",
            "adapter", "adapter-bottleneck")
@@ -255,46 +257,13 @@ def main():
         pool.append((x, y))
     cuda = device.type == "cuda"
 
-    times, cpu, faults, phases = [], [], [], []  # phases: forward (to loss.item()), backward (+ accuracy), optimizer
-    loss_value = float("nan")
-    for t in range(total):
-        t0, c0 = time.perf_counter(), time.process_time()
-        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        x, y = pool[t % len(pool)]
-        x, y = x.to(device), y.to(device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=a.bf16):
-            logits = model(x).float()
-        loss = F.cross_entropy(logits, y)
-        loss_value = loss.item()
-        t1 = time.perf_counter()
-        loss.backward()
-        (logits.argmax(1) == y).sum().item()
-        t2 = time.perf_counter()
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        if cuda:
-            torch.cuda.synchronize()
-        t3 = time.perf_counter()
-        if t >= a.warmup:
-            times.append(t3 - t0)
-            cpu.append(time.process_time() - c0)
-            faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
-            phases.append((t1 - t0, t2 - t1, t3 - t2))
-    if not math.isfinite(loss_value):
-        sys.exit("error: the loss is not finite")
-    ms = np.array(times) * 1000.0
-    median = float(np.median(ms))
+    timing, median, loss_value = train_steps.time_steps(
+        model, opt, sched, pool, device, a.warmup, total, a.bf16)
     out = {
         "impl": "python", "bench": "train", "method": a.method, "batch": a.batch,
         "max_length": a.max_length, "tokens": cfg.num_tokens,
         "samples_per_s": round(a.batch * 1000.0 / median, 3),
-        "step_ms_median": round(median, 3), "step_ms_p95": round(float(np.percentile(ms, 95)), 3),
-        "cpu_ms_median": round(float(np.median(cpu)) * 1000.0, 3),
-        "page_faults_per_step": float(np.median(faults)),
-        "forward_ms": round(float(np.median([p[0] for p in phases])) * 1000.0, 3),
-        "backward_ms": round(float(np.median([p[1] for p in phases])) * 1000.0, 3),
-        "optimizer_ms": round(float(np.median([p[2] for p in phases])) * 1000.0, 3),
+        **timing,
         "trainable": trainable, "peak_rss_mb": round(peak_rss_mb(), 1), "threads": a.threads,
         "dtype": "bf16-autocast" if a.bf16 else "fp32", "device": str(device),
         "steps": a.steps, "warmup": a.warmup, "loss": loss_value,

@@ -1,0 +1,57 @@
+"""The timed training loop that bench/py_ast_train.py and bench/hf_peft_train.py share, so that
+both baselines measure a step exactly as astpeft-bench train does: forward under autocast,
+cross-entropy, loss.item(), backward, the accuracy count, optimizer and scheduler step,
+gradients dropped, a CUDA synchronisation; then the same JSON fields for the timings."""
+import math
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def time_steps(forward, opt, sched, pool, device, warmup, total, bf16):
+    """Runs `total` steps cycling over `pool` [(x, y)], `forward(x)` giving logits; returns
+    the timing fields of the JSON line (over the steps after `warmup`) and the last loss."""
+    cuda = device.type == "cuda"
+    times, cpu, faults, phases = [], [], [], []  # phases: forward (to loss.item()), backward (+ accuracy), optimizer
+    loss_value = float("nan")
+    for t in range(total):
+        t0, c0 = time.perf_counter(), time.process_time()
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        x, y = pool[t % len(pool)]
+        x, y = x.to(device), y.to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = forward(x).float()
+        loss = F.cross_entropy(logits, y)
+        loss_value = loss.item()
+        t1 = time.perf_counter()
+        loss.backward()
+        (logits.argmax(1) == y).sum().item()
+        t2 = time.perf_counter()
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        if cuda:
+            torch.cuda.synchronize()
+        t3 = time.perf_counter()
+        if t >= warmup:
+            times.append(t3 - t0)
+            cpu.append(time.process_time() - c0)
+            faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+            phases.append((t1 - t0, t2 - t1, t3 - t2))
+    if not math.isfinite(loss_value):
+        sys.exit("error: the loss is not finite")
+    ms = np.array(times) * 1000.0
+    median = float(np.median(ms))
+    fields = {
+        "step_ms_median": round(median, 3), "step_ms_p95": round(float(np.percentile(ms, 95)), 3),
+        "cpu_ms_median": round(float(np.median(cpu)) * 1000.0, 3),
+        "page_faults_per_step": float(np.median(faults)),
+        "forward_ms": round(float(np.median([p[0] for p in phases])) * 1000.0, 3),
+        "backward_ms": round(float(np.median([p[1] for p in phases])) * 1000.0, 3),
+        "optimizer_ms": round(float(np.median([p[2] for p in phases])) * 1000.0, 3),
+    }
+    return fields, median, loss_value
