@@ -52,7 +52,6 @@ import warnings
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -135,16 +134,7 @@ def make_optimizer(params, lr, cuda):
 
 def main():
     ap = argparse.ArgumentParser(description="AST training-step baseline with transformers + peft")
-    ap.add_argument("model_dir")
-    ap.add_argument("--method", required=True, choices=METHODS)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--max-length", type=int, default=100)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--bf16", action="store_true", help="torch.autocast(device, dtype=torch.bfloat16) for the forward")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--seed", type=int, default=10)
+    train_steps.add_step_arguments(ap, METHODS)
     ap.add_argument("--lora-rank", type=int, default=bench_flops.LORA_RANK,
                     help="LoRA rank (default %(default)s: astpeft's paper setting)")
     ap.add_argument("--lora-alpha", type=float, default=16.0)
@@ -180,12 +170,7 @@ def main():
     total = a.warmup + a.steps
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
 
-    rng = np.random.default_rng(a.seed)
-    pool = []
-    for _ in range(4):
-        x = torch.from_numpy((0.5 * rng.standard_normal((a.batch, a.max_length, cfg.num_mel_bins))).astype(np.float32))
-        y = torch.from_numpy(rng.integers(0, cfg.num_labels, a.batch)).long()
-        pool.append((x, y))
+    pool = train_steps.random_batches(a.seed, a.batch, a.max_length, cfg.num_mel_bins, cfg.num_labels)
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
 

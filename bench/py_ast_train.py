@@ -58,7 +58,6 @@ import os
 import resource
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -219,16 +218,7 @@ class PeftAST(nn.Module):
 
 def main():
     ap = argparse.ArgumentParser(description="AST training-step baseline per PEFT method (plain PyTorch)")
-    ap.add_argument("model_dir")
-    ap.add_argument("--method", required=True, choices=METHODS)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--max-length", type=int, default=100)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--bf16", action="store_true", help="torch.autocast(device, dtype=torch.bfloat16) for the forward")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--seed", type=int, default=10)
+    train_steps.add_step_arguments(ap, METHODS)
     a = ap.parse_args()
     if a.batch < 1 or a.steps < 1 or a.warmup < 0:
         sys.exit("error: --batch and --steps must be >= 1, --warmup >= 0")
@@ -249,12 +239,7 @@ def main():
     total = a.warmup + a.steps
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
 
-    rng = np.random.default_rng(a.seed)
-    pool = []
-    for _ in range(4):
-        x = torch.from_numpy((0.5 * rng.standard_normal((a.batch, a.max_length, cfg.num_mel_bins))).astype(np.float32))
-        y = torch.from_numpy(rng.integers(0, cfg.num_labels, a.batch)).long()
-        pool.append((x, y))
+    pool = train_steps.random_batches(a.seed, a.batch, a.max_length, cfg.num_mel_bins, cfg.num_labels)
     cuda = device.type == "cuda"
 
     timing, median, loss_value = train_steps.time_steps(

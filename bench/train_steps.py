@@ -12,6 +12,32 @@ import torch
 import torch.nn.functional as F
 
 
+def add_step_arguments(ap, methods):
+    """The arguments both baselines take (those of astpeft-bench train)."""
+    ap.add_argument("model_dir")
+    ap.add_argument("--method", required=True, choices=methods)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--max-length", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--bf16", action="store_true", help="torch.autocast(device, dtype=torch.bfloat16) for the forward")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--seed", type=int, default=10)
+
+
+def random_batches(seed, batch, max_length, mel_bins, labels, count=4):
+    """`count` batches of random normalised features and labels, cycled by time_steps (as
+    astpeft-bench train cycles its pool)."""
+    rng = np.random.default_rng(seed)
+    pool = []
+    for _ in range(count):
+        x = torch.from_numpy((0.5 * rng.standard_normal((batch, max_length, mel_bins))).astype(np.float32))
+        y = torch.from_numpy(rng.integers(0, labels, batch)).long()
+        pool.append((x, y))
+    return pool
+
+
 def time_steps(forward, opt, sched, pool, device, warmup, total, bf16):
     """Runs `total` steps cycling over `pool` [(x, y)], `forward(x)` giving logits; returns
     the timing fields of the JSON line (over the steps after `warmup`) and the last loss."""
