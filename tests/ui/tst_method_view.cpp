@@ -8,6 +8,7 @@
 #include "peft/peft_config.h"
 #include "runtime/runtime.h"
 #include "train/memory_estimate.h"
+#include "train/trainer.h"
 
 #include <QAbstractButton>
 #include <QCheckBox>
@@ -368,7 +369,7 @@ private Q_SLOTS:
         QCOMPARE(shown.seed, defaults.seed);
         QCOMPARE(shown.augment.freqMasks, defaults.augment.freqMasks);
         QCOMPARE(shown.device,
-            std::string(core::runtimeInfo().cudaAvailable ? "cuda" : "cpu")); // as "auto"
+            std::string(core::runtimeInfo().cudaAvailable ? "cuda:0" : "cpu")); // as "auto"
 
         core::TrainOptions o;
         o.peft = core::paperSetting(core::PeftMethod::Adapter, core::AdapterBlock::Bottleneck);
@@ -469,8 +470,11 @@ private Q_SLOTS:
         const auto *precisions = qobject_cast<QStandardItemModel *>(precision->model());
         QVERIFY(devices && precisions);
         QCOMPARE(device->itemData(0).toString(), QString("cpu"));
-        const int cuda = device->findData(QString("cuda"));
+        const core::RuntimeInfo runtime = core::runtimeInfo();
+        // Each GPU is listed by itself ("cuda:N"); without one, a disabled "cuda" says why.
+        const int cuda = device->findData(QString(runtime.cudaAvailable ? "cuda:0" : "cuda"));
         QVERIFY(cuda > 0);
+        QCOMPARE(device->count(), 1 + std::max<int>(1, int(runtime.gpus.size())));
         const int fp16 = precision->findData(int(core::Precision::F16));
         if (!core::runtimeInfo().cudaAvailable) {
             QVERIFY(!devices->item(cuda)->isEnabled());
@@ -486,11 +490,18 @@ private Q_SLOTS:
             view.applyTo(back);
             QCOMPARE(back.device, std::string("cpu"));
             QCOMPARE(back.precision, core::Precision::F32);
+            // A device, once picked, brings its default precision: fp32 on this CPU.
+            precision->setCurrentIndex(precision->findData(int(core::Precision::BF16)));
+            QCOMPARE(precision->currentData().toInt(), int(core::Precision::BF16));
+            device->setCurrentIndex(cuda);
+            device->setCurrentIndex(0);
+            QCOMPARE(precision->currentData().toInt(), int(core::defaultTrainingPrecision("cpu")));
         } else {
             device->setCurrentIndex(cuda);
+            QCOMPARE(precision->currentData().toInt(),
+                int(core::defaultTrainingPrecision("cuda:0"))); // bf16 on Ampere and newer
             QVERIFY(precisions->item(fp16)->isEnabled());
-            QVERIFY(
-                device->itemText(cuda).contains(QString::number(core::runtimeInfo().cudaDevices)));
+            QVERIFY(device->itemText(cuda).contains(QString::fromStdString(runtime.gpus[0].name)));
             precision->setCurrentIndex(fp16);
             device->setCurrentIndex(0);
             QVERIFY(!precisions->item(fp16)->isEnabled());
