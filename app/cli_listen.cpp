@@ -7,6 +7,7 @@
 #include "inference/classifier.h"
 #include "inference/streaming.h"
 #include "quantile.h"
+#include "runtime/runtime.h"
 
 #include <nlohmann/json.hpp>
 
@@ -75,18 +76,12 @@ core::StreamOptions streamOptions(const Args &args)
     return o;
 }
 
-// A --device value that names where the model runs, not a microphone.
-bool isComputeDevice(const std::string &value)
-{
-    return value == "auto" || value == "cpu" || value == "cuda" || value.rfind("cuda:", 0) == 0;
-}
-
 core::ClassifierOptions modelOptions(const Args &args)
 {
     core::ClassifierOptions o;
     o.adapter = args.value("adapter");
     o.precision = core::parsePrecision(args.value("precision", "fp32"));
-    if (isComputeDevice(args.value("device")))
+    if (core::isComputeDeviceName(args.value("device")))
         o.device = args.value("device");
     return o;
 }
@@ -98,7 +93,7 @@ std::string inputDevice(const Args &args)
     if (args.has("input"))
         return args.value("input");
     const std::string device = args.value("device");
-    if (device.empty() || isComputeDevice(device))
+    if (device.empty() || core::isComputeDeviceName(device))
         return {};
     std::fprintf(stderr, "astpeft listen: --device %s taken as the microphone; use --input %s\n",
         device.c_str(), device.c_str());

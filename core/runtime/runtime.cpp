@@ -54,19 +54,17 @@ RuntimeInfo runtimeInfo()
     info.cudaDevices = info.cudaAvailable ? int(torch::cuda::device_count()) : 0;
     int index = 0;
     for (const compat::GpuProperties &p : compat::gpuProperties()) {
-        info.gpus.push_back({ "cuda:" + std::to_string(index++), p.name, p.totalMemory, p.major,
-            p.minor, p.major >= 8 });
+        const torch::Device device(torch::kCUDA, c10::DeviceIndex(index++));
+        info.gpus.push_back({ device.str(), p.name, p.totalMemory, p.major, p.minor,
+            compat::cudaSupportsBf16(device) });
     }
     info.bf16Fast = cpuHasFastBf16();
     return info;
 }
 
-DeviceMemoryInfo deviceMemoryInfo(const std::string &device)
+bool isComputeDeviceName(const std::string &name)
 {
-    if (device.rfind("cuda", 0) != 0 || !torch::cuda::is_available())
-        return {};
-    const compat::DeviceMemory m = compat::deviceMemory(torch::Device(device));
-    return { m.allocated, m.peak, m.total };
+    return name == "auto" || name == "cpu" || name == "cuda" || name.rfind("cuda:", 0) == 0;
 }
 
 std::string resolveDevice(const std::string &requested)

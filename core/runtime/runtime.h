@@ -34,13 +34,9 @@ struct RuntimeInfo
 };
 RuntimeInfo runtimeInfo();
 
-// GPU memory of a "cuda:N" device as the CUDA caching allocator counts it, for status displays;
-// zeros for the CPU or without CUDA.
-struct DeviceMemoryInfo
-{
-    std::int64_t inUseBytes = 0, peakBytes = 0, totalBytes = 0;
-};
-DeviceMemoryInfo deviceMemoryInfo(const std::string &device);
+// "auto", "cpu", "cuda" or "cuda:N": a name resolveDevice takes (listen's --device may also
+// name a microphone).
+bool isComputeDeviceName(const std::string &name);
 
 // Resolves "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N"; throws
 // core::Error(Usage) for CUDA on a build or machine without it, saying which.

@@ -146,9 +146,11 @@ private slots:
             QVERIFY(g.memoryBytes > 0);
             QCOMPARE(g.bf16, g.major >= 8);
         }
-        const DeviceMemoryInfo cpu = deviceMemoryInfo("cpu");
-        QCOMPARE(cpu.inUseBytes, std::int64_t(0));
-        QCOMPARE(cpu.peakBytes, std::int64_t(0));
+        const compat::DeviceMemory cpu = compat::deviceMemory(torch::kCPU);
+        QCOMPARE(cpu.allocated, std::int64_t(0));
+        QCOMPARE(cpu.peak, std::int64_t(0));
+        QVERIFY(isComputeDeviceName("cuda:1") && isComputeDeviceName("auto"));
+        QVERIFY(!isComputeDeviceName("hw:0") && !isComputeDeviceName("default"));
         QCOMPARE(defaultTrainingPrecision("cpu"), Precision::F32);
         if (!r.gpus.empty())
             QCOMPARE(defaultTrainingPrecision("cuda:0"),
