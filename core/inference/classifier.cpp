@@ -28,6 +28,21 @@ Precision parsePrecision(const std::string &name)
     throw Error(ErrorKind::Usage, "unknown precision '" + name + "' (fp32, bf16, fp16 or int8)");
 }
 
+std::string precisionName(Precision precision)
+{
+    switch (precision) {
+    case Precision::F32:
+        return "fp32";
+    case Precision::BF16:
+        return "bf16";
+    case Precision::F16:
+        return "fp16";
+    case Precision::Int8:
+        return "int8";
+    }
+    return "fp32";
+}
+
 struct AstClassifier::Private
 {
     // The checkpoint at its own max_length, float32 on the CPU, loaded once and never written:

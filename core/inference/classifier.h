@@ -22,6 +22,7 @@ namespace astpeft::core {
 // it).
 enum class Precision { F32, BF16, F16, Int8 };
 Precision parsePrecision(const std::string &name); // "fp32", "bf16", "fp16", "int8"
+std::string precisionName(Precision precision); // the names parsePrecision reads first
 
 struct ClassifierOptions
 {

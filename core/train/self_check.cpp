@@ -26,7 +26,7 @@ SelfCheckResult selfCheck(const SelfCheckOptions &options)
     if (device.is_cuda())
         compat::allowTf32();
     const Precision precision = defaultTrainingPrecision(result.device);
-    result.precision = precision == Precision::BF16 ? "bf16" : "fp32";
+    result.precision = precisionName(precision);
 
     const std::filesystem::path dir = resolveModelDir(options.model);
     LoadedAst loaded = loadAstCheckpoint(dir, { 0, PositionMode::Adapt });
@@ -54,7 +54,7 @@ SelfCheckResult selfCheck(const SelfCheckOptions &options)
     }
 
     // Two LoRA steps on the device, in the precision training would use there.
-    std::vector<std::string> labels = { "a", "b", "c", "d" };
+    const std::vector<std::string> labels = { "a", "b", "c", "d" };
     applyPeft(loaded.model, paperSetting(PeftMethod::Lora), labels, 1);
     loaded.model->to(device);
     loaded.model->train();
@@ -64,7 +64,9 @@ SelfCheckResult selfCheck(const SelfCheckOptions &options)
         if (item.value().requires_grad())
             opt.add(item.key(), item.value());
     const torch::Tensor x = features.to(device);
-    const torch::Tensor y = torch::arange(options.batchSize, torch::kInt64).remainder(4).to(device);
+    const torch::Tensor y = torch::arange(options.batchSize, torch::kInt64)
+                                .remainder(std::int64_t(labels.size()))
+                                .to(device);
     for (int step = 0; step < options.steps; ++step) {
         torch::Tensor logits;
         {

@@ -176,10 +176,7 @@ std::string trainOptionsJson(const TrainOptions &o)
     j["max_length"] = o.maxLength;
     j["positions"] = enumName(o.positions);
     j["device"] = o.device;
-    j["precision"] = o.precision == Precision::F32 ? "fp32"
-        : o.precision == Precision::BF16           ? "bf16"
-        : o.precision == Precision::F16            ? "fp16"
-                                                   : "int8";
+    j["precision"] = precisionName(o.precision);
     j["seed"] = o.seed;
     const AugmentOptions &a = o.augment;
     j["augment"] = { { "freq_mask", a.freqMaskParam }, { "time_mask", a.timeMaskParam },
