@@ -15,29 +15,23 @@ std::string Args::value(const std::string &name, const std::string &fallback) co
 int Args::intValue(const std::string &name, int fallback) const
 {
     const auto it = values.find(name);
-    if (it == values.end())
-        return fallback;
-    try {
-        std::size_t used = 0;
-        const int v = std::stoi(it->second, &used);
-        if (used == it->second.size())
-            return v;
-    } catch (const std::exception &) { }
-    throw UsageError("--" + name + " needs an integer, got '" + it->second + "'");
+    return it == values.end() ? fallback
+                              : asUsage([&] { return core::flagInteger(name, it->second); });
 }
 
 double Args::doubleValue(const std::string &name, double fallback) const
 {
     const auto it = values.find(name);
-    if (it == values.end())
-        return fallback;
-    try {
-        std::size_t used = 0;
-        const double v = std::stod(it->second, &used);
-        if (used == it->second.size())
-            return v;
-    } catch (const std::exception &) { }
-    throw UsageError("--" + name + " needs a number, got '" + it->second + "'");
+    return it == values.end() ? fallback
+                              : asUsage([&] { return core::flagNumber(name, it->second); });
+}
+
+core::FlagValues Args::flagValues() const
+{
+    core::FlagValues out = values;
+    for (const std::string &f : flags)
+        out.emplace(f, std::string());
+    return out;
 }
 
 Args parseArgs(const Command &cmd, int argc, char **argv, int first)
@@ -88,10 +82,22 @@ std::vector<std::string> splitList(const std::string &text)
     return out;
 }
 
-const std::set<std::string> kKnobValues = { "method", "rank", "alpha", "targets", "block",
-    "placement", "mode", "bottleneck", "kernel", "prompts", "prefix-tokens", "activation", "init",
-    "budget" };
-const std::set<std::string> kKnobFlags = { "residual", "paper-scaling", "official-ln-bug" };
+namespace {
+
+std::set<std::string> knobNames(bool values)
+{
+    const core::TrainFlagNames names =
+        core::trainFlagNames({ core::TrainFlag::Group::Method, core::TrainFlag::Group::Knob });
+    std::set<std::string> out = values ? names.values : names.switches;
+    if (values)
+        out.insert("budget"); // `params` sizes the method with it too
+    return out;
+}
+
+} // namespace
+
+const std::set<std::string> kKnobValues = knobNames(true);
+const std::set<std::string> kKnobFlags = knobNames(false);
 
 std::set<std::string> withOptions(
     std::set<std::string> options, std::initializer_list<std::string> more)
@@ -117,42 +123,7 @@ core::PeftConfig peftFromArgs(const Args &args)
 
 core::PeftConfig peftFromArgs(const Args &args, core::PeftMethod method)
 {
-    const auto block = pick(args, "block", core::AdapterBlock::Conformer);
-    core::PeftConfig p = core::paperSetting(method, block);
-    p.lora.rank = positiveInt(args, "rank", p.lora.rank);
-    if (args.has("alpha")) {
-        try {
-            p.lora.alpha = std::stod(args.value("alpha"));
-        } catch (const std::exception &) {
-            throw UsageError("--alpha needs a number");
-        }
-    }
-    if (args.has("targets")) {
-        p.lora.targets.clear();
-        for (const std::string &t : splitList(args.value("targets"))) {
-            if (t.size() != 1 || std::string("qkvo").find(t[0]) == std::string::npos
-                || std::find(p.lora.targets.begin(), p.lora.targets.end(), t[0])
-                    != p.lora.targets.end())
-                throw UsageError("--targets takes distinct letters from q, k, v, o, e.g. q,v");
-            p.lora.targets.push_back(t[0]);
-        }
-        if (p.lora.targets.empty())
-            throw UsageError("--targets needs at least one of q, k, v, o");
-    }
-    p.lora.paperScaling = args.has("paper-scaling");
-    p.adapter.placement = pick(args, "placement", p.adapter.placement);
-    p.adapter.mode = pick(args, "mode", p.adapter.mode);
-    p.adapter.activation = pick(args, "activation", p.adapter.activation);
-    p.adapter.residual = args.has("residual");
-    p.adapter.officialLayerNormBug = args.has("official-ln-bug");
-    p.adapter.bottleneck = positiveInt(args, "bottleneck", p.adapter.bottleneck);
-    p.adapter.kernel = positiveInt(args, "kernel", p.adapter.kernel);
-    p.prompts = positiveInt(args, "prompts", p.prompts);
-    p.prefixTokens = positiveInt(args, "prefix-tokens", p.prefixTokens);
-    if (p.prefixTokens % 2)
-        throw UsageError("--prefix-tokens must be even (key plus value tokens)");
-    p.init = pick(args, "init", p.init);
-    return p;
+    return asUsage([&] { return core::peftFromFlags(args.flagValues(), method); });
 }
 
 } // namespace astpeft::cli

@@ -6,6 +6,7 @@
 #include "enum_names.h"
 #include "error.h"
 #include "peft/peft_config.h"
+#include "train/train_flags.h"
 
 #include <functional>
 #include <map>
@@ -26,6 +27,19 @@ struct UsageError : std::runtime_error
     using std::runtime_error::runtime_error;
 };
 
+// Runs f(); a core::Error(Usage) about an option ("--name ...") becomes a UsageError, printed
+// with the command's synopsis.
+template<typename F> auto asUsage(F &&f)
+{
+    try {
+        return f();
+    } catch (const core::Error &e) {
+        if (e.kind() == core::ErrorKind::Usage && e.reason().rfind("--", 0) == 0)
+            throw UsageError(e.reason());
+        throw;
+    }
+}
+
 // Parsed "--name value" / "--flag" options and positional arguments of one command.
 struct Args
 {
@@ -37,6 +51,8 @@ struct Args
     std::string value(const std::string &name, const std::string &fallback = {}) const;
     int intValue(const std::string &name, int fallback) const;
     double doubleValue(const std::string &name, double fallback) const;
+    // Every option given, for core's flag table: name -> value ("" for a flag).
+    core::FlagValues flagValues() const;
 };
 
 struct Command

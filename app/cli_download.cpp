@@ -3,17 +3,14 @@
 // HF_ENDPOINT) through core::downloadFromHub, with a progress line on stderr. Ctrl-C stops it
 // within about a second and keeps the partial file; the same command resumes it.
 #include "cli_args.h"
+#include "cli_interrupt.h"
 #include "net/hub_download.h"
 
 #include <nlohmann/json.hpp>
 
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <stop_token>
-#include <thread>
 
 #include <unistd.h>
 
@@ -23,47 +20,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-// Ctrl-C: the handler only sets a flag; a watcher thread turns it into a stop request.
-std::atomic<bool> g_interrupted { false };
-extern "C" void onDownloadInterrupt(int)
-{
-    g_interrupted = true;
-}
-
-class StopOnInterrupt
-{
-public:
-    StopOnInterrupt()
-    {
-        g_interrupted = false;
-        m_previous = std::signal(SIGINT, onDownloadInterrupt);
-        m_watcher = std::jthread([this](std::stop_token done) {
-            while (!done.stop_requested()) {
-                if (g_interrupted) {
-                    m_source.request_stop();
-                    return;
-                }
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            }
-        });
-    }
-    ~StopOnInterrupt()
-    {
-        m_watcher.request_stop();
-        m_watcher.join();
-        std::signal(SIGINT, m_previous);
-    }
-    StopOnInterrupt(const StopOnInterrupt &) = delete;
-    StopOnInterrupt &operator=(const StopOnInterrupt &) = delete;
-
-    std::stop_token token() const { return m_source.get_token(); }
-
-private:
-    void (*m_previous)(int) = SIG_DFL;
-    std::stop_source m_source;
-    std::jthread m_watcher;
-};
 
 double mb(std::int64_t bytes)
 {

@@ -4,7 +4,9 @@
 // Ctrl-C stops listening after the block in hand; the summary is still printed.
 #include "audio/audio_device.h"
 #include "cli_args.h"
+#include "cli_interrupt.h"
 #include "inference/classifier.h"
+#include "inference/listen.h"
 #include "inference/streaming.h"
 #include "quantile.h"
 #include "runtime/runtime.h"
@@ -12,13 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <memory>
 #include <set>
 #include <sstream>
 
@@ -27,29 +24,6 @@ namespace astpeft::cli {
 namespace {
 
 using nlohmann::json;
-
-// Ctrl-C: the handler only sets a flag, which the capture loop polls (at least every 200 ms).
-std::atomic<bool> g_stopListening { false };
-extern "C" void onListenInterrupt(int)
-{
-    g_stopListening = true;
-}
-
-class InterruptFlag
-{
-public:
-    InterruptFlag()
-    {
-        g_stopListening = false;
-        m_previous = std::signal(SIGINT, onListenInterrupt);
-    }
-    ~InterruptFlag() { std::signal(SIGINT, m_previous); }
-    InterruptFlag(const InterruptFlag &) = delete;
-    InterruptFlag &operator=(const InterruptFlag &) = delete;
-
-private:
-    void (*m_previous)(int) = SIG_DFL;
-};
 
 const std::set<std::string> kStreamValues = { "hop", "smooth", "threshold", "min-hits", "suppress",
     "background" };
@@ -140,6 +114,68 @@ int listDevices(const Args &args)
     return kExitOk;
 }
 
+// Prints detections as they come; the summary is printed from listen()'s result.
+class ConsoleListener : public core::ListenObserver
+{
+public:
+    ConsoleListener(const core::AstClassifier &model, const core::ListenOptions &options, bool json)
+        : m_json(json)
+        , m_hopSeconds(options.stream.hopSeconds)
+        , m_untilStopped(options.seconds <= 0)
+    {
+        const core::FrontEnd &front = model.frontEnd();
+        m_rate = front.fbank.sampleRate;
+        m_windowSeconds =
+            double((front.maxLength - 1) * front.fbank.frameShift + front.fbank.frameLength)
+            / m_rate;
+    }
+
+    void onStarted(
+        const core::AudioDeviceInfo &device, const std::vector<std::string> &labels) override
+    {
+        if (!m_json)
+            std::fprintf(stderr,
+                "listening on \"%s\" (%s) at %d Hz: a %.2f s window every %.2f s, %zu labels%s\n",
+                device.name.c_str(), device.hostApi.c_str(), m_rate, m_windowSeconds, m_hopSeconds,
+                labels.size(), m_untilStopped ? "; Ctrl-C stops" : "");
+    }
+
+    void onDetection(const core::Detection &d) override { printDetection(d, m_json); }
+
+private:
+    bool m_json;
+    double m_hopSeconds;
+    bool m_untilStopped;
+    int m_rate = 0;
+    double m_windowSeconds = 0;
+};
+
+void printSummary(const core::ListenSummary &s, bool asJson)
+{
+    const double median = core::quantile(s.latenciesMs, 0.5);
+    const double p95 = core::quantile(s.latenciesMs, 0.95);
+    if (asJson) {
+        json summary = { { "event", "summary" }, { "device", s.device.name },
+            { "seconds", s.seconds }, { "windows", s.latenciesMs.size() },
+            { "detections", s.detections }, { "median_latency_ms", median },
+            { "p95_latency_ms", p95 }, { "overflows", s.overflows }, { "gaps", s.gaps },
+            { "interrupted", s.stopped } };
+        if (!s.failure.empty())
+            summary["error"] = s.failure;
+        std::cout << summary.dump() << std::endl;
+        return;
+    }
+    std::fprintf(stderr,
+        "%.1f s of audio, %zu windows, %zu detections; latency median %.1f ms, p95 %.1f ms; "
+        "%llu overflows\n",
+        s.seconds, s.latenciesMs.size(), s.detections, median, p95,
+        static_cast<unsigned long long>(s.overflows));
+    if (s.gaps)
+        std::fprintf(stderr,
+            "astpeft: %llu samples were lost (the classifier fell behind the microphone)\n",
+            static_cast<unsigned long long>(s.overflows));
+}
+
 int cmdListen(const Args &args)
 {
     if (!args.positional.empty())
@@ -149,102 +185,21 @@ int cmdListen(const Args &args)
     if (!args.has("model"))
         throw UsageError("listen needs --model MODEL (or --list-devices)");
     const bool asJson = args.has("json");
-    const core::StreamOptions options = streamOptions(args);
-    double limit = 0.0; // seconds of captured audio; 0: until Ctrl-C
+    core::ListenOptions options;
+    options.stream = streamOptions(args);
+    options.input = inputDevice(args);
     if (args.has("seconds")) {
-        limit = args.doubleValue("seconds", 0.0);
-        if (!(limit > 0.0))
+        options.seconds = args.doubleValue("seconds", 0.0);
+        if (!(options.seconds > 0.0))
             throw UsageError("--seconds must be positive");
     }
-    const core::AstClassifier model(args.value("model"), modelOptions(args));
-    core::StreamingClassifier stream(model, options);
-    const int rate = stream.sampleRate();
-
-    // The ring holds 10 s, or all of --seconds (up to 10 minutes): a source faster than real
-    // time (a file-backed device) then loses nothing of the audio that is classified.
-    core::CaptureOptions capture;
-    capture.device = inputDevice(args);
-    capture.sampleRate = rate;
-    capture.bufferSeconds = std::clamp(limit + 1.0, 10.0, 600.0);
-    std::unique_ptr<core::AudioCapture> mic;
-    try {
-        mic = std::make_unique<core::AudioCapture>(capture);
-        mic->start();
-    } catch (const core::Error &e) {
-        // An unknown or failing device is an input error (exit 1); the message names it.
-        throw core::Error(core::ErrorKind::Io, e.reason(), e.file());
-    }
-    const core::AudioDeviceInfo device = mic->device();
-    const core::FbankOptions &fbank = model.frontEnd().fbank;
-    const double windowSeconds =
-        double((stream.windowFrames() - 1) * fbank.frameShift + fbank.frameLength) / rate;
-    if (!asJson)
-        std::fprintf(stderr,
-            "listening on \"%s\" (%s) at %d Hz: a %.2f s window every %.2f s, %zu labels%s\n",
-            device.name.c_str(), device.hostApi.c_str(), rate, windowSeconds, options.hopSeconds,
-            stream.labels().size(), limit > 0 ? "" : "; Ctrl-C stops");
-
-    InterruptFlag interrupt;
-    const std::int64_t total = limit > 0 ? std::int64_t(std::llround(limit * rate)) : -1;
-    std::vector<float> block(std::size_t(std::max<std::int64_t>(stream.hopSamples() / 2, 160)));
-    std::vector<double> latencies;
-    std::vector<core::Detection> detections;
-    std::string failure;
-    while (!g_stopListening) {
-        // Blocks end where windows end, so a window's last sample is the last one read and its
-        // latency runs from the read to the result.
-        const std::int64_t hop = stream.hopSamples();
-        std::size_t want =
-            std::min<std::size_t>(block.size(), std::size_t(hop - stream.samplesPushed() % hop));
-        if (total >= 0) {
-            const std::int64_t left = total - stream.samplesPushed();
-            if (left <= 0)
-                break;
-            want = std::min<std::size_t>(want, std::size_t(left));
-        }
-        const std::size_t got =
-            mic->readWait(std::span(block).first(want), std::chrono::milliseconds(200));
-        std::size_t before = detections.size();
-        for (const core::WindowResult &w : stream.push(std::span(block).first(got), detections))
-            latencies.push_back(w.latencyMs);
-        for (; before < detections.size(); ++before)
-            printDetection(detections[before], asJson);
-        if (got < want && (mic->failed() || !mic->running())) {
-            failure = mic->failed() ? mic->error()
-                                    : "audio input \"" + device.name + "\" stopped by itself";
-            break;
-        }
-    }
-    mic->stop();
-    const double captured = double(stream.samplesPushed()) / rate;
-    const std::uint64_t overflows = mic->overflows();
-    // Samples the ring dropped come after everything it held: with --seconds within its
-    // capacity they lie past the classified audio (a source faster than real time keeps
-    // producing); otherwise, and for overflows in the device, the classified audio has gaps.
-    const bool gaps = mic->deviceOverflows() > 0
-        || (mic->droppedSamples() > 0 && !(limit > 0 && limit <= capture.bufferSeconds));
-    if (asJson) {
-        json summary = { { "event", "summary" }, { "device", device.name }, { "seconds", captured },
-            { "windows", latencies.size() }, { "detections", detections.size() },
-            { "median_latency_ms", core::quantile(latencies, 0.5) },
-            { "p95_latency_ms", core::quantile(latencies, 0.95) }, { "overflows", overflows },
-            { "gaps", gaps }, { "interrupted", bool(g_stopListening) } };
-        if (!failure.empty())
-            summary["error"] = failure;
-        std::cout << summary.dump() << std::endl;
-    } else {
-        std::fprintf(stderr,
-            "%.1f s of audio, %zu windows, %zu detections; latency median %.1f ms, p95 %.1f ms; "
-            "%llu overflows\n",
-            captured, latencies.size(), detections.size(), core::quantile(latencies, 0.5),
-            core::quantile(latencies, 0.95), static_cast<unsigned long long>(overflows));
-    }
-    if (gaps && !asJson)
-        std::fprintf(stderr,
-            "astpeft: %llu samples were lost (the classifier fell behind the microphone)\n",
-            static_cast<unsigned long long>(overflows));
-    if (!failure.empty())
-        throw core::Error(core::ErrorKind::Io, failure);
+    core::AstClassifier model(args.value("model"), modelOptions(args));
+    ConsoleListener console(model, options, asJson);
+    const StopOnInterrupt interrupt;
+    const core::ListenSummary summary = core::listen(model, options, console, interrupt.token());
+    printSummary(summary, asJson);
+    if (!summary.failure.empty())
+        throw core::Error(core::ErrorKind::Io, summary.failure);
     return kExitOk;
 }
 

@@ -2,6 +2,7 @@
 // `astpeft train`, `astpeft eval` and `astpeft compare`: the training engine (core/train) from
 // the command line. Ctrl-C cancels within one step; the last finished epoch stays resumable.
 #include "cli_args.h"
+#include "cli_interrupt.h"
 #include "data/dataset.h"
 #include "io/atomic_file.h"
 #include "runtime/resources.h"
@@ -12,14 +13,10 @@
 
 #include <unistd.h>
 
-#include <atomic>
-#include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
-#include <thread>
 
 namespace astpeft::cli {
 
@@ -27,42 +24,9 @@ namespace {
 
 using nlohmann::json;
 
-const std::set<std::string> kTrainValues = { "model", "data", "layout", "epochs", "batch-size",
-    "lr", "max-length", "few-shot", "seed", "device", "precision", "out", "val-fraction",
-    "test-fraction", "val-fold", "test-fold", "warmup", "clip-grad", "accumulation", "patience",
-    "weight-decay", "channel", "freq-mask", "time-mask", "mixup", "noise", "shift", "gain",
-    "positions", "cache-dir", "min-seconds", "noise-files" };
-
-// Ctrl-C: the handler only sets a flag; a watcher thread turns it into a stop request (a
-// std::stop_source is not async-signal-safe).
-std::atomic<bool> g_interrupted { false };
-extern "C" void onInterrupt(int)
-{
-    g_interrupted = true;
-}
-
-class InterruptWatcher
-{
-public:
-    explicit InterruptWatcher(std::stop_source source)
-        : m_thread([source](std::stop_token done) mutable {
-            while (!done.stop_requested()) {
-                if (g_interrupted.exchange(false))
-                    source.request_stop();
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            }
-        })
-    {
-        m_previous = std::signal(SIGINT, onInterrupt);
-    }
-    ~InterruptWatcher() { std::signal(SIGINT, m_previous); }
-    InterruptWatcher(const InterruptWatcher &) = delete;
-    InterruptWatcher &operator=(const InterruptWatcher &) = delete;
-
-private:
-    std::jthread m_thread;
-    void (*m_previous)(int) = SIG_DFL;
-};
+// The training options' flags (core/train/train_flags.h); the method's are kKnobValues and
+// kKnobFlags.
+const core::TrainFlagNames kTrainFlags = core::trainFlagNames({ core::TrainFlag::Group::Options });
 
 std::set<std::string> unite(std::set<std::string> a, const std::set<std::string> &b)
 {
@@ -140,8 +104,9 @@ public:
     {
         if (m_json || !m_tty || e.total <= 0)
             return;
-        std::fprintf(stderr, "\r%s%s %lld/%lld\033[K", m_prefix.c_str(), e.phase.c_str(),
-            static_cast<long long>(e.done), static_cast<long long>(e.total));
+        std::fprintf(stderr, "\r%s%s %lld/%lld\033[K", m_prefix.c_str(),
+            core::enumName(e.phase).c_str(), static_cast<long long>(e.done),
+            static_cast<long long>(e.total));
         if (e.done >= e.total)
             std::fprintf(stderr, "\r\033[K");
     }
@@ -207,116 +172,14 @@ private:
     int m_epochsRun = 0;
 };
 
-std::string quote(const std::string &s)
-{
-    if (!s.empty() && s.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos)
-        return s;
-    std::string out = "'";
-    for (char c : s)
-        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-// The command line that reproduces a run (options in a stable order).
-std::string commandLine(const std::string &command, const Args &args,
-    const std::map<std::string, std::string> &overrides = {},
-    const std::set<std::string> &drop = {})
-{
-    // A stream, not string +: GCC 12 reports a false -Wrestrict for the latter.
-    std::ostringstream line;
-    line << "astpeft " << command;
-    for (const std::string &p : args.positional)
-        line << ' ' << quote(p);
-    std::map<std::string, std::string> values = args.values;
-    for (const auto &[k, v] : overrides)
-        values[k] = v;
-    for (const auto &[k, v] : values)
-        if (!drop.count(k))
-            line << " --" << k << ' ' << quote(v);
-    for (const std::string &f : args.flags)
-        if (!drop.count(f) && f != "json")
-            line << " --" << f;
-    return line.str();
-}
-
-double fraction(const Args &args, const std::string &name, double fallback)
-{
-    const double v = args.doubleValue(name, fallback);
-    if (v < 0.0 || v >= 1.0)
-        throw UsageError("--" + name + " must be in [0, 1)");
-    return v;
-}
-
-// Everything but the method and the output folder.
+// Everything but the method: the flag table's Options rows.
 core::TrainOptions commonOptions(const Args &args)
 {
-    core::TrainOptions o;
     if (!args.has("model"))
         throw UsageError("--model MODEL is required (a Hugging Face AST folder)");
     if (!args.has("data"))
         throw UsageError("--data PATH is required (a dataset folder or manifest)");
-    o.model = args.value("model");
-    o.data = args.value("data");
-    o.import.layout = pick(args, "layout", core::DatasetLayout::Auto);
-    o.import.minSeconds = args.doubleValue("min-seconds", o.import.minSeconds);
-    o.epochs = positiveInt(args, "epochs", o.epochs);
-    o.batchSize = positiveInt(args, "batch-size", o.batchSize);
-    o.learningRate = args.doubleValue("lr", 0.0);
-    if (o.learningRate < 0)
-        throw UsageError("--lr must be positive");
-    o.maxLength = args.intValue("max-length", 0);
-    if (o.maxLength < 0)
-        throw UsageError("--max-length must be positive");
-    o.split.fewShot = args.intValue("few-shot", 0);
-    if (o.split.fewShot < 0)
-        throw UsageError("--few-shot must be positive");
-    const std::string seed = args.value("seed", "10");
-    try {
-        std::size_t used = 0;
-        o.seed = std::stoull(seed, &used);
-        if (used != seed.size() || seed[0] == '-')
-            throw std::invalid_argument(seed);
-    } catch (const std::exception &) {
-        throw UsageError("--seed needs a non-negative integer");
-    }
-    o.split.seed = o.seed;
-    o.split.validationFraction = fraction(args, "val-fraction", o.split.validationFraction);
-    o.split.testFraction = fraction(args, "test-fraction", o.split.testFraction);
-    o.split.validationFold = args.intValue("val-fold", 0);
-    o.split.testFold = args.intValue("test-fold", 0);
-    o.device = args.value("device", "auto");
-    const std::string precision = args.value("precision", "auto");
-    try {
-        // auto: bf16 on GPUs with native bf16, else fp32; options.json records the result.
-        o.precision = precision == "auto"
-            ? core::defaultTrainingPrecision(core::resolveDevice(o.device))
-            : core::parsePrecision(precision);
-    } catch (const core::Error &e) {
-        if (e.kind() != core::ErrorKind::Usage || precision == "auto")
-            throw;
-        throw UsageError("--precision: " + e.reason());
-    }
-    o.warmupSteps = args.intValue("warmup", 0);
-    o.clipGradNorm = args.doubleValue("clip-grad", 0.0);
-    o.accumulation = positiveInt(args, "accumulation", 1);
-    o.patience = args.intValue("patience", 0);
-    o.weightDecay = args.doubleValue("weight-decay", o.weightDecay);
-    o.channel = args.intValue("channel", -1);
-    o.augment.freqMaskParam = args.intValue("freq-mask", 0);
-    o.augment.timeMaskParam = args.intValue("time-mask", 0);
-    o.augment.mixupAlpha = args.doubleValue("mixup", 0.0);
-    o.augment.noiseProbability = args.doubleValue("noise", 0.0);
-    for (const std::string &path : splitList(args.value("noise-files")))
-        o.noiseFiles.emplace_back(path);
-    o.augment.shiftSeconds = args.doubleValue("shift", 0.0);
-    o.augment.gainDb = args.doubleValue("gain", 0.0);
-    o.positions = pick(args, "positions", core::PositionMode::Adapt);
-    o.useFeatureCache = !args.has("no-cache");
-    o.cacheEncoderOutputs = !args.has("no-encoder-cache");
-    o.featureCache = args.value("cache-dir");
-    o.evaluateTest = !args.has("no-test");
-    o.checkpointActivations = args.has("checkpoint-activations");
-    return o;
+    return asUsage([&] { return core::trainOptionsFromFlags(args.flagValues()); });
 }
 
 void printMetricsTable(const std::vector<std::string> &labels,
@@ -348,16 +211,15 @@ void printMetricsTable(const std::vector<std::string> &labels,
 
 int runTraining(const core::TrainOptions &options, bool json)
 {
-    std::stop_source source;
-    const InterruptWatcher watcher(source);
+    const StopOnInterrupt interrupt;
     ConsoleObserver observer(json);
-    const core::FinishedEvent f = core::train(options, observer, source.get_token());
+    const core::FinishedEvent f = core::train(options, observer, interrupt.token());
     if (json)
-        return f.reason == "cancelled" ? kExitInput : kExitOk;
-    if (f.reason == "cancelled") {
+        return f.reason == core::FinishReason::Cancelled ? kExitInput : kExitOk;
+    if (f.reason == core::FinishReason::Cancelled) {
         std::fprintf(stderr,
             "cancelled after %d finished epochs; continue with: astpeft train --resume --out %s\n",
-            f.epochsCompleted, quote(options.out.string()).c_str());
+            f.epochsCompleted, core::shellQuote(options.out.string()).c_str());
         return kExitInput;
     }
     if (options.resume && observer.epochsRun() == 0) {
@@ -368,8 +230,9 @@ int runTraining(const core::TrainOptions &options, bool json)
         return kExitOk;
     }
     const auto &best = observer.bestEpoch();
-    std::printf("\n%s: %s after %d epochs in %s; best epoch %d", f.method.c_str(), f.reason.c_str(),
-        f.epochsCompleted, duration(f.seconds).c_str(), f.bestEpoch);
+    std::printf("\n%s: %s after %d epochs in %s; best epoch %d", f.method.c_str(),
+        core::enumName(f.reason).c_str(), f.epochsCompleted, duration(f.seconds).c_str(),
+        f.bestEpoch);
     if (f.bestValAccuracy > 0 || (best && best->hasValidation))
         std::printf(", validation accuracy %s", percent(f.bestValAccuracy).c_str());
     if (f.hasTest)
@@ -439,9 +302,7 @@ int cmdTrain(const Args &given)
     } else {
         o = commonOptions(args);
         o.peft = peftFromArgs(args);
-        o.budget = args.value("budget");
-        o.out = args.value("out");
-        o.command = commandLine("train", args, { { "seed", std::to_string(o.seed) } });
+        o.command = core::trainCommandLine(o);
     }
     return runTraining(o, args.has("json"));
 }
@@ -520,24 +381,19 @@ int cmdCompare(const Args &args)
         bool hasTest = false;
     };
     std::vector<Row> rows;
-    std::stop_source source;
-    const InterruptWatcher watcher(source);
+    const StopOnInterrupt interrupt;
     for (core::PeftMethod method : methods) {
         core::TrainOptions o = common;
         o.peft = peftFromArgs(args, method);
-        o.budget = args.value("budget");
         o.out = out / core::methodName(method);
-        o.command = commandLine("train", args,
-            { { "method", core::methodName(method) }, { "out", o.out.string() },
-                { "seed", std::to_string(o.seed) } },
-            { "methods" });
+        o.command = core::trainCommandLine(o);
         Row row { core::methodName(method), "ok" };
         if (!asJson)
             std::fprintf(stderr, "== %s\n", row.method.c_str());
         try {
             ConsoleObserver observer(asJson, asJson ? "" : "  ");
-            const core::FinishedEvent f = core::train(o, observer, source.get_token());
-            row.status = f.reason;
+            const core::FinishedEvent f = core::train(o, observer, interrupt.token());
+            row.status = core::enumName(f.reason);
             row.parameters = f.trainableParameters;
             row.val = f.bestValAccuracy;
             row.hasTest = f.hasTest;
@@ -549,7 +405,7 @@ int cmdCompare(const Args &args)
             std::fprintf(stderr, "  %s\n", e.what());
         }
         rows.push_back(row);
-        if (source.stop_requested())
+        if (interrupt.interrupted())
             break;
     }
 
@@ -580,7 +436,7 @@ int cmdCompare(const Args &args)
         std::printf("\n%s\nwritten to %s and comparison.md\n", md.str().c_str(),
             (out / "comparison.csv").string().c_str());
     }
-    return source.stop_requested() ? kExitInput : kExitOk;
+    return interrupt.interrupted() ? kExitInput : kExitOk;
 }
 
 } // namespace
@@ -631,10 +487,8 @@ std::vector<Command> trainingCommands()
                   "looked up in $ASTPEFT_RESOURCE_DIR, <program>/../share/astpeft, then the "
                   "source tree.\n\n"
                 + trainOptionsHelp,
-            unite(kKnobValues, kTrainValues),
-            withOptions(kKnobFlags,
-                { "json", "no-cache", "no-encoder-cache", "no-test", "checkpoint-activations",
-                    "resume", "demo" }),
+            unite(kKnobValues, kTrainFlags.values),
+            unite(withOptions(kKnobFlags, { "json", "resume", "demo" }), kTrainFlags.switches),
             cmdTrain },
         { "eval", "eval RUN [--data PATH] [--split test|validation|train] [--json]",
             "Evaluates a run's best adapter on one split of a dataset (by default the run's own\n"
@@ -655,10 +509,8 @@ std::vector<Command> trainingCommands()
             "cannot fit are reported) into DIR/<method> and writes DIR/comparison.csv and\n"
             "comparison.md: trainable parameters, best validation accuracy, test accuracy and\n"
             "time per method: the paper's Table 1 on your data. Options as for train.",
-            unite(withOptions(kKnobValues, { "methods" }), kTrainValues),
-            withOptions(kKnobFlags,
-                { "json", "no-cache", "no-encoder-cache", "no-test", "checkpoint-activations" }),
-            cmdCompare },
+            unite(withOptions(kKnobValues, { "methods" }), kTrainFlags.values),
+            unite(withOptions(kKnobFlags, { "json" }), kTrainFlags.switches), cmdCompare },
     };
 }
 

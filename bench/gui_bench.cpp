@@ -164,7 +164,7 @@ int main(int argc, char **argv)
     bool ok = false;
     QObject::connect(
         &view, &astpeft::ui::TrainingView::finished, &loop, [&](const core::FinishedEvent &e) {
-            ok = e.reason == "completed";
+            ok = e.reason == core::FinishReason::Completed;
             loop.quit();
         });
     QObject::connect(&view, &astpeft::ui::TrainingView::failed, &loop, [&](const QString &m) {

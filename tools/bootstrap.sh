@@ -108,7 +108,11 @@ case "$mode" in
         "$root/resources/demo/yes/en_f3_s135_p35.flac"
     fi
     ;;
-  test) ctest --test-dir "$build" --output-on-failure ;;
+  test)
+    # In parallel: one test more than cores, since the live-audio tests mostly wait on a
+    # real-time microphone. Tiers: ctest -L unit|cli|gui|quality (tests/CMakeLists.txt).
+    ctest --test-dir "$build" --output-on-failure -j "$(($(nproc) + 1))"
+    ;;
   cpu-torch2)
     # ASTPEFT_CTEST_EXCLUDE: a ctest -E regular expression of tests to leave out.
     ctest --test-dir "$build" --output-on-failure -j "$(nproc)" \

@@ -25,4 +25,33 @@ QString formatClipDuration(double seconds)
     return formatDuration(seconds);
 }
 
+QString formatPercent(double fraction)
+{
+    return QString::number(fraction * 100.0, 'f', 1) + QStringLiteral("%");
+}
+
+QString qs(const std::string &text)
+{
+    return QString::fromStdString(text);
+}
+
+QString qs(const char *text)
+{
+    return QString::fromUtf8(text);
+}
+
+QString qs(const std::filesystem::path &path)
+{
+    return QString::fromStdString(path.string());
+}
+
+QStringList qsList(const std::vector<std::string> &texts)
+{
+    QStringList out;
+    out.reserve(qsizetype(texts.size()));
+    for (const std::string &t : texts)
+        out << QString::fromStdString(t);
+    return out;
+}
+
 } // namespace astpeft::ui

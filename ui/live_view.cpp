@@ -3,10 +3,11 @@
 
 #include "audio/audio_device.h"
 #include "audio_inputs.h"
+#include "format.h"
 #include "level_meter.h"
 #include "quantile.h"
-#include "run_history.h"
 #include "theme.h"
+#include "train/run_log.h"
 
 #include <qcustomplot.h>
 
@@ -35,6 +36,12 @@
 namespace astpeft::ui {
 
 namespace {
+
+// A run's labels, in class order (none for the bare backbone or an unreadable run).
+QStringList runLabels(const QString &run)
+{
+    return run.isEmpty() ? QStringList() : qsList(core::readRunLog(run.toStdString()).labels);
+}
 
 constexpr double kViewSeconds = 5.0; // the rolling spectrogram
 constexpr double kFrameSeconds = 0.01; // fbank frame shift
@@ -248,7 +255,7 @@ LiveView::LiveView(QWidget *parent)
     connect(m_devices, &QComboBox::currentIndexChanged, this,
         [this] { rememberAudioInput(m_devices); });
     connect(m_adapters, &QComboBox::currentIndexChanged, this, [this] {
-        setLabels(readRunHistory(adapter()).labels);
+        setLabels(runLabels(adapter()));
         if (m_listening)
             m_worker->requestAdapter(adapter());
         updateState();
@@ -290,11 +297,11 @@ void LiveView::setRuns(const QStringList &runDirs)
         for (const QString &dir : runDirs) {
             if (!QFileInfo::exists(dir + "/adapter_config.json"))
                 continue;
-            const RunHistory h = readRunHistory(dir);
-            if (!h.error.isEmpty() || !h.finished)
+            const core::RunLog h = core::readRunLog(dir.toStdString());
+            if (!h.error.empty() || !h.finished)
                 continue;
             m_adapters->addItem(tr("%1 (%2, %3% validation)")
-                                    .arg(QFileInfo(dir).fileName(), h.method)
+                                    .arg(QFileInfo(dir).fileName(), qs(h.method))
                                     .arg(100.0 * h.bestValAccuracy(), 0, 'f', 1),
                 dir);
         }
@@ -302,7 +309,7 @@ void LiveView::setRuns(const QStringList &runDirs)
         m_adapters->setCurrentIndex(i >= 0 ? i : m_adapters->count() - 1); // else the newest
     }
     if (adapter() != current) {
-        setLabels(readRunHistory(adapter()).labels);
+        setLabels(runLabels(adapter()));
         if (m_listening && adapter().isEmpty())
             stop(); // the run went away (another project): nothing to listen with
         else if (m_listening)

@@ -4,6 +4,7 @@
 #include "data_view.h"
 #include "download_dialog.h"
 #include "error.h"
+#include "format.h"
 #include "import_summary_dialog.h"
 #include "live_view.h"
 #include "method_view.h"
@@ -16,6 +17,7 @@
 #include "runtime/runtime.h"
 #include "sample_browser.h"
 #include "theme.h"
+#include "train/train_flags.h"
 #include "training_view.h"
 #include "workers/import_worker.h"
 #include "workers/model_loader.h"
@@ -49,57 +51,9 @@
 #include <QUndoStack>
 #include <QVBoxLayout>
 
-#include <sstream>
-
 namespace astpeft::ui {
 
 namespace {
-QString qs(const std::string &s)
-{
-    return QString::fromStdString(s);
-}
-
-// A command line that repeats a run with the CLI (the run folder's options.json holds every
-// setting; this is for people reading command.txt).
-std::string cliCommand(const core::TrainOptions &o)
-{
-    std::ostringstream c;
-    c << "astpeft train --model '" << o.model.string() << "' --data '" << o.data.string()
-      << "' --layout csv --method " << core::methodName(o.peft.method);
-    switch (o.peft.method) {
-    case core::PeftMethod::Lora:
-        c << " --rank " << o.peft.lora.rank;
-        break;
-    case core::PeftMethod::Adapter:
-        c << " --bottleneck " << o.peft.adapter.bottleneck;
-        break;
-    case core::PeftMethod::PromptShallow:
-    case core::PeftMethod::PromptDeep:
-        c << " --prompts " << o.peft.prompts;
-        break;
-    case core::PeftMethod::Prefix:
-        c << " --prefix-tokens " << o.peft.prefixTokens;
-        break;
-    default:
-        break;
-    }
-    c << " --epochs " << o.epochs << " --batch-size " << o.batchSize << " --seed " << o.seed;
-    if (o.learningRate > 0)
-        c << " --lr " << o.learningRate;
-    if (o.checkpointActivations)
-        c << " --checkpoint-activations";
-    if (o.augment.noiseProbability > 0) {
-        c << " --noise " << o.augment.noiseProbability;
-        if (!o.noiseFiles.empty()) {
-            c << " --noise-files '";
-            for (std::size_t i = 0; i < o.noiseFiles.size(); ++i)
-                c << (i ? "," : "") << o.noiseFiles[i].string();
-            c << "'";
-        }
-    }
-    c << " --out '" << o.out.string() << "'  # studio run; options.json has every setting";
-    return c.str();
-}
 
 int classesWithClips(const core::Project &project)
 {
@@ -665,7 +619,7 @@ core::TrainOptions MainWindow::trainingOptions()
         o.noiseFiles.push_back(core::resolvePath(p, file));
     o.out = core::newRunDir(p, core::methodName(o.peft.method));
     o.resume = false;
-    o.command = cliCommand(o);
+    o.command = core::trainCommandLine(o);
     return o;
 }
 
@@ -724,7 +678,7 @@ bool MainWindow::startComparison(const QStringList &methods, const QString &budg
             }
             // Unique: the method is part of the name, and each method is listed once.
             o.out = core::newRunDir(m_project->project(), name.toStdString());
-            o.command = cliCommand(o);
+            o.command = core::trainCommandLine(o);
             queue.push_back(std::move(o));
         }
     } catch (const std::exception &e) {
@@ -745,10 +699,10 @@ void MainWindow::onTrainingFinished(const core::FinishedEvent &event)
     m_runs->setRuns(m_runs->runs()); // re-reads the finished run
     m_live->setRuns(m_runs->runs());
     statusBar()->showMessage(tr("Run finished (%1): best validation accuracy %2 %")
-                                 .arg(qs(event.reason))
+                                 .arg(qs(core::enumName(event.reason)))
                                  .arg(event.bestValAccuracy * 100, 0, 'f', 1),
         10000);
-    if (!m_comparisonQueue.empty() && event.reason != "cancelled") {
+    if (!m_comparisonQueue.empty() && event.reason != core::FinishReason::Cancelled) {
         const core::TrainOptions next = m_comparisonQueue.front();
         m_comparisonQueue.erase(m_comparisonQueue.begin());
         launch(next);

@@ -3,6 +3,7 @@
 
 #include "audio/audio_file.h"
 #include "error.h"
+#include "format.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -58,11 +59,6 @@ private:
 };
 
 namespace {
-
-QString qs(const std::string &text)
-{
-    return QString::fromStdString(text);
-}
 
 std::string label(const QString &text)
 {

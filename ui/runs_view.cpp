@@ -40,11 +40,6 @@ public:
     }
 };
 
-QString percent(double fraction)
-{
-    return QString::number(fraction * 100.0, 'f', 1) + QStringLiteral("%");
-}
-
 } // namespace
 
 RunsView::RunsView(QWidget *parent)
@@ -73,7 +68,7 @@ RunsView::RunsView(QWidget *parent)
                            "run to open it"));
     connect(m_table, &QTableWidget::itemSelectionChanged, this, &RunsView::updatePlot);
     connect(m_table, &QTableWidget::itemActivated, this,
-        [this](QTableWidgetItem *item) { Q_EMIT runActivated(history(item->row()).dir); });
+        [this](QTableWidgetItem *item) { Q_EMIT runActivated(qs(history(item->row()).dir)); });
 
     auto *compare = new QPushButton(tr("C&ompare methods..."));
     compare->setAccessibleName(tr("Compare methods"));
@@ -103,7 +98,7 @@ void RunsView::setRuns(const QStringList &runDirs)
 {
     m_histories.clear();
     for (const QString &dir : runDirs)
-        m_histories.push_back(readRunHistory(dir));
+        m_histories.push_back(core::readRunLog(dir.toStdString()));
 
     const QSignalBlocker block(m_table);
     m_table->setSortingEnabled(false); // rows must not move while they are filled
@@ -111,35 +106,35 @@ void RunsView::setRuns(const QStringList &runDirs)
     m_table->setRowCount(int(m_histories.size()));
     int errors = 0;
     for (int row = 0; row < int(m_histories.size()); ++row) {
-        const RunHistory &h = m_histories[std::size_t(row)];
-        auto *run = new QTableWidgetItem(QDir(h.dir).dirName());
+        const core::RunLog &h = m_histories[std::size_t(row)];
+        auto *run = new QTableWidgetItem(QDir(qs(h.dir)).dirName());
         run->setData(kHistoryRole, row);
-        run->setToolTip(h.dir);
+        run->setToolTip(qs(h.dir));
         m_table->setItem(row, RunColumn, run);
-        if (!h.error.isEmpty()) {
+        if (!h.error.empty()) {
             ++errors;
             for (int c = MethodColumn; c < StatusColumn; ++c)
                 m_table->setItem(row, c, new NumberItem(QStringLiteral("-"), -1));
-            auto *status = new QTableWidgetItem(h.error);
+            auto *status = new QTableWidgetItem(qs(h.error));
             m_table->setItem(row, StatusColumn, status);
             for (int c = 0; c < ColumnCount; ++c) {
                 m_table->item(row, c)->setForeground(QColor(0xb0, 0x00, 0x20));
-                m_table->item(row, c)->setToolTip(h.error);
+                m_table->item(row, c)->setToolTip(qs(h.error));
             }
             continue;
         }
-        m_table->setItem(row, MethodColumn, new QTableWidgetItem(h.method));
+        m_table->setItem(row, MethodColumn, new QTableWidgetItem(qs(h.method)));
         m_table->setItem(row, ParametersColumn,
             new NumberItem(
                 QLocale().toString(h.trainableParameters), double(h.trainableParameters)));
         const bool anyValidation = std::any_of(h.epochs.begin(), h.epochs.end(),
             [](const core::EpochEvent &e) { return e.hasValidation; });
         m_table->setItem(row, BestAccuracyColumn,
-            new NumberItem(anyValidation ? percent(h.bestValAccuracy()) : QStringLiteral("-"),
+            new NumberItem(anyValidation ? formatPercent(h.bestValAccuracy()) : QStringLiteral("-"),
                 h.bestValAccuracy()));
         const bool hasTest = h.finished && h.finished->hasTest;
         m_table->setItem(row, TestAccuracyColumn,
-            new NumberItem(hasTest ? percent(h.finished->test.accuracy) : QStringLiteral("-"),
+            new NumberItem(hasTest ? formatPercent(h.finished->test.accuracy) : QStringLiteral("-"),
                 hasTest ? h.finished->test.accuracy : -1.0));
         const int done = h.finished ? h.finished->epochsCompleted : int(h.epochs.size());
         m_table->setItem(row, EpochsColumn,
@@ -147,9 +142,9 @@ void RunsView::setRuns(const QStringList &runDirs)
                                                : QString::number(done),
                 done));
         m_table->setItem(row, TimeColumn, new NumberItem(formatDuration(h.seconds()), h.seconds()));
-        auto *status = new QTableWidgetItem(h.status());
-        if (!h.failure.isEmpty())
-            status->setToolTip(h.failure);
+        auto *status = new QTableWidgetItem(qs(h.status()));
+        if (!h.failure.empty())
+            status->setToolTip(qs(h.failure));
         m_table->setItem(row, StatusColumn, status);
     }
     m_table->setSortingEnabled(true);
@@ -163,8 +158,8 @@ void RunsView::setRuns(const QStringList &runDirs)
 QStringList RunsView::runs() const
 {
     QStringList dirs;
-    for (const RunHistory &h : m_histories)
-        dirs << h.dir;
+    for (const core::RunLog &h : m_histories)
+        dirs << qs(h.dir);
     return dirs;
 }
 
@@ -184,7 +179,7 @@ int RunsView::historyIndex(int row) const
     return item ? item->data(kHistoryRole).toInt() : -1;
 }
 
-const RunHistory &RunsView::history(int row) const
+const core::RunLog &RunsView::history(int row) const
 {
     return m_histories.at(std::size_t(historyIndex(row)));
 }
@@ -197,7 +192,7 @@ QString RunsView::text(int row, Column column) const
 
 bool RunsView::rowHasError(int row) const
 {
-    return !history(row).error.isEmpty();
+    return !history(row).error.empty();
 }
 
 void RunsView::updatePlot()
@@ -213,10 +208,10 @@ void RunsView::updatePlot()
     std::sort(ordered.begin(), ordered.end());
     QList<RunsPlot::Curve> curves;
     for (int row : ordered) {
-        const RunHistory &h = history(row);
+        const core::RunLog &h = history(row);
         RunsPlot::Curve curve;
-        curve.name = h.method.isEmpty() ? QDir(h.dir).dirName()
-                                        : tr("%1 (%2)").arg(QDir(h.dir).dirName(), h.method);
+        const QString name = QDir(qs(h.dir)).dirName();
+        curve.name = h.method.empty() ? name : tr("%1 (%2)").arg(name, qs(h.method));
         for (const core::EpochEvent &e : h.epochs)
             if (e.hasValidation) {
                 curve.epochs.append(e.epoch);

@@ -5,7 +5,7 @@
 // read is a row with its error, never a crash. GUI thread only; reading happens in setRuns().
 #pragma once
 
-#include "run_history.h"
+#include "train/run_log.h"
 
 #include <QStringList>
 #include <QWidget>
@@ -44,7 +44,7 @@ public:
 
     // Rows as displayed (sorting may reorder them).
     int rowCount() const;
-    const RunHistory &history(int row) const;
+    const core::RunLog &history(int row) const;
     QString text(int row, Column column) const;
     bool rowHasError(int row) const;
     QTableWidget *table() const { return m_table; }
@@ -64,7 +64,7 @@ private:
     QTableWidget *m_table;
     RunsPlot *m_plot;
     QLabel *m_summary;
-    std::vector<RunHistory> m_histories; // in setRuns() order
+    std::vector<core::RunLog> m_histories; // in setRuns() order
 };
 
 } // namespace astpeft::ui

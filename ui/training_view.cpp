@@ -5,7 +5,7 @@
 
 #include "io/atomic_file.h"
 #include "plots/training_plots.h"
-#include "run_history.h"
+#include "train/run_log.h"
 #include "workers/training_worker.h"
 
 #include <QAction>
@@ -46,11 +46,6 @@ QString clockIn(double seconds)
                                      : locale.toString(then, QLocale::ShortFormat);
 }
 
-QString percent(double fraction)
-{
-    return QString::number(fraction * 100.0, 'f', 1) + QStringLiteral("%");
-}
-
 QString csvNumber(double v)
 {
     return std::isfinite(v) ? QString::number(v, 'g', 10) : QString();
@@ -61,14 +56,6 @@ QString csvField(const QString &text)
     if (!text.contains(',') && !text.contains('"') && !text.contains('\n'))
         return text;
     return '"' + QString(text).replace('"', "\"\"") + '"';
-}
-
-QStringList qtLabels(const std::vector<std::string> &labels)
-{
-    QStringList out;
-    for (const std::string &l : labels)
-        out << QString::fromStdString(l);
-    return out;
 }
 
 QToolButton *actionButton(QAction *action, const QString &accessibleName)
@@ -389,7 +376,7 @@ QStringList TrainingView::listedClips() const
 
 void TrainingView::onImported(const core::ImportEvent &e)
 {
-    const QStringList labels = qtLabels(e.labels);
+    const QStringList labels = qsList(e.labels);
     m_plots->classBars()->setAccuracies(labels, QVector<double>(labels.size(), 0.0));
     m_plots->confusion()->setMatrix(labels, {});
     setMessage(tr("%1: %2 trainable parameters; %3 clips in %4 classes, %5 skipped; device %6.")
@@ -407,22 +394,20 @@ void TrainingView::onProgress(const core::ProgressEvent &e)
     Q_EMIT progressReported(e);
     if (m_paused)
         return;
-    if (e.phase == "features") {
+    if (e.phase == core::ProgressPhase::Features) {
         m_phase->setText(tr("Extracting features: %1 of %2 clips").arg(e.done).arg(e.total));
         m_progress->setRange(0, int(std::max<std::int64_t>(e.total, 1)));
         m_progress->setValue(int(e.done));
         m_progress->setFormat(tr("%v / %m clips"));
-    } else if (e.phase == "encoder-cache") {
+    } else if (e.phase == core::ProgressPhase::EncoderCache) {
         m_phase->setText(tr("Caching the frozen encoder's outputs (%1 clips)").arg(e.total));
-    } else if (e.phase == "evaluating") {
+    } else if (e.phase == core::ProgressPhase::Evaluating) {
         // Validation follows an epoch's steps, before its epoch event; the test pass comes
         // after the last epoch event.
         const bool validation = m_epochs.empty() || m_epochs.back().epoch < m_lastStepEpoch;
         m_phase->setText(validation
                 ? tr("Evaluating %1 validation clips").arg(e.total)
                 : tr("Evaluating the best adapter on %1 test clips").arg(e.total));
-    } else {
-        m_phase->setText(QString::fromStdString(e.phase));
     }
 }
 
@@ -457,7 +442,7 @@ void TrainingView::showEpoch(const core::EpochEvent &e)
     m_plots->curves()->addEpoch(x, e.trainAccuracy, e.hasValidation ? e.valLoss : kNaN,
         e.hasValidation ? e.validation.accuracy : kNaN);
     if (e.hasValidation) {
-        const QStringList labels = qtLabels(e.labels);
+        const QStringList labels = qsList(e.labels);
         QVector<double> accuracy;
         for (const core::ClassMetrics &c : e.validation.perClass)
             accuracy.append(c.recall);
@@ -488,21 +473,21 @@ void TrainingView::onFinished(const core::FinishedEvent &e)
     m_running = false;
     m_paused = false;
     updateActions();
-    if (e.reason == "completed")
+    if (e.reason == core::FinishReason::Completed)
         m_progress->setValue(m_progress->maximum());
-    m_phase->setText(tr("Finished: %1").arg(QString::fromStdString(e.reason)));
+    m_phase->setText(tr("Finished: %1").arg(QString::fromStdString(core::enumName(e.reason))));
     m_eta->clear();
     QString text = tr("%1 after %2 epochs in %3.")
-                       .arg(QString::fromStdString(e.reason))
+                       .arg(QString::fromStdString(core::enumName(e.reason)))
                        .arg(e.epochsCompleted)
                        .arg(formatDuration(e.seconds));
     if (e.bestEpoch > 0)
         text += ' '
             + tr("Best validation accuracy %1 (epoch %2).")
-                  .arg(percent(e.bestValAccuracy))
+                  .arg(formatPercent(e.bestValAccuracy))
                   .arg(e.bestEpoch);
     if (e.hasTest)
-        text += ' ' + tr("Test accuracy %1.").arg(percent(e.test.accuracy));
+        text += ' ' + tr("Test accuracy %1.").arg(formatPercent(e.test.accuracy));
     text += ' ' + tr("Run folder: %1").arg(QString::fromStdString(e.runDir.string()));
     setMessage(text, false);
     Q_EMIT finished(e);
@@ -528,7 +513,7 @@ void TrainingView::showRun(const QString &runDir)
         return;
     }
     reset();
-    const RunHistory h = readRunHistory(runDir);
+    const core::RunLog h = core::readRunLog(runDir.toStdString());
     m_plannedEpochs = h.plannedEpochs;
     std::map<int, qint64> lastStepOfEpoch;
     for (const core::StepEvent &s : h.steps) {
@@ -546,21 +531,21 @@ void TrainingView::showRun(const QString &runDir)
     }
     m_cellTitle->setText(tr("Clip lists are available while a run trains (the run folder does "
                             "not record per-clip predictions)."));
-    m_phase->setText(tr("Run folder %1: %2").arg(runDir, h.status()));
-    if (!h.error.isEmpty()) {
-        setMessage(h.error, true);
+    m_phase->setText(tr("Run folder %1: %2").arg(runDir, qs(h.status())));
+    if (!h.error.empty()) {
+        setMessage(qs(h.error), true);
     } else if (h.finished) {
         QString text = tr("%1: %2 epochs in %3, best validation accuracy %4 (epoch %5).")
-                           .arg(h.method)
+                           .arg(qs(h.method))
                            .arg(h.finished->epochsCompleted)
                            .arg(formatDuration(h.seconds()))
-                           .arg(percent(h.bestValAccuracy()))
+                           .arg(formatPercent(h.bestValAccuracy()))
                            .arg(h.finished->bestEpoch);
         if (h.finished->hasTest)
-            text += ' ' + tr("Test accuracy %1.").arg(percent(h.finished->test.accuracy));
+            text += ' ' + tr("Test accuracy %1.").arg(formatPercent(h.finished->test.accuracy));
         setMessage(text, false);
-    } else if (!h.failure.isEmpty()) {
-        setMessage(h.failure, true);
+    } else if (!h.failure.empty()) {
+        setMessage(qs(h.failure), true);
     }
 }
 
@@ -574,7 +559,7 @@ void TrainingView::showCellClips(int truth, int predicted)
     if (m_epochs.empty())
         return;
     const core::EpochEvent &e = m_epochs.back();
-    const QStringList labels = qtLabels(e.labels);
+    const QStringList labels = qsList(e.labels);
     const QString t = truth < labels.size() ? labels[truth] : QString::number(truth);
     const QString p = predicted < labels.size() ? labels[predicted] : QString::number(predicted);
     std::vector<const core::ClipPrediction *> matches;
@@ -587,7 +572,7 @@ void TrainingView::showCellClips(int truth, int predicted)
     for (const core::ClipPrediction *c : matches) {
         const QString file = QString::fromStdString(c->file.string());
         auto *item = new QListWidgetItem(
-            tr("%1  (%2 confident)").arg(QFileInfo(file).fileName(), percent(c->confidence)));
+            tr("%1  (%2 confident)").arg(QFileInfo(file).fileName(), formatPercent(c->confidence)));
         item->setData(Qt::UserRole, file);
         item->setToolTip(file);
         m_clips->addItem(item);
@@ -625,7 +610,7 @@ QString TrainingView::metricsCsv() const
 {
     QStringList labels;
     if (!m_epochs.empty())
-        labels = qtLabels(m_epochs.back().labels);
+        labels = qsList(m_epochs.back().labels);
     QStringList header { "epoch", "train_loss", "val_loss", "val_accuracy", "balanced_accuracy",
         "macro_f1" };
     for (const QString &l : labels)

@@ -131,7 +131,7 @@ std::string eventJson(const EpochEvent &e)
 
 std::string eventJson(const FinishedEvent &e)
 {
-    json j = { { "event", "finished" }, { "reason", e.reason },
+    json j = { { "event", "finished" }, { "reason", enumName(e.reason) },
         { "epochs_completed", e.epochsCompleted }, { "best_epoch", e.bestEpoch },
         { "best_val_accuracy", e.bestValAccuracy }, { "seconds", e.seconds },
         { "trainable_parameters", e.trainableParameters }, { "method", e.method },

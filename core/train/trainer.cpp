@@ -135,11 +135,11 @@ Prepared prepare(const std::vector<Clip> &clips, const FrontEnd &frontEnd, int c
         for (std::size_t i = next++; i < n && !stop.stop_requested(); i = next++) {
             one(i);
             if (observer && (i % 16 == 0))
-                observer->onProgress({ "features", std::int64_t(done.load()), std::int64_t(n) });
+                observer->onProgress({ ProgressPhase::Features, std::int64_t(done.load()), std::int64_t(n) });
         }
     }
     if (observer)
-        observer->onProgress({ "features", std::int64_t(n), std::int64_t(n) });
+        observer->onProgress({ ProgressPhase::Features, std::int64_t(n), std::int64_t(n) });
 
     Prepared p;
     const std::int64_t frames = frontEnd.maxLength;
@@ -765,13 +765,13 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
             const std::int64_t bytes =
                 (trainData.size() + valData.size() + testData.size()) * tokens * c.hiddenSize * 4;
             if (bytes <= options.cacheLimitBytes) {
-                observer.onProgress({ "encoder-cache", 0, trainData.size() });
+                observer.onProgress({ ProgressPhase::EncoderCache, 0, trainData.size() });
                 trainData.encoded = runner.encode(trainData.features, options.batchSize, stop);
                 valData.encoded = runner.encode(valData.features, options.batchSize, stop);
                 if (testData.size())
                     testData.encoded = runner.encode(testData.features, options.batchSize, stop);
                 runner.fromEncoded = !stop.stop_requested();
-                observer.onProgress({ "encoder-cache", trainData.size(), trainData.size() });
+                observer.onProgress({ ProgressPhase::EncoderCache, trainData.size(), trainData.size() });
             }
         }
 
@@ -799,7 +799,7 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
         finished.epochsCompleted = state.epoch;
         finished.bestEpoch = state.bestEpoch;
         finished.bestValAccuracy = std::max(0.0, state.bestAccuracy);
-        finished.reason = "completed";
+        finished.reason = FinishReason::Completed;
         double lastEvalSeconds = 0.0;
         std::vector<std::pair<std::string, torch::Tensor>> best; // clones, for the test pass
 
@@ -909,7 +909,7 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
             }
             if (stop.stop_requested()) {
                 opt.zeroGrad();
-                finished.reason = "cancelled";
+                finished.reason = FinishReason::Cancelled;
                 break;
             }
 
@@ -923,7 +923,7 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
             e.trainAccuracy = seen ? double(correct) / double(seen) : 0.0;
             e.hasValidation = valData.size() > 0;
             if (e.hasValidation) {
-                observer.onProgress({ "evaluating", 0, valData.size() });
+                observer.onProgress({ ProgressPhase::Evaluating, 0, valData.size() });
                 const EvalOutput v = runner.evaluate(valData, numClasses, options.batchSize);
                 e.validation = v.metrics;
                 e.valLoss = v.loss;
@@ -965,19 +965,19 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
             finished.bestValAccuracy = std::max(0.0, state.bestAccuracy);
             if (options.patience > 0 && e.hasValidation && state.staleEpochs >= options.patience
                 && epoch < options.epochs) {
-                finished.reason = "early-stopping";
+                finished.reason = FinishReason::EarlyStopping;
                 break;
             }
             if (control && control->stopAfterEpochRequested() && epoch < options.epochs) {
-                finished.reason = "stopped-after-epoch";
+                finished.reason = FinishReason::StoppedAfterEpoch;
                 break;
             }
         }
         if (stop.stop_requested())
-            finished.reason = "cancelled";
+            finished.reason = FinishReason::Cancelled;
 
         // --- Test pass with the best adapter -------------------------------------------------
-        if (finished.reason != "cancelled" && testData.size() > 0 && state.bestEpoch > 0) {
+        if (finished.reason != FinishReason::Cancelled && testData.size() > 0 && state.bestEpoch > 0) {
             torch::NoGradGuard noGrad;
             if (best.empty()) { // resumed after the best epoch: read it back
                 const SafetensorsFile file(run / kAdapterWeightsFile);
@@ -990,7 +990,7 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
                 for (std::size_t i = 0; i < now.size() && i < best.size(); ++i)
                     now[i].second.copy_(best[i].second);
             }
-            observer.onProgress({ "evaluating", 0, testData.size() });
+            observer.onProgress({ ProgressPhase::Evaluating, 0, testData.size() });
             const EvalOutput t = runner.evaluate(testData, numClasses, options.batchSize);
             finished.hasTest = true;
             finished.test = t.metrics;

@@ -26,6 +26,7 @@
 #include "peft/peft_config.h"
 #include "train/augment.h"
 #include "train/metrics.h"
+#include "train/train_events.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -94,99 +95,6 @@ struct TrainOptions
     std::string command; // recorded in command.txt
 };
 
-// One row per split in the import event.
-struct ImportEvent
-{
-    std::vector<std::string> labels;
-    ImportSummary summary;
-    std::vector<SkippedFile> skipped; // import and feature extraction
-    DatasetLayout layout = DatasetLayout::Auto;
-    int maxLength = 0; // resolved
-    PeftConfig peft; // resolved (budget applied)
-    ParameterBreakdown parameters;
-    std::string device;
-};
-
-// Feature extraction and other long preparations, for progress bars; not logged.
-struct ProgressEvent
-{
-    std::string phase; // "features", "encoder-cache", "evaluating"
-    std::int64_t done = 0, total = 0;
-};
-
-struct StepEvent
-{
-    int epoch = 0; // 1-based
-    std::int64_t step = 0; // optimizer steps so far (1-based), over the whole run
-    std::int64_t totalSteps = 0;
-    double loss = 0.0; // this batch's mean loss
-    double learningRate = 0.0; // used for this step
-    double samplesPerSecond = 0.0; // over the epoch so far
-    double etaSeconds = 0.0; // to the end of the run, at the epoch's rate
-    // On a CUDA device: bytes its caching allocator holds for tensors now, and the most since
-    // the run (or resumption) started; 0 on the CPU.
-    std::int64_t deviceMemoryBytes = 0, peakDeviceMemoryBytes = 0;
-};
-
-// One validation clip's outcome in an epoch (EpochEvent::predictions); not logged.
-struct ClipPrediction
-{
-    std::filesystem::path file {};
-    int truth = 0; // class index into EpochEvent::labels
-    int predicted = 0; // argmax of the logits
-    float confidence = 0.0f; // softmax probability of `predicted`, 0..1
-};
-
-struct EpochEvent
-{
-    int epoch = 0, epochs = 0;
-    double trainLoss = 0.0, trainAccuracy = 0.0; // over the epoch (against the hard labels)
-    bool hasValidation = false;
-    double valLoss = 0.0;
-    ClassificationMetrics validation;
-    bool best = false; // the adapter was saved as the run's best
-    double seconds = 0.0; // this epoch, training + validation
-    double etaSeconds = 0.0;
-    std::vector<std::string> labels;
-    // Every validation clip in the order of the split (empty without validation), for
-    // click-through from the confusion matrix; not written to metrics.jsonl.
-    std::vector<ClipPrediction> predictions;
-};
-
-struct FinishedEvent
-{
-    std::string reason; // "completed", "early-stopping", "stopped-after-epoch", "cancelled"
-    int epochsCompleted = 0;
-    int bestEpoch = 0; // 0 when no epoch finished
-    double bestValAccuracy = 0.0;
-    bool hasTest = false;
-    double testLoss = 0.0;
-    ClassificationMetrics test;
-    double seconds = 0.0; // this process's training time
-    std::int64_t trainableParameters = 0;
-    std::string method;
-    std::filesystem::path runDir;
-    std::vector<std::string> labels;
-};
-
-struct FailedEvent
-{
-    std::string message; // one line, naming the file when one is involved
-};
-
-// Called on the training thread. Exceptions thrown by an observer abort the run (failed).
-class TrainObserver
-{
-public:
-    virtual ~TrainObserver() = default;
-    virtual void onImport(const ImportEvent &) { }
-    virtual void onProgress(const ProgressEvent &) { }
-    virtual void onStep(const StepEvent &) { }
-    virtual void onEpoch(const EpochEvent &) { }
-    virtual void onFinished(const FinishedEvent &) { }
-    virtual void onFailed(const FailedEvent &) { }
-};
-
 // Pause/resume and "stop after this epoch", from any thread. Cancel is the stop token.
 class TrainControl
 {
@@ -235,31 +143,9 @@ struct PipelineBenchmark
 };
 PipelineBenchmark benchmarkInputPipeline(const TrainOptions &options, double minSeconds);
 
-// The JSON lines of metrics.jsonl (one object, no newline).
-std::string eventJson(const ImportEvent &event);
-std::string eventJson(const StepEvent &event);
-std::string eventJson(const EpochEvent &event);
-std::string eventJson(const FinishedEvent &event);
-std::string eventJson(const FailedEvent &event);
-
-// {"examples", "accuracy", "balanced_accuracy", "macro_f1", "per_class": label -> {precision,
-// recall, f1, accuracy, support}, "confusion"}: how epoch, finished and `astpeft eval` report
-// metrics.
-std::string metricsJson(
-    const ClassificationMetrics &metrics, const std::vector<std::string> &labels);
-
 // options.json <-> TrainOptions (every field; paths as given).
 std::string trainOptionsJson(const TrainOptions &options);
 TrainOptions parseTrainOptions(const std::string &json, const std::filesystem::path &file = {});
-
-struct RunFiles
-{
-    static constexpr const char *metrics = "metrics.jsonl";
-    static constexpr const char *options = "options.json";
-    static constexpr const char *command = "command.txt";
-    static constexpr const char *confusion = "confusion.csv";
-    static constexpr const char *lastCheckpoint = "checkpoints/last";
-};
 
 // Evaluates a run folder's adapter on one split of a dataset, with the run's preprocessing and
 // its split options (so "validation" is the validation set it was trained with).

@@ -137,7 +137,7 @@ private Q_SLOTS:
         o.learningRate = 1e-3;
         Recorder r;
         const FinishedEvent f = train(o, r);
-        QCOMPARE(f.reason, std::string("completed"));
+        QCOMPARE(f.reason, FinishReason::Completed);
         QCOMPARE(int(r.epochs.size()), 30);
         QCOMPARE(r.epochs.back().trainAccuracy, 1.0);
         QVERIFY(r.epochs.back().trainLoss < 0.1 * r.epochs.front().trainLoss);
@@ -169,13 +169,13 @@ private Q_SLOTS:
             if (e.epoch == 2)
                 control.stopAfterEpoch();
         };
-        QCOMPARE(train(b, rb, {}, &control).reason, std::string("stopped-after-epoch"));
+        QCOMPARE(train(b, rb, {}, &control).reason, FinishReason::StoppedAfterEpoch);
         QCOMPARE(int(rb.epochs.size()), 2);
         TrainOptions resume = b;
         resume.resume = true;
         Recorder rc;
         const FinishedEvent f = train(resume, rc);
-        QCOMPARE(f.reason, std::string("completed"));
+        QCOMPARE(f.reason, FinishReason::Completed);
         QCOMPARE(rc.epochs.front().epoch, 3);
         for (const char *file :
             { "adapter_model.safetensors", "checkpoints/last/optimizer.safetensors",
@@ -234,7 +234,7 @@ private Q_SLOTS:
             }
         };
         const FinishedEvent f = train(o, r, stop.get_token());
-        QCOMPARE(f.reason, std::string("cancelled"));
+        QCOMPARE(f.reason, FinishReason::Cancelled);
         QCOMPARE(r.steps.size(), stepsAtRequest); // not one more step
         QCOMPARE(int(r.epochs.size()), 1);
         QCOMPARE(f.epochsCompleted, 1);
@@ -260,7 +260,7 @@ private Q_SLOTS:
                 });
             }
         };
-        QCOMPARE(train(o, r, {}, &control).reason, std::string("completed"));
+        QCOMPARE(train(o, r, {}, &control).reason, FinishReason::Completed);
         QVERIFY(r.steps.size() >= 4);
         const auto gap = r.stepTimes[2] - r.stepTimes[1];
         QVERIFY(gap >= std::chrono::milliseconds(350));
@@ -276,7 +276,7 @@ private Q_SLOTS:
         o.patience = 2;
         Recorder r;
         const FinishedEvent f = train(o, r);
-        QCOMPARE(f.reason, std::string("early-stopping"));
+        QCOMPARE(f.reason, FinishReason::EarlyStopping);
         QCOMPARE(f.epochsCompleted, 3);
         QCOMPARE(f.bestEpoch, 1);
     }
@@ -370,7 +370,7 @@ private Q_SLOTS:
         TrainOptions resume = o;
         resume.resume = true;
         Recorder rr;
-        QCOMPARE(train(resume, rr).reason, std::string("completed"));
+        QCOMPARE(train(resume, rr).reason, FinishReason::Completed);
         QCOMPARE(rr.epochs.front().epoch, 2);
     }
 
@@ -420,7 +420,7 @@ private Q_SLOTS:
         run({ root / "missing.wav", emptyDir }, missing);
 
         for (const Recorder *r : { &without, &folder, &file, &missing })
-            QVERIFY(r->finished && r->finished->reason == "completed");
+            QVERIFY(r->finished && r->finished->reason == FinishReason::Completed);
         QVERIFY(folder.epochs.front().trainLoss != without.epochs.front().trainLoss);
         // The folder means its one audio file (the .txt is not audio); a file listed twice is
         // mixed as one.

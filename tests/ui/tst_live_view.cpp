@@ -8,13 +8,14 @@
 // switching to another run's adapter mid-stream changes the labels without reopening the
 // microphone; Stop stops; a bad device and a project without finished runs show a message.
 // The microphone delivers its file as fast as it is read, so times are stream times.
+#include "format.h"
 #include "inference/classifier.h"
 #include "inference/streaming.h"
 #include "level_meter.h"
 #include "listen_fixture.h"
 #include "live_view.h"
 #include "main_window.h"
-#include "run_history.h"
+#include "train/run_log.h"
 
 #include <QAction>
 #include <QComboBox>
@@ -332,7 +333,8 @@ private Q_SLOTS:
         view.setAdapter(m_renamedRun);
         QVERIFY(switched.wait(60000) || !switched.isEmpty());
         QCOMPARE(switched.last()[0].toString(), m_renamedRun);
-        const QStringList renamedLabels = ui::readRunHistory(m_renamedRun).labels;
+        const QStringList renamedLabels =
+            ui::qsList(core::readRunLog(m_renamedRun.toStdString()).labels);
         QTRY_VERIFY_WITH_TIMEOUT(windows.size() > before
                 && windows.last()[0].value<ui::LiveWindow>().labels == renamedLabels,
             60000);

@@ -14,10 +14,12 @@
 #include "project/project.h"
 #include "project_model.h"
 #include "runs_view.h"
+#include "train/train_flags.h"
 #include "train/trainer.h"
 #include "training_view.h"
 #include "word_dataset.h"
 
+#include "train/train_flags.h"
 #include <QLabel>
 #include <QMessageBox>
 #include <QMimeData>
@@ -25,6 +27,7 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QUndoStack>
+
 #include <QtTest>
 
 #include <fstream>
@@ -245,7 +248,7 @@ private Q_SLOTS:
         QCOMPARE(window.currentPage(), ui::MainWindow::Page::Train);
         QVERIFY(finished.wait(300000));
         const auto event = finished[0][0].value<core::FinishedEvent>();
-        QCOMPARE(event.reason, std::string("completed"));
+        QCOMPARE(event.reason, core::FinishReason::Completed);
         QCOMPARE(event.epochsCompleted, 2);
         const QString run = started[0][0].toString();
         QVERIFY(QFile::exists(run + "/metrics.jsonl"));
@@ -267,7 +270,8 @@ private Q_SLOTS:
             std::vector<std::filesystem::path> { words / "_background_noise_" / "hiss.wav" });
         std::ifstream command((event.runDir / "command.txt").string());
         const std::string line((std::istreambuf_iterator<char>(command)), {});
-        QVERIFY2(line.find("--noise 0.5 --noise-files '" + saved.noiseFiles[0].string() + "'")
+        QVERIFY2(
+            line.find("--noise 0.5 --noise-files " + core::shellQuote(saved.noiseFiles[0].string()))
                 != std::string::npos,
             line.c_str());
     }

@@ -3,10 +3,11 @@
 // spoken words (espeak-ng): every event reaches the curves, bars and heatmap with the trainer's
 // numbers, a confusion cell lists exactly its validation clips, the GUI thread keeps running,
 // pause/resume, cancel, a failing start, exports, a run folder read back, and the runs table.
+#include "format.h"
 #include "inference/classifier.h"
 #include "plots/training_plots.h"
-#include "run_history.h"
 #include "runs_view.h"
+#include "train/run_log.h"
 #include "train/trainer.h"
 #include "training_view.h"
 #include "word_dataset.h"
@@ -127,7 +128,7 @@ private Q_SLOTS:
         QVERIFY(!view.cancelAction()->isEnabled());
 
         const auto f = finished.first().first().value<core::FinishedEvent>();
-        QCOMPARE(f.reason, std::string("completed"));
+        QCOMPARE(f.reason, core::FinishReason::Completed);
         QCOMPARE(epochs.count(), 3);
         const std::vector<core::StepEvent> s = values<core::StepEvent>(steps);
         const std::vector<core::EpochEvent> e = values<core::EpochEvent>(epochs);
@@ -358,8 +359,8 @@ private Q_SLOTS:
         QCOMPARE(started.count(), 1);
         QVERIFY2(view.message().contains("in progress"), qPrintable(view.message()));
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 300000);
-        QCOMPARE(
-            finished.first().first().value<core::FinishedEvent>().reason, std::string("cancelled"));
+        QCOMPARE(finished.first().first().value<core::FinishedEvent>().reason,
+            core::FinishReason::Cancelled);
         QVERIFY(epochs.count() < 40);
         QVERIFY(!view.isRunning());
         QVERIFY(!view.pauseAction()->isEnabled());
@@ -373,7 +374,7 @@ private Q_SLOTS:
         QSignalSpy finished(&view, &ui::TrainingView::finished);
         bool featuresDone = false;
         connect(&view, &ui::TrainingView::progressReported, [&](const core::ProgressEvent &e) {
-            featuresDone |= e.phase == "features" && e.done == e.total;
+            featuresDone |= e.phase == core::ProgressPhase::Features && e.done == e.total;
         });
         view.start(options(2));
         view.pause(); // before the first batch: the trainer holds at its first step
@@ -386,8 +387,8 @@ private Q_SLOTS:
         view.pauseAction()->trigger(); // the same action resumes
         QVERIFY(!view.isPaused());
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 300000);
-        QCOMPARE(
-            finished.first().first().value<core::FinishedEvent>().reason, std::string("completed"));
+        QCOMPARE(finished.first().first().value<core::FinishedEvent>().reason,
+            core::FinishReason::Completed);
         QCOMPARE(epochs.count(), 2);
     }
 
@@ -411,8 +412,8 @@ private Q_SLOTS:
         QVERIFY(view.isRunning());
         QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 2, 300000);
         QCOMPARE(finished.count(), 1);
-        QCOMPARE(
-            finished.first().first().value<core::FinishedEvent>().reason, std::string("completed"));
+        QCOMPARE(finished.first().first().value<core::FinishedEvent>().reason,
+            core::FinishReason::Completed);
         QVERIFY2(view.message().startsWith("completed"), qPrintable(view.message()));
     }
 
@@ -458,19 +459,20 @@ private Q_SLOTS:
         view.setRuns({ m_finishedRun, broken, missing });
         QCOMPARE(view.rowCount(), 3);
         // Rows come in the given order until a header is clicked.
-        QCOMPARE(view.history(0).dir, m_finishedRun);
-        QCOMPARE(view.history(1).dir, broken);
-        QCOMPARE(view.history(2).dir, missing);
+        QCOMPARE(ui::qs(view.history(0).dir), m_finishedRun);
+        QCOMPARE(ui::qs(view.history(1).dir), broken);
+        QCOMPARE(ui::qs(view.history(2).dir), missing);
         int good = -1;
         for (int row = 0; row < view.rowCount(); ++row) {
-            if (view.history(row).dir == m_finishedRun) {
+            if (ui::qs(view.history(row).dir) == m_finishedRun) {
                 good = row;
                 continue;
             }
             QVERIFY(view.rowHasError(row));
             const QString status = view.text(row, ui::RunsView::StatusColumn);
-            QVERIFY2(status.contains(
-                         view.history(row).dir == broken ? "metrics.jsonl" : "no such run folder"),
+            QVERIFY2(
+                status.contains(ui::qs(view.history(row).dir) == broken ? "metrics.jsonl"
+                                                                        : "no such run folder"),
                 qPrintable(status));
         }
         QVERIFY(good >= 0);
@@ -511,10 +513,10 @@ private Q_SLOTS:
 
         // Sorting keeps rows and their runs together: by best accuracy, by name.
         view.table()->sortItems(ui::RunsView::BestAccuracyColumn, Qt::DescendingOrder);
-        QCOMPARE(view.history(0).dir, m_finishedRun);
+        QCOMPARE(ui::qs(view.history(0).dir), m_finishedRun);
         QCOMPARE(view.text(0, ui::RunsView::MethodColumn), QString("lora"));
         view.table()->sortItems(ui::RunsView::RunColumn, Qt::AscendingOrder);
-        QCOMPARE(view.history(0).dir, broken);
+        QCOMPARE(ui::qs(view.history(0).dir), broken);
         QVERIFY(view.rowHasError(0));
     }
 

@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: MIT
-// Live classification off the GUI thread: the microphone (core::AudioCapture) and the
-// streaming engine (core::StreamingClassifier over a core::AstClassifier) run in the worker's
-// QThread, owned by its controller (LiveView). Results cross to the GUI thread as plain values
-// in queued signals; the GUI thread only paints.
+// Live classification off the GUI thread: core::listen() (microphone -> streaming engine ->
+// windows and detections) runs in the worker's QThread, owned by its controller (LiveView).
+// Results cross to the GUI thread as plain values in queued signals; the GUI thread only paints.
 //
 // listen() blocks the worker's event loop until stopped, so the controller steers it by direct
-// calls that are thread-safe: requestStop() sets an atomic flag checked after every block (a
-// block is at most half a hop, and a read waits at most 200 ms); requestAdapter() and
-// requestOptions() leave a change that the loop applies between two blocks, without reopening
-// the microphone (the adapter is swapped with AstClassifier::setAdapter(): the backbone is not
-// read again).
+// calls that are thread-safe: requestStop() requests a stop that core::listen() sees within
+// 200 ms; requestAdapter() and requestOptions() go through a core::ListenControl, applied
+// between two blocks without reopening the microphone (the adapter is swapped with
+// AstClassifier::setAdapter(): the backbone is not read again).
 #pragma once
 
 #include "audio/take_splitter.h"
-#include "inference/streaming.h"
+#include "inference/listen.h"
 
 #include <QObject>
 #include <QString>
@@ -22,7 +20,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
-#include <optional>
+#include <stop_token>
 #include <vector>
 
 namespace astpeft::ui {
@@ -109,11 +107,12 @@ Q_SIGNALS:
     void stopped(const QString &error);
 
 private:
-    std::atomic<bool> m_stop { false };
+    class Forwarder;
+
     std::atomic<int> m_opens { 0 };
-    std::mutex m_mutex; // guards the pending changes below (GUI thread -> worker thread)
-    std::optional<QString> m_pendingAdapter;
-    std::optional<core::StreamOptions> m_pendingOptions;
+    std::mutex m_stopMutex; // guards m_stop (a fresh source per listen())
+    std::stop_source m_stop;
+    core::ListenControl m_control;
     // Worker thread only.
     std::unique_ptr<core::AstClassifier> m_model;
     QString m_modelDir;

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+// Ctrl-C for the CLI's long jobs, wired once: while a StopOnInterrupt lives, SIGINT requests
+// a stop on its token (the handler only sets a flag; a watcher thread turns it into the stop
+// request, since std::stop_source is not async-signal-safe). The previous handler comes back
+// when it goes. The core jobs poll the token: training within one step, listening within
+// 200 ms, a download between two chunks.
+#pragma once
+
+#include <stop_token>
+#include <thread>
+
+namespace astpeft::cli {
+
+class StopOnInterrupt
+{
+public:
+    StopOnInterrupt();
+    ~StopOnInterrupt();
+    StopOnInterrupt(const StopOnInterrupt &) = delete;
+    StopOnInterrupt &operator=(const StopOnInterrupt &) = delete;
+
+    std::stop_token token() const { return m_source.get_token(); }
+    bool interrupted() const { return m_source.stop_requested(); }
+
+private:
+    void (*m_previous)(int) = nullptr;
+    std::stop_source m_source;
+    std::jthread m_watcher;
+};
+
+} // namespace astpeft::cli
