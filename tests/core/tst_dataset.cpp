@@ -192,6 +192,7 @@ private slots:
     void detectLayout_data();
     void detectLayout();
     void detectLayoutErrors();
+    void detectLayoutMessage();
     void folderPerClass();
     void folderSplits();
     void csvManifest();
@@ -453,6 +454,22 @@ void TestDataset::detectLayoutErrors()
     QVERIFY(error.has_value());
     QCOMPARE(error->kind(), core::ErrorKind::Format);
     QVERIFY(QString(error->what()).contains("notes.txt"));
+}
+
+void TestDataset::detectLayoutMessage()
+{
+    // The message lists the layouts in detection order, from the layout table.
+    const fs::path dir = path("nothing-known");
+    writeText(dir / "notes.txt", "no audio here");
+    const auto error = captureError([&] { core::detectLayout(dir); });
+    QVERIFY(error.has_value());
+    QCOMPARE(error->kind(), core::ErrorKind::Format);
+    QCOMPARE(error->reason(),
+        std::string("no known dataset layout; looked for meta/esc50.csv (esc50), "
+                    "metadata/UrbanSound8K.csv (urbansound8k), data/{train,valid,test}_data.csv "
+                    "(fluent-speech-commands), validation_list.txt or testing_list.txt "
+                    "(speech-commands), manifest.csv or manifest.tsv (csv), metadata.csv "
+                    "(audiofolder), and class folders holding audio files (folders)"));
 }
 
 void TestDataset::folderPerClass()
