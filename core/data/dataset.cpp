@@ -220,6 +220,77 @@ Dataset importFiles(
     return finish(std::move(listing), root, DatasetLayout::Folders, options);
 }
 
+void mergeDatasets(Dataset &into, Dataset from)
+{
+    if (into.labels.empty() && into.clips.empty() && into.skipped.empty()) {
+        into = std::move(from);
+        return;
+    }
+    std::unordered_map<std::string, int> index;
+    for (std::size_t i = 0; i < into.labels.size(); ++i)
+        index.emplace(into.labels[i], int(i));
+    std::vector<int> remap(from.labels.size());
+    for (std::size_t i = 0; i < from.labels.size(); ++i) {
+        const auto [it, added] = index.emplace(from.labels[i], int(into.labels.size()));
+        if (added)
+            into.labels.push_back(from.labels[i]);
+        remap[i] = it->second;
+    }
+    for (Clip &clip : from.clips) {
+        clip.label = remap[std::size_t(clip.label)];
+        into.clips.push_back(std::move(clip));
+    }
+    into.noise.insert(into.noise.end(), from.noise.begin(), from.noise.end());
+    into.skipped.insert(into.skipped.end(), from.skipped.begin(), from.skipped.end());
+}
+
+namespace {
+
+// A .csv or .tsv file in any case, by what follows the last dot of the name (".csv" counts),
+// as the studio's drop has always told manifests from loose files.
+bool isManifestFile(const fs::path &path)
+{
+    if (!isFile(path))
+        return false;
+    const std::string name = path.filename().string();
+    const std::size_t dot = name.rfind('.');
+    const std::string suffix = dot == std::string::npos ? std::string() : lower(name.substr(dot));
+    return suffix == ".csv" || suffix == ".tsv";
+}
+
+} // namespace
+
+Dataset importPaths(const std::vector<fs::path> &paths, DatasetLayout layout,
+    const std::string &looseLabel, std::string *description)
+{
+    if (paths.empty())
+        throw Error(ErrorKind::Usage, "nothing to import");
+    Dataset result;
+    std::string parts;
+    auto addPart = [&](const std::string &part) { parts += (parts.empty() ? "" : ", ") + part; };
+    std::vector<fs::path> loose;
+    for (const fs::path &path : paths) {
+        std::error_code ec;
+        if (isDirectory(path) || isManifestFile(path)) {
+            Dataset dataset = importDataset(path, { .layout = layout });
+            addPart(path.string() + " (" + enumName(dataset.layout) + ")");
+            mergeDatasets(result, std::move(dataset));
+        } else if (!fs::exists(path, ec)) {
+            throw Error(ErrorKind::Io, "no such file or folder", path);
+        } else {
+            loose.push_back(path);
+        }
+    }
+    if (!loose.empty()) {
+        mergeDatasets(result, importFiles(loose, looseLabel));
+        addPart(loose.size() == 1 ? loose.front().string()
+                                  : std::to_string(loose.size()) + " audio files");
+    }
+    if (description)
+        *description = parts;
+    return result;
+}
+
 bool hasAudioExtension(const fs::path &path)
 {
     return isAudioFile(path);
