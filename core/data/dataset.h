@@ -127,6 +127,22 @@ Dataset importDataset(const std::filesystem::path &path, const ImportOptions &op
 Dataset importFiles(const std::vector<std::filesystem::path> &files, const std::string &label = {},
     const ImportOptions &options = {});
 
+// Merges `from` into `into`: labels joined by name (new ones appended in `from`'s order), its
+// clips remapped and appended, noise and skipped files appended; `into` keeps its layout and
+// root. When `into` has no label, clip or skipped file, `from` is moved in whole. For imports of
+// several things at once.
+void mergeDatasets(Dataset &into, Dataset from);
+
+// Imports what a user dropped or listed, merged into one dataset (mergeDatasets), in order:
+// folders and .csv/.tsv files (any case) through importDataset with `layout` (Auto detects each),
+// other files as loose audio through importFiles with `looseLabel`, merged last. One path that
+// cannot be imported fails the whole import: core::Error(Io) naming a missing path, Usage
+// "nothing to import" for an empty list, or importDataset's and importFiles' errors. On success
+// `description` (when given) gets what was imported, e.g. "data/esc50 (esc50), 3 audio files"
+// (a single loose file: its path).
+Dataset importPaths(const std::vector<std::filesystem::path> &paths, DatasetLayout layout,
+    const std::string &looseLabel, std::string *description = nullptr);
+
 // Whether the file name has an audio extension importDataset reads (.wav .flac .ogg .oga .opus
 // .mp3 .aif .aiff).
 bool hasAudioExtension(const std::filesystem::path &path);

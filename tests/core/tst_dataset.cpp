@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // core/data/dataset: every layout generated on disk with tiny real WAV files (and broken ones),
-// layout detection, the import report, summaries, malformed manifests, and the seeded splits
-// (stratification, groups, folds, few-shot, determinism) on generated and in-memory datasets.
+// layout detection, the import report, summaries, malformed manifests, merging and multi-path
+// imports, and the seeded splits (stratification, groups, folds, few-shot, determinism) on
+// generated and in-memory datasets.
 #include "audio/audio_file.h"
 #include "data/dataset.h"
 #include "error.h"
@@ -192,6 +193,7 @@ private slots:
     void detectLayout_data();
     void detectLayout();
     void detectLayoutErrors();
+    void detectLayoutMessage();
     void folderPerClass();
     void folderSplits();
     void csvManifest();
@@ -211,6 +213,10 @@ private slots:
     void importErrors();
     void withoutProbing();
     void looseFiles();
+    void mergeDatasets();
+    void mergeIntoEmpty();
+    void importPaths();
+    void importPathsErrors();
 
     void splitStratified();
     void splitGroupsNeverStraddle();
@@ -453,6 +459,22 @@ void TestDataset::detectLayoutErrors()
     QVERIFY(error.has_value());
     QCOMPARE(error->kind(), core::ErrorKind::Format);
     QVERIFY(QString(error->what()).contains("notes.txt"));
+}
+
+void TestDataset::detectLayoutMessage()
+{
+    // The message lists the layouts in detection order, from the layout table.
+    const fs::path dir = path("nothing-known");
+    writeText(dir / "notes.txt", "no audio here");
+    const auto error = captureError([&] { core::detectLayout(dir); });
+    QVERIFY(error.has_value());
+    QCOMPARE(error->kind(), core::ErrorKind::Format);
+    QCOMPARE(error->reason(),
+        std::string("no known dataset layout; looked for meta/esc50.csv (esc50), "
+                    "metadata/UrbanSound8K.csv (urbansound8k), data/{train,valid,test}_data.csv "
+                    "(fluent-speech-commands), validation_list.txt or testing_list.txt "
+                    "(speech-commands), manifest.csv or manifest.tsv (csv), metadata.csv "
+                    "(audiofolder), and class folders holding audio files (folders)"));
 }
 
 void TestDataset::folderPerClass()
@@ -847,6 +869,142 @@ void TestDataset::looseFiles()
     }
     QVERIFY(core::hasAudioExtension("x/Y.FLAC"));
     QVERIFY(!core::hasAudioExtension("x/y.txt"));
+}
+
+void TestDataset::mergeDatasets()
+{
+    core::Dataset into = memoryDataset({ 2, 1 }); // class0, class1
+    into.root = "first";
+    into.noise = { "hum.wav" };
+    into.skipped = { { "bad.wav", "unreadable: x" } };
+    core::Dataset from;
+    from.layout = core::DatasetLayout::Csv;
+    from.root = "second";
+    from.labels = { "zebra", "class1", "ant" }; // a new one, a known one, a new one
+    for (int label : { 2, 1, 0, 1 }) {
+        core::Clip clip;
+        clip.file = "from" + std::to_string(label) + ".wav";
+        clip.label = label;
+        clip.split = core::Split::Test;
+        from.clips.push_back(clip);
+    }
+    from.noise = { "rain.wav" };
+    from.skipped = { { "short.wav", "too short" }, { "gone.wav", "missing file" } };
+
+    core::mergeDatasets(into, from);
+    // Known labels keep their index; new ones are appended in `from`'s order, not sorted.
+    QCOMPARE(labelList(into), QStringList({ "class0", "class1", "zebra", "ant" }));
+    QCOMPARE(clipList(into, {}),
+        QStringList({ "c0_0.wav class0 unassigned 0 ", "c0_1.wav class0 unassigned 0 ",
+            "c1_0.wav class1 unassigned 0 ", "from2.wav ant test 0 ", "from1.wav class1 test 0 ",
+            "from0.wav zebra test 0 ", "from1.wav class1 test 0 " }));
+    QCOMPARE(fileList(into.noise, {}), QStringList({ "hum.wav", "rain.wav" }));
+    QCOMPARE(skippedList(into, {}),
+        QStringList(
+            { "bad.wav: unreadable: x", "short.wav: too short", "gone.wav: missing file" }));
+    // The first dataset's layout and root stay.
+    QCOMPARE(into.layout, core::DatasetLayout::Folders);
+    QCOMPARE(into.root, fs::path("first"));
+}
+
+void TestDataset::mergeIntoEmpty()
+{
+    core::Dataset from = memoryDataset({ 1, 2 });
+    from.layout = core::DatasetLayout::Esc50;
+    from.root = "esc";
+    from.noise = { "hum.wav" };
+    from.skipped = { { "bad.wav", "unreadable: x" } };
+    core::Dataset into;
+    core::mergeDatasets(into, from);
+    QCOMPARE(into.layout, core::DatasetLayout::Esc50);
+    QCOMPARE(into.root, fs::path("esc"));
+    QCOMPARE(into.labels, from.labels);
+    QCOMPARE(clipList(into, {}), clipList(from, {}));
+    QCOMPARE(into.noise, from.noise);
+    QCOMPARE(skippedList(into, {}), skippedList(from, {}));
+
+    // A dataset with only skipped files is not empty: labels and clips come in after it.
+    core::Dataset skippedOnly;
+    skippedOnly.skipped = { { "x.txt", "not an audio file" } };
+    core::mergeDatasets(skippedOnly, from);
+    QCOMPARE(skippedOnly.layout, core::DatasetLayout::Auto);
+    QCOMPARE(labelList(skippedOnly), QStringList({ "class0", "class1" }));
+    QCOMPARE(skippedList(skippedOnly, {}),
+        QStringList({ "x.txt: not an audio file", "bad.wav: unreadable: x" }));
+}
+
+void TestDataset::importPaths()
+{
+    const fs::path folders = path("folders");
+    const fs::path knock = path("loose") / "knock" / "k1.wav";
+    writeTone(knock, 0.2);
+    const core::Dataset folderOnly = core::importDataset(folders);
+
+    // A folder and one loose file: the file is labelled `looseLabel` and merged last.
+    std::string description;
+    core::Dataset d =
+        core::importPaths({ folders, knock }, core::DatasetLayout::Auto, "door", &description);
+    QCOMPARE(qs(description), qs(folders.string() + " (folders), " + knock.string()));
+    QCOMPARE(d.layout, core::DatasetLayout::Folders);
+    QCOMPARE(labelList(d), QStringList({ "bird", "cat", "dog", "door" }));
+    QCOMPARE(d.clips.size(), folderOnly.clips.size() + 1);
+    QCOMPARE(d.clips.back().file, knock);
+    QCOMPARE(d.clips.back().label, 3);
+    QCOMPARE(skippedList(d, folders), skippedList(folderOnly, folders));
+    QCOMPARE(d.noise, folderOnly.noise);
+
+    // A manifest with an upper-case suffix goes through importDataset; several loose files are
+    // counted, and without a label each is named after its folder.
+    const fs::path tsv = path("tsv") / "LIST.TSV";
+    fs::copy_file(path("tsv") / "list.tsv", tsv, fs::copy_options::overwrite_existing);
+    const fs::path clap = path("loose") / "clap" / "c1.wav";
+    writeTone(clap, 0.2);
+    d = core::importPaths({ knock, tsv, clap }, core::DatasetLayout::Auto, {}, &description);
+    QCOMPARE(qs(description), qs(tsv.string() + " (csv), 2 audio files"));
+    QCOMPARE(d.layout, core::DatasetLayout::Csv);
+    QCOMPARE(labelList(d), QStringList({ "1", "2", "10", "clap", "knock" }));
+    QCOMPARE(d.clips.size(), std::size_t(18 + 2));
+
+    // A forced layout applies to folders and manifests; the description may be left out.
+    d = core::importPaths({ path("csv") }, core::DatasetLayout::Csv, {});
+    QCOMPARE(d.layout, core::DatasetLayout::Csv);
+    QCOMPARE(d.root, path("csv"));
+}
+
+void TestDataset::importPathsErrors()
+{
+    // One missing path fails the whole import, naming it.
+    const fs::path missing = path("no-such-drop.wav");
+    std::string description = "untouched";
+    auto error = captureError([&] {
+        core::importPaths(
+            { path("folders"), missing }, core::DatasetLayout::Auto, {}, &description);
+    });
+    QVERIFY(error.has_value());
+    QCOMPARE(error->kind(), core::ErrorKind::Io);
+    QCOMPARE(error->reason(), std::string("no such file or folder"));
+    QVERIFY2(QString(error->what()).contains(qs(missing.string())), error->what());
+    QCOMPARE(description, std::string("untouched"));
+
+    error = captureError([&] { core::importPaths({}, core::DatasetLayout::Auto, {}); });
+    QVERIFY(error.has_value());
+    QCOMPARE(error->kind(), core::ErrorKind::Usage);
+    QCOMPARE(error->reason(), std::string("nothing to import"));
+
+    // Loose files that are no audio: importFiles' error.
+    const fs::path notes = path("loose-notes") / "notes.txt";
+    writeText(notes, "not audio");
+    error = captureError([&] { core::importPaths({ notes }, core::DatasetLayout::Auto, {}); });
+    QVERIFY(error.has_value());
+    QCOMPARE(error->kind(), core::ErrorKind::Usage);
+    QVERIFY2(QString(error->what()).contains("no usable audio clip"), error->what());
+
+    // A forced folder layout on a manifest: importDataset's error.
+    error = captureError(
+        [&] { core::importPaths({ path("tsv") / "list.tsv" }, core::DatasetLayout::Esc50, {}); });
+    QVERIFY(error.has_value());
+    QCOMPARE(error->kind(), core::ErrorKind::Usage);
+    QVERIFY2(QString(error->what()).contains("needs a folder"), error->what());
 }
 
 void TestDataset::splitStratified()
