@@ -222,7 +222,7 @@ Dataset importFiles(
 
 void mergeDatasets(Dataset &into, Dataset from)
 {
-    if (into.labels.empty() && into.clips.empty() && into.skipped.empty()) {
+    if (into.labels.empty() && into.clips.empty() && into.skipped.empty() && into.noise.empty()) {
         into = std::move(from);
         return;
     }

@@ -129,8 +129,8 @@ Dataset importFiles(const std::vector<std::filesystem::path> &files, const std::
 
 // Merges `from` into `into`: labels joined by name (new ones appended in `from`'s order), its
 // clips remapped and appended, noise and skipped files appended; `into` keeps its layout and
-// root. When `into` has no label, clip or skipped file, `from` is moved in whole. For imports of
-// several things at once.
+// root. When `into` is empty (no label, clip, noise or skipped file), `from` is moved in whole. For
+// imports of several things at once.
 void mergeDatasets(Dataset &into, Dataset from);
 
 // Imports what a user dropped or listed, merged into one dataset (mergeDatasets), in order:

@@ -931,6 +931,13 @@ void TestDataset::mergeIntoEmpty()
     QCOMPARE(labelList(skippedOnly), QStringList({ "class0", "class1" }));
     QCOMPARE(skippedList(skippedOnly, {}),
         QStringList({ "x.txt: not an audio file", "bad.wav: unreadable: x" }));
+
+    // Nor is one with only noise (a dropped _background_noise_ folder): its noise stays.
+    core::Dataset noiseOnly;
+    noiseOnly.noise = { "rain.wav" };
+    core::mergeDatasets(noiseOnly, from);
+    QCOMPARE(noiseOnly.noise, (std::vector<fs::path> { "rain.wav", "hum.wav" }));
+    QCOMPARE(labelList(noiseOnly), QStringList({ "class0", "class1" }));
 }
 
 void TestDataset::importPaths()

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Imports dropped or chosen paths off the GUI thread: dataset folders and manifests through
-// core::importDataset (layout detected unless given), loose audio files through
-// core::importFiles, merged into one core::Dataset. Lives in a worker QThread (moveToThread);
-// results cross back as values in queued signals.
+// Imports dropped or chosen paths off the GUI thread through core::importPaths (dataset folders
+// and manifests with their layout detected unless given, loose audio files, merged into one
+// core::Dataset). Lives in a worker QThread (moveToThread); results cross back as values in
+// queued signals.
 #pragma once
 
 #include "data/dataset.h"
@@ -18,10 +18,6 @@ class ImportWorker : public QObject
 
 public:
     using QObject::QObject;
-
-    // Merges `from` into `into`: labels joined by name (new ones appended), clips remapped,
-    // noise and skipped files appended. Used for drops of several things at once.
-    static void merge(core::Dataset &into, core::Dataset from);
 
 public Q_SLOTS:
     // Runs on the worker thread; emits exactly one of imported() or failed(). `layout` applies
