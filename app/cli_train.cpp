@@ -4,9 +4,11 @@
 #include "cli_args.h"
 #include "cli_interrupt.h"
 #include "data/dataset.h"
+#include "human_format.h"
 #include "io/atomic_file.h"
 #include "runtime/resources.h"
 #include "runtime/runtime.h"
+#include "train/compare.h"
 #include "train/trainer.h"
 
 #include <nlohmann/json.hpp>
@@ -16,6 +18,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 namespace astpeft::cli {
@@ -32,26 +35,6 @@ std::set<std::string> unite(std::set<std::string> a, const std::set<std::string>
 {
     a.insert(b.begin(), b.end());
     return a;
-}
-
-std::string duration(double seconds)
-{
-    const long s = std::lround(std::max(0.0, seconds));
-    char buf[32];
-    if (s >= 3600)
-        std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, s / 60 % 60);
-    else if (s >= 60)
-        std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-    else
-        std::snprintf(buf, sizeof buf, "%lds", s);
-    return buf;
-}
-
-std::string percent(double v)
-{
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * v);
-    return buf;
 }
 
 // Prints training progress: a bar on a terminal, epoch lines otherwise, JSON lines with --json.
@@ -125,7 +108,7 @@ public:
             "\r%sepoch %d [%s%s] %3.0f%% loss %.4f lr %.2e %.1f samples/s ETA %s\033[K",
             m_prefix.c_str(), e.epoch, std::string(std::size_t(filled), '#').c_str(),
             std::string(std::size_t(width - filled), '.').c_str(), 100.0 * done, e.loss,
-            e.learningRate, e.samplesPerSecond, duration(e.etaSeconds).c_str());
+            e.learningRate, e.samplesPerSecond, core::humanDuration(e.etaSeconds).c_str());
     }
 
     void onEpoch(const core::EpochEvent &e) override
@@ -140,11 +123,12 @@ public:
         if (m_tty)
             std::fprintf(stderr, "\r\033[K");
         std::fprintf(stderr, "%sepoch %d/%d  train loss %.4f acc %s", m_prefix.c_str(), e.epoch,
-            e.epochs, e.trainLoss, percent(e.trainAccuracy).c_str());
+            e.epochs, e.trainLoss, core::humanPercent(e.trainAccuracy).c_str());
         if (e.hasValidation)
             std::fprintf(stderr, "  val loss %.4f acc %s", e.valLoss,
-                percent(e.validation.accuracy).c_str());
-        std::fprintf(stderr, "  %s%s\n", duration(e.seconds).c_str(), e.best ? "  *best" : "");
+                core::humanPercent(e.validation.accuracy).c_str());
+        std::fprintf(
+            stderr, "  %s%s\n", core::humanDuration(e.seconds).c_str(), e.best ? "  *best" : "");
     }
 
     void onFinished(const core::FinishedEvent &e) override
@@ -198,14 +182,14 @@ void printMetricsTable(const std::vector<std::string> &labels,
         std::printf("%-*s", int(width), labels[c].c_str());
         for (const auto *m : { val, test })
             if (m && c < m->perClass.size())
-                std::printf(
-                    "  %9s %9.3f", percent(m->perClass[c].recall).c_str(), m->perClass[c].f1);
+                std::printf("  %9s %9.3f", core::humanPercent(m->perClass[c].recall).c_str(),
+                    m->perClass[c].f1);
         std::printf("\n");
     }
     std::printf("%-*s", int(width), "overall");
     for (const auto *m : { val, test })
         if (m)
-            std::printf("  %9s %9.3f", percent(m->accuracy).c_str(), m->macroF1);
+            std::printf("  %9s %9.3f", core::humanPercent(m->accuracy).c_str(), m->macroF1);
     std::printf("\n");
 }
 
@@ -231,12 +215,12 @@ int runTraining(const core::TrainOptions &options, bool json)
     }
     const auto &best = observer.bestEpoch();
     std::printf("\n%s: %s after %d epochs in %s; best epoch %d", f.method.c_str(),
-        core::enumName(f.reason).c_str(), f.epochsCompleted, duration(f.seconds).c_str(),
+        core::enumName(f.reason).c_str(), f.epochsCompleted, core::humanDuration(f.seconds).c_str(),
         f.bestEpoch);
     if (f.bestValAccuracy > 0 || (best && best->hasValidation))
-        std::printf(", validation accuracy %s", percent(f.bestValAccuracy).c_str());
+        std::printf(", validation accuracy %s", core::humanPercent(f.bestValAccuracy).c_str());
     if (f.hasTest)
-        std::printf(", test accuracy %s", percent(f.test.accuracy).c_str());
+        std::printf(", test accuracy %s", core::humanPercent(f.test.accuracy).c_str());
     std::printf("\n\n");
     // Per class: the best epoch's validation (when it ran in this process) and the best
     // adapter's test pass.
@@ -332,8 +316,8 @@ int cmdEval(const Args &args)
     }
     std::printf(
         "%s split: %d clips, accuracy %s, balanced accuracy %s, macro-F1 %.3f, loss %.4f\n\n",
-        core::enumName(o.split).c_str(), m.examples, percent(m.accuracy).c_str(),
-        percent(m.balancedAccuracy).c_str(), m.macroF1, r.loss);
+        core::enumName(o.split).c_str(), m.examples, core::humanPercent(m.accuracy).c_str(),
+        core::humanPercent(m.balancedAccuracy).c_str(), m.macroF1, r.loss);
     int width = 5;
     for (const auto &l : r.labels)
         width = std::max(width, int(l.size()));
@@ -358,6 +342,36 @@ int cmdExport(const Args &args)
     return kExitOk;
 }
 
+// `compare`'s console: each run's progress as for train, under a "== method" line.
+class ConsoleComparer : public core::CompareObserver
+{
+public:
+    explicit ConsoleComparer(bool json)
+        : m_json(json)
+    { }
+    void onRunStarted(const core::TrainOptions &o) override
+    {
+        m_run = std::make_unique<ConsoleObserver>(m_json, m_json ? "" : "  ");
+        if (!m_json)
+            std::fprintf(stderr, "== %s\n", core::methodName(o.peft.method).c_str());
+    }
+    void onRunFinished(const core::CompareRow &row) override
+    {
+        if (!row.trained)
+            std::fprintf(stderr, "  %s\n", row.status.c_str());
+    }
+    void onImport(const core::ImportEvent &e) override { m_run->onImport(e); }
+    void onProgress(const core::ProgressEvent &e) override { m_run->onProgress(e); }
+    void onStep(const core::StepEvent &e) override { m_run->onStep(e); }
+    void onEpoch(const core::EpochEvent &e) override { m_run->onEpoch(e); }
+    void onFinished(const core::FinishedEvent &e) override { m_run->onFinished(e); }
+    void onFailed(const core::FailedEvent &e) override { m_run->onFailed(e); }
+
+private:
+    bool m_json;
+    std::unique_ptr<ConsoleObserver> m_run;
+};
+
 int cmdCompare(const Args &args)
 {
     if (!args.positional.empty())
@@ -369,72 +383,26 @@ int cmdCompare(const Args &args)
         methods.push_back(core::parseMethod(m));
     if (methods.empty())
         throw UsageError("--methods needs at least one method");
-    const core::TrainOptions common = commonOptions(args);
     const std::filesystem::path out = args.value("out");
+    const std::vector<core::TrainOptions> runs = core::comparisonRuns(
+        commonOptions(args), methods,
+        [&](core::PeftMethod method) { return peftFromArgs(args, method); },
+        [&](core::PeftMethod method) { return out / core::methodName(method); });
     const bool asJson = args.has("json");
-
-    struct Row
-    {
-        std::string method, status;
-        long long parameters = 0;
-        double share = 0, val = 0, test = 0, seconds = 0;
-        bool hasTest = false;
-    };
-    std::vector<Row> rows;
     const StopOnInterrupt interrupt;
-    for (core::PeftMethod method : methods) {
-        core::TrainOptions o = common;
-        o.peft = peftFromArgs(args, method);
-        o.out = out / core::methodName(method);
-        o.command = core::trainCommandLine(o);
-        Row row { core::methodName(method), "ok" };
-        if (!asJson)
-            std::fprintf(stderr, "== %s\n", row.method.c_str());
-        try {
-            ConsoleObserver observer(asJson, asJson ? "" : "  ");
-            const core::FinishedEvent f = core::train(o, observer, interrupt.token());
-            row.status = core::enumName(f.reason);
-            row.parameters = f.trainableParameters;
-            row.val = f.bestValAccuracy;
-            row.hasTest = f.hasTest;
-            row.test = f.test.accuracy;
-            row.seconds = f.seconds;
-        } catch (const core::Error &e) {
-            // One method that cannot run (over budget, out of memory) does not stop the others.
-            row.status = e.reason();
-            std::fprintf(stderr, "  %s\n", e.what());
-        }
-        rows.push_back(row);
-        if (interrupt.interrupted())
-            break;
-    }
-
-    std::ostringstream csv, md;
-    csv << "method,trainable_parameters,best_val_accuracy,test_accuracy,seconds,status\n";
-    md << "| method | trainable parameters | best val accuracy | test accuracy | time | status "
-          "|\n|---|---:|---:|---:|---:|---|\n";
-    for (const Row &r : rows) {
-        csv << r.method << ',' << r.parameters << ',' << r.val << ','
-            << (r.hasTest ? std::to_string(r.test) : "") << ',' << r.seconds << ",\"" << r.status
-            << "\"\n";
-        md << "| " << r.method << " | " << r.parameters << " | " << percent(r.val) << " | "
-           << (r.hasTest ? percent(r.test) : "-") << " | " << duration(r.seconds) << " | "
-           << r.status << " |\n";
-    }
-    core::createDirectories(out);
-    core::writeFileAtomic(out / "comparison.csv", csv.str());
-    core::writeFileAtomic(out / "comparison.md", md.str());
+    ConsoleComparer console(asJson);
+    const std::vector<core::CompareRow> rows = core::compare(runs, out, console, interrupt.token());
     if (asJson) {
         json j = json::array();
-        for (const Row &r : rows)
-            j.push_back({ { "method", r.method }, { "trainable_parameters", r.parameters },
-                { "best_val_accuracy", r.val },
-                { "test_accuracy", r.hasTest ? json(r.test) : json(nullptr) },
+        for (const core::CompareRow &r : rows)
+            j.push_back({ { "method", r.method }, { "trainable_parameters", r.trainableParameters },
+                { "best_val_accuracy", r.bestValAccuracy },
+                { "test_accuracy", r.testAccuracy ? json(*r.testAccuracy) : json(nullptr) },
                 { "seconds", r.seconds }, { "status", r.status } });
         std::cout << json { { "event", "comparison" }, { "rows", j } }.dump() << std::endl;
     } else {
-        std::printf("\n%s\nwritten to %s and comparison.md\n", md.str().c_str(),
-            (out / "comparison.csv").string().c_str());
+        std::printf("\n%s\nwritten to %s and comparison.md\n",
+            core::comparisonMarkdown(rows).c_str(), (out / "comparison.csv").string().c_str());
     }
     return interrupt.interrupted() ? kExitInput : kExitOk;
 }

@@ -17,6 +17,7 @@
 #include "runtime/runtime.h"
 #include "sample_browser.h"
 #include "theme.h"
+#include "train/compare.h"
 #include "train/train_flags.h"
 #include "training_view.h"
 #include "workers/import_worker.h"
@@ -214,8 +215,15 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_training, &TrainingView::failed, m_statusDevice,
         [this, idleDevice] { m_statusDevice->setText(idleDevice); });
     connect(m_training, &TrainingView::finished, this, &MainWindow::onTrainingFinished);
+    connect(m_training, &TrainingView::runStarted, this, &MainWindow::addRun);
+    connect(m_training, &TrainingView::comparisonFinished, this,
+        [this](const QString &out, const QString &error) {
+            statusBar()->showMessage(
+                error.isEmpty() ? tr("Comparison finished: %1").arg(out + "/comparison.md") : error,
+                10000);
+            updateActions();
+        });
     connect(m_training, &TrainingView::failed, this, [this] {
-        m_comparisonQueue.clear();
         updateActions();
         m_runs->setRuns(m_runs->runs());
         m_live->setRuns(m_runs->runs());
@@ -643,12 +651,17 @@ bool MainWindow::startTraining()
 void MainWindow::launch(const core::TrainOptions &options)
 {
     m_training->start(options);
-    const QString run = qs(options.out.string());
+    addRun(options);
+    showPage(Page::Train);
+    updateActions();
+}
+
+void MainWindow::addRun(const core::TrainOptions &options)
+{
+    const QString run = qs(options.out);
     m_project->addRun(run);
     m_runs->setRuns(m_runs->runs() << run);
     m_live->setRuns(m_runs->runs());
-    showPage(Page::Train);
-    updateActions();
     Q_EMIT trainingStarted(run);
 }
 
@@ -656,41 +669,28 @@ bool MainWindow::startComparison(const QStringList &methods, const QString &budg
 {
     if (m_training->isRunning() || methods.isEmpty())
         return false;
-    std::vector<core::TrainOptions> queue;
-    QStringList skipped;
+    std::vector<core::TrainOptions> runs;
+    std::filesystem::path table;
     try {
-        const core::TrainOptions base = trainingOptions();
-        const std::int64_t budget = budgetText.trimmed().isEmpty()
-            ? 0
-            : core::parseBudget(budgetText.trimmed().toStdString(), m_model->backboneParameters);
-        const int labels = classesWithClips(m_project->project());
-        for (const QString &name : methods) {
-            core::TrainOptions o = base;
-            const core::PeftMethod method = core::parseMethod(name.toStdString());
-            o.peft = core::paperSetting(method);
-            o.learningRate = 0; // the paper's rate for each method
-            try {
-                if (budget > 0)
-                    o.peft = core::solveBudget(m_model->config, o.peft, budget, labels);
-            } catch (const core::Error &e) {
-                skipped << QStringLiteral("%1: %2").arg(name, qs(e.reason()));
-                continue;
-            }
-            // Unique: the method is part of the name, and each method is listed once.
-            o.out = core::newRunDir(m_project->project(), name.toStdString());
-            o.command = core::trainCommandLine(o);
-            queue.push_back(std::move(o));
-        }
+        core::TrainOptions base = trainingOptions();
+        base.budget = budgetText.trimmed().toStdString(); // the trainer sizes each method
+        base.learningRate = 0; // the paper's rate for each method
+        std::vector<core::PeftMethod> parsed;
+        for (const QString &name : methods)
+            parsed.push_back(core::parseMethod(name.toStdString()));
+        const core::Project &project = m_project->project();
+        // Each method is listed once, so the run folders (named after them) are distinct.
+        runs = core::comparisonRuns(
+            base, parsed, [](core::PeftMethod m) { return core::paperSetting(m); },
+            [&](core::PeftMethod m) { return core::newRunDir(project, core::methodName(m)); });
+        table = core::newRunDir(project, "comparison");
     } catch (const std::exception &e) {
         showError(tr("Cannot compare"), qs(e.what()));
         return false;
     }
-    if (!skipped.isEmpty())
-        statusBar()->showMessage(tr("Over budget, not trained: %1").arg(skipped.join("; ")), 10000);
-    if (queue.empty())
-        return false;
-    m_comparisonQueue.assign(queue.begin() + 1, queue.end());
-    launch(queue.front());
+    m_training->startComparison(runs, qs(table));
+    showPage(Page::Train);
+    updateActions();
     return true;
 }
 
@@ -702,13 +702,6 @@ void MainWindow::onTrainingFinished(const core::FinishedEvent &event)
                                  .arg(qs(core::enumName(event.reason)))
                                  .arg(event.bestValAccuracy * 100, 0, 'f', 1),
         10000);
-    if (!m_comparisonQueue.empty() && event.reason != core::FinishReason::Cancelled) {
-        const core::TrainOptions next = m_comparisonQueue.front();
-        m_comparisonQueue.erase(m_comparisonQueue.begin());
-        launch(next);
-    } else {
-        m_comparisonQueue.clear();
-    }
     updateActions();
 }
 

@@ -73,7 +73,9 @@ public Q_SLOTS:
     // Starts a training run of the project with the Method view's settings; false (and a
     // message) when something is missing.
     bool startTraining();
-    // Trains each method at the same budget, one after another (the CLI's compare).
+    // Trains each method at the same budget, one after another (core::compare, as the CLI's
+    // compare): each run that trains joins the project; the table goes to a "comparison" folder
+    // beside the runs. A method the budget cannot fit is reported and the others go on.
     bool startComparison(const QStringList &methods, const QString &budget);
 
 Q_SIGNALS:
@@ -102,6 +104,7 @@ private:
     void onTrainingFinished(const core::FinishedEvent &event);
     // Starts a run, lists it in the project and the runs view, shows the Train view.
     void launch(const core::TrainOptions &options);
+    void addRun(const core::TrainOptions &options); // lists a run that starts training
     bool ensureProject();
     void updateTitle();
     void updateRecentMenu();
@@ -123,7 +126,6 @@ private:
 
     std::optional<core::ModelSummary> m_model;
     QString m_loadingModel;
-    std::vector<core::TrainOptions> m_comparisonQueue; // runs still to train in a comparison
 
     QThread m_loaderThread, m_importThread;
     ModelLoader *m_loader = nullptr; // lives in m_loaderThread, deleted when it finishes

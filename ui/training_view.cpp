@@ -225,6 +225,10 @@ TrainingView::TrainingView(QWidget *parent)
     connect(m_worker, &TrainingWorker::epoch, this, &TrainingView::onEpoch);
     connect(m_worker, &TrainingWorker::finished, this, &TrainingView::onFinished);
     connect(m_worker, &TrainingWorker::failed, this, &TrainingView::onFailed);
+    connect(this, &TrainingView::comparisonRequested, m_worker, &TrainingWorker::compare);
+    connect(m_worker, &TrainingWorker::runStarted, this, &TrainingView::onRunStarted);
+    connect(
+        m_worker, &TrainingWorker::comparisonFinished, this, &TrainingView::onComparisonFinished);
     m_thread.setObjectName("training");
     m_thread.start();
     updateActions();
@@ -238,24 +242,64 @@ TrainingView::~TrainingView()
     m_thread.wait();
 }
 
-void TrainingView::start(const core::TrainOptions &options)
+bool TrainingView::begin()
 {
     if (m_running) {
         setMessage(tr("A run is in progress: cancel it or wait for it to finish first."), true);
-        return;
+        return false;
     }
     reset();
-    m_plannedEpochs = options.epochs;
     m_controls = std::make_shared<TrainingControls>();
     m_worker->setControls(m_controls);
     m_running = true;
     m_paused = false;
     m_stopRequested = false;
-    m_phase->setText(
-        tr("Starting: importing %1").arg(QString::fromStdString(options.data.string())));
+    return true;
+}
+
+void TrainingView::start(const core::TrainOptions &options)
+{
+    if (!begin())
+        return;
+    m_plannedEpochs = options.epochs;
+    m_phase->setText(tr("Starting: importing %1").arg(qs(options.data)));
     updateActions();
     Q_EMIT runRequested(options);
     Q_EMIT started();
+}
+
+void TrainingView::startComparison(const std::vector<core::TrainOptions> &runs, const QString &out)
+{
+    if (runs.empty() || !begin())
+        return;
+    m_comparing = true;
+    m_plannedEpochs = runs.front().epochs;
+    m_phase->setText(tr("Comparing %n method(s): importing %1", nullptr, int(runs.size()))
+                         .arg(qs(runs.front().data)));
+    updateActions();
+    Q_EMIT comparisonRequested(runs, out);
+    Q_EMIT started();
+}
+
+void TrainingView::onRunStarted(const core::TrainOptions &options)
+{
+    reset();
+    m_plannedEpochs = options.epochs;
+    m_phase->setText(tr("Training %1").arg(qs(core::methodName(options.peft.method))));
+    Q_EMIT runStarted(options);
+}
+
+void TrainingView::onComparisonFinished(const QString &out, const QString &error)
+{
+    m_running = false;
+    m_paused = false;
+    m_comparing = false;
+    updateActions();
+    m_phase->setText(tr("Comparison finished"));
+    setMessage(
+        error.isEmpty() ? tr("The comparison table is in %1").arg(out + "/comparison.md") : error,
+        !error.isEmpty());
+    Q_EMIT comparisonFinished(out, error);
 }
 
 void TrainingView::reset()
@@ -470,7 +514,7 @@ void TrainingView::onEpoch(const core::EpochEvent &e)
 
 void TrainingView::onFinished(const core::FinishedEvent &e)
 {
-    m_running = false;
+    m_running = m_comparing; // a comparison goes on with its next run
     m_paused = false;
     updateActions();
     if (e.reason == core::FinishReason::Completed)
@@ -495,7 +539,7 @@ void TrainingView::onFinished(const core::FinishedEvent &e)
 
 void TrainingView::onFailed(const QString &message)
 {
-    m_running = false;
+    m_running = m_comparing;
     m_paused = false;
     updateActions();
     m_phase->setText(tr("Failed"));

@@ -43,7 +43,13 @@ public:
     // Starts a run in the worker thread and returns at once (started() is emitted). Refused
     // (a message, nothing else) while a run is in progress. Clears the plots.
     void start(const core::TrainOptions &options);
+    // Trains `runs` one after another as one job (core::compare), writing comparison.csv and
+    // comparison.md into `out`: runStarted() for each run that trains (the view then shows it),
+    // finished() or failed() for each, comparisonFinished() at the end. Pause, stop after epoch
+    // and cancel act on the run in hand; the last two end the comparison. Refused like start().
+    void startComparison(const std::vector<core::TrainOptions> &runs, const QString &out);
     bool isRunning() const { return m_running; }
+    bool isComparing() const { return m_comparing; }
     bool isPaused() const { return m_paused; }
 
     // Reading back what the view shows (tests, the main window).
@@ -99,7 +105,12 @@ Q_SIGNALS:
     void failed(const QString &message);
     // A clip of the list was activated (double-click or Enter): play or open it.
     void clipActivated(const QString &file);
+    void runStarted(const astpeft::core::TrainOptions &options); // a comparison's next run
+    // The comparison ended; `error` is set when its table could not be written.
+    void comparisonFinished(const QString &out, const QString &error);
     void runRequested(const astpeft::core::TrainOptions &options); // queued to the worker
+    void comparisonRequested(
+        const std::vector<astpeft::core::TrainOptions> &runs, const QString &out); // queued
 
 private:
     void reset();
@@ -110,6 +121,9 @@ private:
     void showEpoch(const core::EpochEvent &event); // plots and stores it
     void onFinished(const core::FinishedEvent &event);
     void onFailed(const QString &message);
+    void onRunStarted(const core::TrainOptions &options);
+    void onComparisonFinished(const QString &out, const QString &error);
+    bool begin(); // controls for a new job; false (with a message) while one runs
     void updateActions();
     void setMessage(const QString &text, bool error);
     void chooseMetricsExport();
@@ -126,6 +140,7 @@ private:
     TrainingWorker *m_worker; // lives in m_thread; deleted when it finishes
     std::shared_ptr<TrainingControls> m_controls; // the current run's
     bool m_running = false, m_paused = false, m_stopRequested = false;
+    bool m_comparing = false; // m_running stays true from run to run
 
     int m_plannedEpochs = 0;
     qint64 m_lastStep = 0, m_stepsPerEpoch = 0;

@@ -276,6 +276,57 @@ private Q_SLOTS:
             line.c_str());
     }
 
+    // "Compare methods...": core::compare in the training worker. Each method that trains
+    // becomes a run of the project; one the budget cannot fit (full fine-tuning at 1%) is
+    // reported and the others go on; the table is written beside the runs.
+    void comparesMethods()
+    {
+        ui::MainWindow window;
+        window.show();
+        QSignalSpy opened(&window, &ui::MainWindow::modelOpened);
+        window.openModel(m_dir.path() + "/model");
+        QVERIFY(opened.wait(30000));
+        QVERIFY(window.newProject(m_dir.filePath("p-compare"), "compare"));
+        QSignalSpy ready(&window, &ui::MainWindow::importReady);
+        window.importPaths({ m_dir.filePath("words") });
+        QVERIFY(ready.wait(60000));
+        window.findChild<ui::ImportSummaryDialog *>()->accept();
+        core::TrainOptions o;
+        window.methodView()->applyTo(o);
+        o.epochs = 1;
+        o.batchSize = 4;
+        window.methodView()->setFrom(o);
+
+        QSignalSpy started(&window, &ui::MainWindow::trainingStarted);
+        QSignalSpy failed(window.trainingView(), &ui::TrainingView::failed);
+        QSignalSpy done(window.trainingView(), &ui::TrainingView::comparisonFinished);
+        QVERIFY(window.startComparison({ "linear", "full", "lora" }, "1%"));
+        QVERIFY(window.trainingView()->isComparing());
+        QVERIFY(!window.startTraining()); // one job at a time
+        QVERIFY(done.wait(300000));
+        QVERIFY2(done[0][1].toString().isEmpty(), qPrintable(done[0][1].toString()));
+        QVERIFY(!window.trainingView()->isRunning());
+        QCOMPARE(started.size(), 2);
+        QVERIFY(started[0][0].toString().endsWith("-linear"));
+        QVERIFY(started[1][0].toString().endsWith("-lora"));
+        QCOMPARE(window.project()->project().runs.size(), std::size_t(2));
+        QCOMPARE(failed.size(), 1);
+        QVERIFY2(failed[0][0].toString().startsWith("full: ")
+                && failed[0][0].toString().contains("over the budget"),
+            qPrintable(failed[0][0].toString()));
+
+        QFile csv(done[0][0].toString() + "/comparison.csv");
+        QVERIFY(csv.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = csv.readAll().trimmed().split('\n');
+        QCOMPARE(lines.size(), 4);
+        QVERIFY(lines[1].startsWith("linear,") && lines[1].endsWith(",\"completed\""));
+        QVERIFY(lines[2].startsWith("full,0,"));
+        QVERIFY(lines[3].startsWith("lora,") && lines[3].endsWith(",\"completed\""));
+        QVERIFY(QFile::exists(done[0][0].toString() + "/comparison.md"));
+        for (const QList<QVariant> &run : started)
+            QVERIFY(window.runsView()->runs().contains(run[0].toString()));
+    }
+
     void opensAModelInTheBackground()
     {
         ui::MainWindow window;

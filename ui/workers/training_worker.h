@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Runs core::train off the GUI thread. The worker lives in a QThread owned by its controller
-// (TrainingView); every training event crosses back as a value struct in a queued signal.
+// Runs core::train (or core::compare, a run per method) off the GUI thread. The worker lives in a
+// QThread owned by its controller (TrainingView); every training event crosses back as a value
+// struct in a queued signal.
 #pragma once
 
+#include "train/compare.h"
 #include "train/trainer.h"
 
 #include <QObject>
@@ -11,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <stop_token>
+#include <vector>
 
 namespace astpeft::ui {
 
@@ -41,6 +44,12 @@ public Q_SLOTS:
     // ("FILE: what went wrong" for core errors). Input errors (a missing data folder) fail
     // before anything is written.
     void run(const astpeft::core::TrainOptions &options);
+    // Worker thread: core::compare over `runs`, writing the table into `out`. Each run that
+    // trains emits runStarted() (at its import, when its folder exists) and then the events as
+    // run() does, ending in finished(); a run that cannot train emits failed("METHOD: reason").
+    // Then comparisonFinished() (also after a stop; with the error when the table could not be
+    // written).
+    void compare(const std::vector<astpeft::core::TrainOptions> &runs, const QString &out);
 
 Q_SIGNALS:
     void imported(const astpeft::core::ImportEvent &event);
@@ -49,8 +58,12 @@ Q_SIGNALS:
     void epoch(const astpeft::core::EpochEvent &event);
     void finished(const astpeft::core::FinishedEvent &event);
     void failed(const QString &message);
+    void runStarted(const astpeft::core::TrainOptions &options);
+    void comparisonFinished(const QString &out, const QString &error);
 
 private:
+    std::shared_ptr<TrainingControls> controls();
+
     std::mutex m_mutex; // guards m_controls (set on the GUI thread, read on the worker thread)
     std::shared_ptr<TrainingControls> m_controls;
 };
