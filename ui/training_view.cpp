@@ -242,6 +242,11 @@ TrainingView::~TrainingView()
     m_thread.wait();
 }
 
+bool TrainingView::isHeld() const
+{
+    return m_controls && m_controls->control.holding();
+}
+
 bool TrainingView::begin()
 {
     if (m_running) {

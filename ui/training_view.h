@@ -51,6 +51,8 @@ public:
     bool isRunning() const { return m_running; }
     bool isComparing() const { return m_comparing; }
     bool isPaused() const { return m_paused; }
+    // Whether the trainer is held by the pause now (it takes effect before the next step).
+    bool isHeld() const;
 
     // Reading back what the view shows (tests, the main window).
     const TrainingPlots *plots() const { return m_plots; }

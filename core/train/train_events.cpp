@@ -30,7 +30,9 @@ void TrainControl::resume()
 bool TrainControl::waitWhilePaused(std::stop_token stop)
 {
     std::unique_lock lock(m_mutex);
+    m_holding = m_paused.load();
     m_resumed.wait(lock, stop, [this] { return !m_paused.load(); });
+    m_holding = false;
     return !stop.stop_requested();
 }
 

@@ -102,13 +102,15 @@ public:
     void pause();
     void resume();
     bool paused() const { return m_paused.load(); }
+    // Whether the training thread is held in waitWhilePaused() now (a pause has taken effect).
+    bool holding() const { return m_holding.load(); }
     void stopAfterEpoch() { m_stopAfterEpoch = true; }
     bool stopAfterEpochRequested() const { return m_stopAfterEpoch.load(); }
     // Training thread: blocks while paused; returns false when the stop token fires.
     bool waitWhilePaused(std::stop_token stop);
 
 private:
-    std::atomic<bool> m_paused { false }, m_stopAfterEpoch { false };
+    std::atomic<bool> m_paused { false }, m_stopAfterEpoch { false }, m_holding { false };
     std::mutex m_mutex;
     std::condition_variable_any m_resumed;
 };

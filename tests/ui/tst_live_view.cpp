@@ -198,9 +198,11 @@ private Q_SLOTS:
         QVERIFY(stopped.wait(30000) || !stopped.isEmpty());
         QCOMPARE(stopped.last()[0].toString(), QString());
         QVERIFY(!view.isListening());
-        // Stop stops: nothing arrives any more.
+        // Stop stops: the worker's loop has returned, so every window it sent was queued before
+        // stopped() and has been shown; nothing arrives any more.
         const qsizetype shown = windows.size();
-        QTest::qWait(300);
+        QCoreApplication::sendPostedEvents();
+        QCoreApplication::processEvents();
         QCOMPARE(windows.size(), shown);
 
         // The detections within the sequence: the timeline's, newest first in the list.

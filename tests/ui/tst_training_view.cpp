@@ -381,7 +381,8 @@ private Q_SLOTS:
         QVERIFY(view.isPaused());
         QCOMPARE(view.pauseAction()->text(), QString("&Resume"));
         QTRY_VERIFY_WITH_TIMEOUT(featuresDone, 300000);
-        QTest::qWait(500); // a step of the tiny model takes milliseconds
+        QTRY_VERIFY_WITH_TIMEOUT(view.isHeld(), 300000); // the trainer waits before its first step
+        QCoreApplication::processEvents();
         QCOMPARE(steps.count(), 0);
         QVERIFY(view.isRunning());
         view.pauseAction()->trigger(); // the same action resumes
