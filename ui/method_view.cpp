@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "runtime/runtime.h"
+#include "scientific_spin_box.h"
 #include "train/memory_estimate.h"
 
 #include <QCheckBox>
@@ -15,7 +16,6 @@
 #include <QLineEdit>
 #include <QLocale>
 #include <QPushButton>
-#include <QRegularExpression>
 #include <QScrollArea>
 #include <QSignalBlocker>
 #include <QSlider>
@@ -33,21 +33,6 @@ namespace {
 
 constexpr int kSliderSteps = 1000;
 constexpr double kBudgetMin = 1000.0; // the slider's left end, in parameters
-
-// "5e-3", "1e-2", "2.5e-4": how the paper and the CLI write learning rates.
-QString scientific(double value)
-{
-    if (!(value > 0.0))
-        return QStringLiteral("0");
-    int exponent = int(std::floor(std::log10(value)));
-    double mantissa = value / std::pow(10.0, exponent);
-    if (mantissa >= 9.9995) { // rounding carried into the next decade
-        mantissa /= 10.0;
-        ++exponent;
-    }
-    QString text = QString::number(mantissa, 'g', 4);
-    return exponent == 0 ? text : text + QLatin1Char('e') + QString::number(exponent);
-}
 
 // "250k", "1.5M", "900": a count as a budget text (three significant digits).
 QString compactCount(double count)
@@ -106,7 +91,7 @@ QString paperDescription(core::PeftMethod method, core::AdapterBlock block)
     }
     return MethodView::tr("The paper's setting (Cappellazzo et al., Table 1): %1; learning rate "
                           "%2. Clears the budget.")
-        .arg(knobs, scientific(core::paperLearningRate(method)));
+        .arg(knobs, scientificText(core::paperLearningRate(method)));
 }
 
 void describe(QWidget *widget, const QString &objectName, const QString &accessibleName,
@@ -148,60 +133,6 @@ QStandardItem *comboItem(QComboBox *combo, int index)
 }
 
 } // namespace
-
-// A learning-rate box: scientific notation ("5e-3"), steps that double or halve, and 0 shown
-// as the method's paper rate ("paper: 5e-3").
-class ScientificSpinBox : public QDoubleSpinBox
-{
-public:
-    ScientificSpinBox()
-    {
-        setDecimals(12); // QDoubleSpinBox rounds values to its decimals
-        setRange(0.0, 10.0);
-        // Half-typed rates ("2.5e") are not values: take the text when editing finishes.
-        setKeyboardTracking(false);
-    }
-    void setPaperRate(double rate)
-    {
-        m_paperRate = rate;
-        setSpecialValueText(MethodView::tr("paper: %1").arg(scientific(rate)));
-    }
-
-    QString textFromValue(double value) const override { return scientific(value); }
-    double valueFromText(const QString &text) const override
-    {
-        if (text == specialValueText())
-            return 0.0;
-        return text.trimmed().toDouble();
-    }
-    QValidator::State validate(QString &input, int &) const override
-    {
-        const QString text = input.trimmed();
-        if (text == specialValueText())
-            return QValidator::Acceptable;
-        if (text.isEmpty() || specialValueText().startsWith(text))
-            return QValidator::Intermediate;
-        static const QRegularExpression number(
-            QStringLiteral("^[0-9]*\\.?[0-9]*([eE][-+]?[0-9]*)?$"));
-        if (!number.match(text).hasMatch())
-            return QValidator::Invalid;
-        bool ok = false;
-        const double v = text.toDouble(&ok);
-        return ok && v >= minimum() && v <= maximum() ? QValidator::Acceptable
-                                                      : QValidator::Intermediate;
-    }
-    void stepBy(int steps) override
-    {
-        const double start = value() > 0.0 ? value() : m_paperRate;
-        setValue(std::clamp(start * std::pow(2.0, steps), 1e-8, maximum()));
-    }
-
-protected:
-    StepEnabled stepEnabled() const override { return StepUpEnabled | StepDownEnabled; }
-
-private:
-    double m_paperRate = 5e-3;
-};
 
 MethodView::MethodView(QWidget *parent)
     : QWidget(parent)
