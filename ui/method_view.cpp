@@ -2,12 +2,13 @@
 #include "method_view.h"
 
 #include "error.h"
+#include "method_fields.h"
 #include "runtime/runtime.h"
+#include "scientific_spin_box.h"
 #include "train/memory_estimate.h"
 
 #include <QCheckBox>
 #include <QComboBox>
-#include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -15,7 +16,6 @@
 #include <QLineEdit>
 #include <QLocale>
 #include <QPushButton>
-#include <QRegularExpression>
 #include <QScrollArea>
 #include <QSignalBlocker>
 #include <QSlider>
@@ -24,7 +24,6 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
-#include <climits>
 #include <cmath>
 
 namespace astpeft::ui {
@@ -33,21 +32,6 @@ namespace {
 
 constexpr int kSliderSteps = 1000;
 constexpr double kBudgetMin = 1000.0; // the slider's left end, in parameters
-
-// "5e-3", "1e-2", "2.5e-4": how the paper and the CLI write learning rates.
-QString scientific(double value)
-{
-    if (!(value > 0.0))
-        return QStringLiteral("0");
-    int exponent = int(std::floor(std::log10(value)));
-    double mantissa = value / std::pow(10.0, exponent);
-    if (mantissa >= 9.9995) { // rounding carried into the next decade
-        mantissa /= 10.0;
-        ++exponent;
-    }
-    QString text = QString::number(mantissa, 'g', 4);
-    return exponent == 0 ? text : text + QLatin1Char('e') + QString::number(exponent);
-}
 
 // "250k", "1.5M", "900": a count as a budget text (three significant digits).
 QString compactCount(double count)
@@ -106,7 +90,7 @@ QString paperDescription(core::PeftMethod method, core::AdapterBlock block)
     }
     return MethodView::tr("The paper's setting (Cappellazzo et al., Table 1): %1; learning rate "
                           "%2. Clears the budget.")
-        .arg(knobs, scientific(core::paperLearningRate(method)));
+        .arg(knobs, scientificText(core::paperLearningRate(method)));
 }
 
 void describe(QWidget *widget, const QString &objectName, const QString &accessibleName,
@@ -115,23 +99,6 @@ void describe(QWidget *widget, const QString &objectName, const QString &accessi
     widget->setObjectName(objectName);
     widget->setAccessibleName(accessibleName);
     widget->setToolTip(tooltip);
-}
-
-QSpinBox *spinBox(int lo, int hi, int step = 1)
-{
-    auto *box = new QSpinBox;
-    box->setRange(lo, hi);
-    box->setSingleStep(step);
-    return box;
-}
-
-QDoubleSpinBox *doubleBox(double lo, double hi, int decimals, double step)
-{
-    auto *box = new QDoubleSpinBox;
-    box->setDecimals(decimals);
-    box->setRange(lo, hi);
-    box->setSingleStep(step);
-    return box;
 }
 
 void setComboData(QComboBox *combo, const QVariant &data)
@@ -148,60 +115,6 @@ QStandardItem *comboItem(QComboBox *combo, int index)
 }
 
 } // namespace
-
-// A learning-rate box: scientific notation ("5e-3"), steps that double or halve, and 0 shown
-// as the method's paper rate ("paper: 5e-3").
-class ScientificSpinBox : public QDoubleSpinBox
-{
-public:
-    ScientificSpinBox()
-    {
-        setDecimals(12); // QDoubleSpinBox rounds values to its decimals
-        setRange(0.0, 10.0);
-        // Half-typed rates ("2.5e") are not values: take the text when editing finishes.
-        setKeyboardTracking(false);
-    }
-    void setPaperRate(double rate)
-    {
-        m_paperRate = rate;
-        setSpecialValueText(MethodView::tr("paper: %1").arg(scientific(rate)));
-    }
-
-    QString textFromValue(double value) const override { return scientific(value); }
-    double valueFromText(const QString &text) const override
-    {
-        if (text == specialValueText())
-            return 0.0;
-        return text.trimmed().toDouble();
-    }
-    QValidator::State validate(QString &input, int &) const override
-    {
-        const QString text = input.trimmed();
-        if (text == specialValueText())
-            return QValidator::Acceptable;
-        if (text.isEmpty() || specialValueText().startsWith(text))
-            return QValidator::Intermediate;
-        static const QRegularExpression number(
-            QStringLiteral("^[0-9]*\\.?[0-9]*([eE][-+]?[0-9]*)?$"));
-        if (!number.match(text).hasMatch())
-            return QValidator::Invalid;
-        bool ok = false;
-        const double v = text.toDouble(&ok);
-        return ok && v >= minimum() && v <= maximum() ? QValidator::Acceptable
-                                                      : QValidator::Intermediate;
-    }
-    void stepBy(int steps) override
-    {
-        const double start = value() > 0.0 ? value() : m_paperRate;
-        setValue(std::clamp(start * std::pow(2.0, steps), 1e-8, maximum()));
-    }
-
-protected:
-    StepEnabled stepEnabled() const override { return StepUpEnabled | StepDownEnabled; }
-
-private:
-    double m_paperRate = 5e-3;
-};
 
 MethodView::MethodView(QWidget *parent)
     : QWidget(parent)
@@ -252,15 +165,35 @@ QWidget *MethodView::buildMethodGroup()
     m_summary->setAccessibleName(tr("Method summary"));
     form->addRow(m_summary);
 
+    // The knobs from the tables (method_fields.cpp); the LoRA targets are a row of check boxes
+    // that must keep one checked, so they are built here.
     m_knobs = form;
-    m_rank = spinBox(1, 768);
-    describe(m_rank, "rank", tr("LoRA rank"),
-        tr("Rank r of each low-rank update B·A (2·r·hidden parameters per target and layer)."));
-    form->addRow(tr("Rank"), m_rank);
-    m_alpha = doubleBox(0.0, 1024.0, 2, 1.0);
-    describe(m_alpha, "alpha", tr("LoRA alpha"),
-        tr("Scaling of the update: alpha / rank (the paper: 16). Changes no parameter count."));
-    form->addRow(tr("Alpha"), m_alpha);
+    m_knobForm.addRows(form, loraKnobFields());
+    form->addRow(tr("Targets"), buildTargets());
+    m_knobForm.addRows(form, adapterKnobFields());
+    m_knobForm.addRows(form, tokenKnobFields());
+    m_rank = m_knobForm.widget<QSpinBox>("rank");
+    m_block = m_knobForm.widget<QComboBox>("block");
+    m_bottleneck = m_knobForm.widget<QSpinBox>("bottleneck");
+    m_prompts = m_knobForm.widget<QSpinBox>("prompts");
+    m_prefixTokens = m_knobForm.widget<QSpinBox>("prefixTokens");
+
+    m_paper = new QPushButton(tr("Paper setting"));
+    describe(m_paper, "paperSetting", tr("Paper setting"), QString());
+    form->addRow(QString(), m_paper);
+
+    connect(m_method, &QComboBox::currentIndexChanged, this, &MethodView::onMethodChanged);
+    // The adapter block shows or hides the kernel.
+    m_knobForm.connectEdits(this, [this] {
+        updateVisibility();
+        onEdited();
+    });
+    connect(m_paper, &QPushButton::clicked, this, &MethodView::applyPaperSetting);
+    return group;
+}
+
+QWidget *MethodView::buildTargets()
+{
     m_targets = new QWidget;
     auto *targets = new QHBoxLayout(m_targets);
     targets->setContentsMargins(0, 0, 0, 0);
@@ -290,64 +223,7 @@ QWidget *MethodView::buildMethodGroup()
     m_targets->setObjectName("targets");
     m_targets->setAccessibleName(tr("LoRA targets"));
     m_targets->setToolTip(tr("The attention projections that get a low-rank update."));
-    form->addRow(tr("Targets"), m_targets);
-
-    m_block = new QComboBox;
-    m_block->addItem(tr("Bottleneck"), int(core::AdapterBlock::Bottleneck));
-    m_block->addItem(tr("Conformer"), int(core::AdapterBlock::Conformer));
-    describe(m_block, "block", tr("Adapter block"),
-        tr("Bottleneck: Linear down, activation, Linear up. Conformer: LayerNorm, pointwise "
-           "convolution, GLU, depthwise convolution, BatchNorm, pointwise convolution (the "
-           "paper's best)."));
-    form->addRow(tr("Block"), m_block);
-    m_placement = new QComboBox;
-    m_placement->addItem(tr("Pfeiffer (FFN only)"), int(core::AdapterPlacement::Pfeiffer));
-    m_placement->addItem(tr("Houlsby (MHSA and FFN)"), int(core::AdapterPlacement::Houlsby));
-    describe(m_placement, "placement", tr("Adapter placement"),
-        tr("Pfeiffer: one adapter per layer beside the feed-forward block. Houlsby: one beside "
-           "the attention block too (twice the parameters)."));
-    form->addRow(tr("Placement"), m_placement);
-    m_mode = new QComboBox;
-    m_mode->addItem(tr("Parallel"), int(core::AdapterMode::Parallel));
-    m_mode->addItem(tr("Sequential"), int(core::AdapterMode::Sequential));
-    describe(m_mode, "mode", tr("Adapter mode"),
-        tr("Parallel: the adapter reads the block's input and adds to its output (the paper's "
-           "setting). Sequential: the adapter transforms the block's output."));
-    form->addRow(tr("Mode"), m_mode);
-    m_bottleneck = spinBox(1, 768);
-    describe(m_bottleneck, "bottleneck", tr("Adapter bottleneck size"),
-        tr("Bottleneck width r (conformer: GLU output channels); the paper: 12 for the "
-           "bottleneck block, 8 for the conformer."));
-    form->addRow(tr("Bottleneck size"), m_bottleneck);
-    m_kernel = spinBox(1, 255);
-    describe(m_kernel, "kernel", tr("Conformer kernel size"),
-        tr("Depthwise convolution kernel over the tokens (the paper: 31)."));
-    form->addRow(tr("Kernel"), m_kernel);
-    m_prompts = spinBox(1, 4096);
-    describe(m_prompts, "prompts", tr("Prompt tokens"),
-        tr("Learned prompt tokens (per layer for deep prompts); they lengthen the sequence, so "
-           "they cost time and memory (the paper: 300 shallow, 25 deep)."));
-    form->addRow(tr("Prompts"), m_prompts);
-    m_prefixTokens = spinBox(2, 4096, 2);
-    describe(m_prefixTokens, "prefixTokens", tr("Prefix tokens"),
-        tr("Learned key plus value tokens per layer, half each; even (the paper: 24)."));
-    form->addRow(tr("Prefix tokens"), m_prefixTokens);
-
-    m_paper = new QPushButton(tr("Paper setting"));
-    describe(m_paper, "paperSetting", tr("Paper setting"), QString());
-    form->addRow(QString(), m_paper);
-
-    connect(m_method, &QComboBox::currentIndexChanged, this, &MethodView::onMethodChanged);
-    for (QSpinBox *box : { m_rank, m_bottleneck, m_kernel, m_prompts, m_prefixTokens })
-        connect(box, &QSpinBox::valueChanged, this, &MethodView::onEdited);
-    connect(m_alpha, &QDoubleSpinBox::valueChanged, this, &MethodView::onEdited);
-    for (QComboBox *combo : { m_block, m_placement, m_mode })
-        connect(combo, &QComboBox::currentIndexChanged, this, [this] {
-            updateVisibility();
-            onEdited();
-        });
-    connect(m_paper, &QPushButton::clicked, this, &MethodView::applyPaperSetting);
-    return group;
+    return m_targets;
 }
 
 QWidget *MethodView::buildBudgetGroup()
@@ -435,56 +311,42 @@ QWidget *MethodView::buildTrainingGroup()
 {
     auto *group = new QGroupBox(tr("Training"));
     auto *form = new QFormLayout(group);
+    // The fields from the tables (method_fields.cpp), with the device and the precision, whose
+    // entries depend on the machine and on each other, built between them.
+    m_trainingForm.addRows(form, hyperParameterFields());
+    addDeviceRows(form);
+    m_trainingForm.addRows(form, augmentationFields());
+    m_batch = m_trainingForm.widget<QSpinBox>("batchSize");
+    m_learningRate = m_trainingForm.widget<ScientificSpinBox>("learningRate");
+    m_maxLength = m_trainingForm.widget<QSpinBox>("maxLength");
+    m_checkpoint = m_trainingForm.widget<QCheckBox>("checkpointActivations");
+
+    // Defaults: the trainer's (the paper's recipe).
     const core::TrainOptions defaults;
+    m_trainingForm.show(defaults);
+    setComboData(m_precision, int(defaults.precision));
+    if (core::runtimeInfo()
+            .cudaAvailable) { // the trainer's "auto": the first GPU, in its precision
+        setComboData(m_device, QStringLiteral("cuda:0"));
+        setComboData(m_precision, int(core::defaultTrainingPrecision("cuda:0")));
+    }
+    onDeviceChanged();
 
-    m_epochs = spinBox(1, 100000);
-    describe(m_epochs, "epochs", tr("Epochs"), tr("Passes over the training split (default 10)."));
-    form->addRow(tr("Epochs"), m_epochs);
-    m_batch = spinBox(1, 4096);
-    describe(m_batch, "batchSize", tr("Batch size"),
-        tr("Clips per batch (the paper: 8). Memory grows with it."));
-    form->addRow(tr("Batch size"), m_batch);
-    m_learningRate = new ScientificSpinBox;
-    describe(m_learningRate, "learningRate", tr("Learning rate"),
-        tr("AdamW learning rate with a cosine schedule; at its lowest it is the paper's rate "
-           "for the method."));
-    form->addRow(tr("Learning rate"), m_learningRate);
-    m_weightDecay = doubleBox(0.0, 10.0, 4, 0.01);
-    describe(m_weightDecay, "weightDecay", tr("Weight decay"),
-        tr("AdamW weight decay on every trainable tensor (the paper: 0.1)."));
-    form->addRow(tr("Weight decay"), m_weightDecay);
-    m_warmup = spinBox(0, 10000000, 10);
-    describe(m_warmup, "warmupSteps", tr("Warm-up steps"),
-        tr("Optimizer steps of linear warm-up before the cosine decay; 0: none."));
-    form->addRow(tr("Warm-up steps"), m_warmup);
-    m_clip = doubleBox(0.0, 1000.0, 2, 0.5);
-    m_clip->setSpecialValueText(tr("off"));
-    describe(m_clip, "clipGradNorm", tr("Gradient clipping"),
-        tr("Clip the global L2 norm of the gradients to this value; off at 0."));
-    form->addRow(tr("Gradient clipping"), m_clip);
-    m_accumulation = spinBox(1, 1024);
-    describe(m_accumulation, "accumulation", tr("Gradient accumulation"),
-        tr("Batches per optimizer step: a larger effective batch at the memory of one."));
-    form->addRow(tr("Accumulation"), m_accumulation);
-    m_patience = spinBox(0, 10000);
-    m_patience->setSpecialValueText(tr("off"));
-    describe(m_patience, "patience", tr("Early-stopping patience"),
-        tr("Stop after this many epochs without a better validation result; off at 0."));
-    form->addRow(tr("Patience"), m_patience);
-    m_maxLength = spinBox(0, 100000, 10);
-    m_maxLength->setSpecialValueText(tr("automatic"));
-    m_maxLength->setSuffix(tr(" frames"));
-    describe(m_maxLength, "maxLength", tr("Maximum input length"),
-        tr("Input frames (10 ms each). Automatic: the longest training clip rounded up to 10 "
-           "frames (1 s: 100), at most the backbone's; the estimates then assume the "
-           "backbone's length."));
-    form->addRow(tr("Max length"), m_maxLength);
-    m_seed = spinBox(0, INT_MAX);
-    describe(m_seed, "seed", tr("Seed"),
-        tr("Seeds the split, shuffling, augmentation and initialisation: the same seed "
-           "reproduces a CPU run bit for bit."));
-    form->addRow(tr("Seed"), m_seed);
+    m_trainingForm.connectEdits(this, [this] { onEdited(); });
+    connect(m_precision, &QComboBox::currentIndexChanged, this, &MethodView::onEdited);
+    connect(m_device, &QComboBox::currentIndexChanged, this, [this] {
+        // A device the user picks brings its default precision (bf16 on GPUs with native
+        // bf16, fp32 elsewhere), as `astpeft train --precision auto`; they may change it after.
+        setComboData(m_precision,
+            int(core::defaultTrainingPrecision(m_device->currentData().toString().toStdString())));
+        onDeviceChanged();
+        onEdited();
+    });
+    return group;
+}
 
+void MethodView::addDeviceRows(QFormLayout *form)
+{
     m_device = new QComboBox;
     const core::RuntimeInfo runtime = core::runtimeInfo();
     m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
@@ -531,130 +393,6 @@ QWidget *MethodView::buildTrainingGroup()
         tr("fp32; or autocast of the forward pass to bf16 (fast on GPUs and CPUs with "
            "AVX512-BF16 or AMX) or fp16 (CUDA only, with dynamic loss scaling)."));
     form->addRow(tr("Precision"), m_precision);
-
-    m_freqMask = spinBox(0, 128);
-    m_freqMask->setSpecialValueText(tr("off"));
-    m_freqMask->setSuffix(tr(" bins"));
-    describe(m_freqMask, "freqMask", tr("SpecAugment frequency-mask width"),
-        tr("Largest frequency mask, in mel bins (the paper's ESC-50 and UrbanSound8K runs: "
-           "24); off at 0."));
-    m_freqMasks = spinBox(1, 10);
-    describe(m_freqMasks, "freqMasks", tr("Frequency masks per clip"),
-        tr("How many frequency masks each clip gets."));
-    auto *freq = new QHBoxLayout;
-    freq->addWidget(m_freqMask, 1);
-    freq->addWidget(new QLabel(QStringLiteral("×")));
-    freq->addWidget(m_freqMasks);
-    form->addRow(tr("Frequency masks"), freq);
-    m_timeMask = spinBox(0, 2048);
-    m_timeMask->setSpecialValueText(tr("off"));
-    m_timeMask->setSuffix(tr(" frames"));
-    describe(m_timeMask, "timeMask", tr("SpecAugment time-mask width"),
-        tr("Largest time mask, in frames (the paper's ESC-50 and UrbanSound8K runs: 80); off "
-           "at 0."));
-    m_timeMasks = spinBox(1, 10);
-    describe(m_timeMasks, "timeMasks", tr("Time masks per clip"),
-        tr("How many time masks each clip gets."));
-    auto *time = new QHBoxLayout;
-    time->addWidget(m_timeMask, 1);
-    time->addWidget(new QLabel(QStringLiteral("×")));
-    time->addWidget(m_timeMasks);
-    form->addRow(tr("Time masks"), time);
-    m_mixup = doubleBox(0.0, 10.0, 2, 0.1);
-    m_mixup->setSpecialValueText(tr("off"));
-    describe(m_mixup, "mixup", tr("Mixup alpha"),
-        tr("Mix pairs of clips and their labels with a Beta(alpha, alpha) weight; off at 0."));
-    m_mixupProbability = doubleBox(0.0, 1.0, 2, 0.1);
-    describe(m_mixupProbability, "mixupProbability", tr("Mixup probability"),
-        tr("The chance that a batch is mixed."));
-    auto *mixup = new QHBoxLayout;
-    mixup->addWidget(m_mixup, 1);
-    mixup->addWidget(new QLabel(tr("probability")));
-    mixup->addWidget(m_mixupProbability);
-    form->addRow(tr("Mixup"), mixup);
-    m_noise = doubleBox(0.0, 1.0, 2, 0.1);
-    m_noise->setSpecialValueText(tr("off"));
-    describe(m_noise, "noise", tr("Noise mixing probability"),
-        tr("The chance that a clip gets background noise from the dataset's noise files "
-           "(_background_noise_); off at 0."));
-    m_snrMin = doubleBox(-20.0, 60.0, 1, 1.0);
-    m_snrMin->setSuffix(tr(" dB"));
-    describe(m_snrMin, "snrMin", tr("Lowest noise SNR"), tr("Lowest signal-to-noise ratio."));
-    m_snrMax = doubleBox(-20.0, 60.0, 1, 1.0);
-    m_snrMax->setSuffix(tr(" dB"));
-    describe(m_snrMax, "snrMax", tr("Highest noise SNR"), tr("Highest signal-to-noise ratio."));
-    auto *noise = new QHBoxLayout;
-    noise->addWidget(m_noise, 1);
-    noise->addWidget(new QLabel(tr("SNR")));
-    noise->addWidget(m_snrMin);
-    noise->addWidget(new QLabel(QStringLiteral("–")));
-    noise->addWidget(m_snrMax);
-    form->addRow(tr("Noise mixing"), noise);
-    m_shift = doubleBox(0.0, 10.0, 2, 0.05);
-    m_shift->setSpecialValueText(tr("off"));
-    m_shift->setSuffix(tr(" s"));
-    describe(m_shift, "shift", tr("Time shift"),
-        tr("Largest circular shift of the waveform, either direction; off at 0."));
-    form->addRow(tr("Time shift"), m_shift);
-    m_gain = doubleBox(0.0, 40.0, 1, 1.0);
-    m_gain->setSpecialValueText(tr("off"));
-    m_gain->setSuffix(tr(" dB"));
-    describe(
-        m_gain, "gain", tr("Random gain"), tr("Largest random gain, up or down, in dB; off at 0."));
-    form->addRow(tr("Gain"), m_gain);
-    m_checkpoint = new QCheckBox(tr("Activation checkpointing"));
-    describe(m_checkpoint, "checkpointActivations", tr("Activation checkpointing"),
-        tr("Same results, less memory: each layer keeps only its input and is recomputed in "
-           "the backward pass, about a third slower."));
-    form->addRow(QString(), m_checkpoint);
-
-    // Defaults: the trainer's (the paper's recipe).
-    m_epochs->setValue(defaults.epochs);
-    m_batch->setValue(defaults.batchSize);
-    m_learningRate->setValue(defaults.learningRate);
-    m_weightDecay->setValue(defaults.weightDecay);
-    m_warmup->setValue(defaults.warmupSteps);
-    m_clip->setValue(defaults.clipGradNorm);
-    m_accumulation->setValue(defaults.accumulation);
-    m_patience->setValue(defaults.patience);
-    m_maxLength->setValue(defaults.maxLength);
-    m_seed->setValue(int(std::min<std::uint64_t>(defaults.seed, INT_MAX)));
-    m_freqMask->setValue(defaults.augment.freqMaskParam);
-    m_freqMasks->setValue(defaults.augment.freqMasks);
-    m_timeMask->setValue(defaults.augment.timeMaskParam);
-    m_timeMasks->setValue(defaults.augment.timeMasks);
-    m_mixup->setValue(defaults.augment.mixupAlpha);
-    m_mixupProbability->setValue(defaults.augment.mixupProbability);
-    m_noise->setValue(defaults.augment.noiseProbability);
-    m_snrMin->setValue(defaults.augment.noiseSnrMin);
-    m_snrMax->setValue(defaults.augment.noiseSnrMax);
-    m_shift->setValue(defaults.augment.shiftSeconds);
-    m_gain->setValue(defaults.augment.gainDb);
-    m_checkpoint->setChecked(defaults.checkpointActivations);
-    setComboData(m_precision, int(defaults.precision));
-    if (runtime.cudaAvailable) { // the trainer's "auto": the first GPU, in its precision
-        setComboData(m_device, QStringLiteral("cuda:0"));
-        setComboData(m_precision, int(core::defaultTrainingPrecision("cuda:0")));
-    }
-    onDeviceChanged();
-
-    for (QSpinBox *box : { m_epochs, m_batch, m_warmup, m_accumulation, m_patience, m_maxLength,
-             m_seed, m_freqMask, m_freqMasks, m_timeMask, m_timeMasks })
-        connect(box, &QSpinBox::valueChanged, this, &MethodView::onEdited);
-    for (QDoubleSpinBox *box : { static_cast<QDoubleSpinBox *>(m_learningRate), m_weightDecay,
-             m_clip, m_mixup, m_mixupProbability, m_noise, m_snrMin, m_snrMax, m_shift, m_gain })
-        connect(box, &QDoubleSpinBox::valueChanged, this, &MethodView::onEdited);
-    connect(m_precision, &QComboBox::currentIndexChanged, this, &MethodView::onEdited);
-    connect(m_device, &QComboBox::currentIndexChanged, this, [this] {
-        // A device the user picks brings its default precision (bf16 on GPUs with native
-        // bf16, fp32 elsewhere), as `astpeft train --precision auto`; they may change it after.
-        setComboData(m_precision,
-            int(core::defaultTrainingPrecision(m_device->currentData().toString().toStdString())));
-        onDeviceChanged();
-        onEdited();
-    });
-    connect(m_checkpoint, &QCheckBox::toggled, this, &MethodView::onEdited);
-    return group;
 }
 
 void MethodView::setBackbone(const core::AstConfig &config, const QString &description)
@@ -710,31 +448,9 @@ void MethodView::applyTo(core::TrainOptions &o) const
 {
     o.peft = m_peft;
     o.budget = budgetText().toStdString();
-    o.epochs = m_epochs->value();
-    o.batchSize = m_batch->value();
-    o.learningRate = m_learningRate->value();
-    o.weightDecay = m_weightDecay->value();
-    o.warmupSteps = m_warmup->value();
-    o.clipGradNorm = m_clip->value();
-    o.accumulation = m_accumulation->value();
-    o.patience = m_patience->value();
-    o.maxLength = m_maxLength->value();
-    o.seed = std::uint64_t(m_seed->value());
-    o.split.seed = o.seed; // as the CLI does: one seed for the split and the run
+    m_trainingForm.read(o);
     o.precision = core::Precision(m_precision->currentData().toInt());
     o.device = m_device->currentData().toString().toStdString();
-    o.augment.freqMaskParam = m_freqMask->value();
-    o.augment.freqMasks = m_freqMasks->value();
-    o.augment.timeMaskParam = m_timeMask->value();
-    o.augment.timeMasks = m_timeMasks->value();
-    o.augment.mixupAlpha = m_mixup->value();
-    o.augment.mixupProbability = m_mixupProbability->value();
-    o.augment.noiseProbability = m_noise->value();
-    o.augment.noiseSnrMin = m_snrMin->value();
-    o.augment.noiseSnrMax = m_snrMax->value();
-    o.augment.shiftSeconds = m_shift->value();
-    o.augment.gainDb = m_gain->value();
-    o.checkpointActivations = m_checkpoint->isChecked();
 }
 
 void MethodView::setFrom(const core::TrainOptions &o)
@@ -743,17 +459,16 @@ void MethodView::setFrom(const core::TrainOptions &o)
     m_peft = o.peft;
     m_budget->setText(QString::fromStdString(o.budget).trimmed());
     syncSliderToText();
-    m_epochs->setValue(o.epochs);
-    m_batch->setValue(o.batchSize);
-    m_learningRate->setValue(o.learningRate);
-    m_weightDecay->setValue(o.weightDecay);
-    m_warmup->setValue(o.warmupSteps);
-    m_clip->setValue(o.clipGradNorm);
-    m_accumulation->setValue(o.accumulation);
-    m_patience->setValue(o.patience);
-    m_maxLength->setValue(o.maxLength);
-    // The box holds an int: larger seeds (rare; the CLI takes 64 bits) are clamped.
-    m_seed->setValue(int(std::min<std::uint64_t>(o.seed, INT_MAX)));
+    m_trainingForm.show(o);
+    showDevice(o);
+    showKnobs();
+    updateVisibility();
+    --m_quiet;
+    recompute();
+}
+
+void MethodView::showDevice(const core::TrainOptions &o)
+{
     // "auto" resolves to CUDA when available, as the trainer does; CUDA without a device falls
     // back to the CPU entry.
     QString device = QString::fromStdString(o.device);
@@ -770,22 +485,6 @@ void MethodView::setFrom(const core::TrainOptions &o)
     const QStandardItem *precisionItem =
         precisionIndex >= 0 ? comboItem(m_precision, precisionIndex) : nullptr;
     m_precision->setCurrentIndex(precisionItem && precisionItem->isEnabled() ? precisionIndex : 0);
-    m_freqMask->setValue(o.augment.freqMaskParam);
-    m_freqMasks->setValue(o.augment.freqMasks);
-    m_timeMask->setValue(o.augment.timeMaskParam);
-    m_timeMasks->setValue(o.augment.timeMasks);
-    m_mixup->setValue(o.augment.mixupAlpha);
-    m_mixupProbability->setValue(o.augment.mixupProbability);
-    m_noise->setValue(o.augment.noiseProbability);
-    m_snrMin->setValue(o.augment.noiseSnrMin);
-    m_snrMax->setValue(o.augment.noiseSnrMax);
-    m_shift->setValue(o.augment.shiftSeconds);
-    m_gain->setValue(o.augment.gainDb);
-    m_checkpoint->setChecked(o.checkpointActivations);
-    showKnobs();
-    updateVisibility();
-    --m_quiet;
-    recompute();
 }
 
 QString MethodView::field(const QString &name) const
@@ -883,41 +582,26 @@ void MethodView::onDeviceChanged()
 void MethodView::readKnobs()
 {
     m_peft.method = core::PeftMethod(m_method->currentData().toInt());
-    m_peft.lora.rank = m_rank->value();
-    m_peft.lora.alpha = m_alpha->value();
+    m_knobForm.read(m_peft);
     m_peft.lora.targets.clear();
     for (char t : { 'q', 'k', 'v', 'o' })
         if (m_target.value(t)->isChecked())
             m_peft.lora.targets.push_back(t);
-    m_peft.adapter.block = core::AdapterBlock(m_block->currentData().toInt());
-    m_peft.adapter.placement = core::AdapterPlacement(m_placement->currentData().toInt());
-    m_peft.adapter.mode = core::AdapterMode(m_mode->currentData().toInt());
-    m_peft.adapter.bottleneck = m_bottleneck->value();
-    m_peft.adapter.kernel = m_kernel->value();
-    m_peft.prompts = m_prompts->value();
-    m_peft.prefixTokens = m_prefixTokens->value();
 }
 
 void MethodView::showKnobs()
 {
-    const QSignalBlocker b0(m_method), b1(m_rank), b2(m_alpha), b3(m_block), b4(m_placement),
-        b5(m_mode), b6(m_bottleneck), b7(m_kernel), b8(m_prompts), b9(m_prefixTokens);
-    setComboData(m_method, int(m_peft.method));
-    m_rank->setValue(m_peft.lora.rank);
-    m_alpha->setValue(m_peft.lora.alpha);
+    {
+        const QSignalBlocker block(m_method);
+        setComboData(m_method, int(m_peft.method));
+    }
+    m_knobForm.show(m_peft);
     for (char t : { 'q', 'k', 'v', 'o' }) {
         QCheckBox *box = m_target.value(t);
         const QSignalBlocker block(box);
         box->setChecked(std::find(m_peft.lora.targets.begin(), m_peft.lora.targets.end(), t)
             != m_peft.lora.targets.end());
     }
-    setComboData(m_block, int(m_peft.adapter.block));
-    setComboData(m_placement, int(m_peft.adapter.placement));
-    setComboData(m_mode, int(m_peft.adapter.mode));
-    m_bottleneck->setValue(m_peft.adapter.bottleneck);
-    m_kernel->setValue(m_peft.adapter.kernel);
-    m_prompts->setValue(m_peft.prompts);
-    m_prefixTokens->setValue(m_peft.prefixTokens);
 }
 
 void MethodView::updateVisibility()
@@ -929,16 +613,13 @@ void MethodView::updateVisibility()
         core::AdapterBlock(m_block->currentData().toInt()) == core::AdapterBlock::Conformer;
     const bool prompts =
         method == core::PeftMethod::PromptShallow || method == core::PeftMethod::PromptDeep;
-    m_knobs->setRowVisible(m_rank, lora);
-    m_knobs->setRowVisible(m_alpha, lora);
+    const std::pair<const char *, bool> knobs[] = { { "rank", lora }, { "alpha", lora },
+        { "block", adapter }, { "placement", adapter }, { "mode", adapter },
+        { "bottleneck", adapter }, { "kernel", adapter && conformer }, { "prompts", prompts },
+        { "prefixTokens", method == core::PeftMethod::Prefix } };
+    for (const auto &[name, shown] : knobs)
+        m_knobs->setRowVisible(m_knobForm.widget(name), shown);
     m_knobs->setRowVisible(m_targets, lora);
-    m_knobs->setRowVisible(m_block, adapter);
-    m_knobs->setRowVisible(m_placement, adapter);
-    m_knobs->setRowVisible(m_mode, adapter);
-    m_knobs->setRowVisible(m_bottleneck, adapter);
-    m_knobs->setRowVisible(m_kernel, adapter && conformer);
-    m_knobs->setRowVisible(m_prompts, prompts);
-    m_knobs->setRowVisible(m_prefixTokens, method == core::PeftMethod::Prefix);
     m_summary->setText(QString::fromStdString(core::methodSummary(method)));
     m_paper->setToolTip(paperDescription(method,
         adapter ? core::AdapterBlock(m_block->currentData().toInt()) : m_peft.adapter.block));

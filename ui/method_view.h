@@ -7,6 +7,7 @@
 
 #include "inference/classifier.h"
 #include "peft/peft_config.h"
+#include "setting_form.h"
 #include "train/trainer.h"
 
 #include <QHash>
@@ -14,7 +15,6 @@
 
 class QCheckBox;
 class QComboBox;
-class QDoubleSpinBox;
 class QFormLayout;
 class QLabel;
 class QLineEdit;
@@ -63,9 +63,11 @@ Q_SIGNALS:
 
 private:
     QWidget *buildMethodGroup();
+    QWidget *buildTargets();
     QWidget *buildBudgetGroup();
     QWidget *buildBreakdownGroup();
     QWidget *buildTrainingGroup();
+    void addDeviceRows(QFormLayout *form);
     QLabel *addField(
         QFormLayout *form, const QString &name, const QString &title, const QString &tooltip);
 
@@ -74,6 +76,7 @@ private:
     void onBudgetSliderMoved(int position);
     void applyPaperSetting();
     void onDeviceChanged();
+    void showDevice(const core::TrainOptions &options); // device and precision -> widgets
 
     void readKnobs(); // widgets -> m_peft
     void showKnobs(); // m_peft -> widgets (signals blocked)
@@ -88,17 +91,18 @@ private:
     core::ParameterBreakdown m_breakdown;
     int m_quiet = 0; // > 0 while setters update widgets: no changed(), no re-reading
 
-    // Widgets (owned through their layouts).
+    // Widgets (owned through their layouts). The table-driven fields live in the two forms;
+    // the pointers below are those the view reads or adjusts itself.
+    SettingForm<core::PeftConfig> m_knobForm;
+    SettingForm<core::TrainOptions> m_trainingForm;
     QComboBox *m_method = nullptr;
     QLabel *m_summary = nullptr;
     QFormLayout *m_knobs = nullptr;
-    QSpinBox *m_rank = nullptr;
-    QDoubleSpinBox *m_alpha = nullptr;
+    QSpinBox *m_rank = nullptr, *m_bottleneck = nullptr;
+    QSpinBox *m_prompts = nullptr, *m_prefixTokens = nullptr;
+    QComboBox *m_block = nullptr;
     QWidget *m_targets = nullptr;
     QHash<char, QCheckBox *> m_target;
-    QComboBox *m_block = nullptr, *m_placement = nullptr, *m_mode = nullptr;
-    QSpinBox *m_bottleneck = nullptr, *m_kernel = nullptr;
-    QSpinBox *m_prompts = nullptr, *m_prefixTokens = nullptr;
     QPushButton *m_paper = nullptr;
 
     QLineEdit *m_budget = nullptr;
@@ -108,16 +112,9 @@ private:
     QLabel *m_backbone = nullptr;
     QHash<QString, QLabel *> m_fields;
 
-    QSpinBox *m_epochs = nullptr, *m_batch = nullptr, *m_warmup = nullptr;
+    QSpinBox *m_batch = nullptr, *m_maxLength = nullptr;
     ScientificSpinBox *m_learningRate = nullptr;
-    QDoubleSpinBox *m_weightDecay = nullptr, *m_clip = nullptr;
-    QSpinBox *m_accumulation = nullptr, *m_patience = nullptr, *m_maxLength = nullptr;
-    QSpinBox *m_seed = nullptr;
     QComboBox *m_precision = nullptr, *m_device = nullptr;
-    QSpinBox *m_freqMask = nullptr, *m_freqMasks = nullptr, *m_timeMask = nullptr,
-             *m_timeMasks = nullptr;
-    QDoubleSpinBox *m_mixup = nullptr, *m_mixupProbability = nullptr, *m_noise = nullptr,
-                   *m_snrMin = nullptr, *m_snrMax = nullptr, *m_shift = nullptr, *m_gain = nullptr;
     QCheckBox *m_checkpoint = nullptr;
 };
 

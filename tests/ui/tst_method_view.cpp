@@ -2,8 +2,10 @@
 // The Method view, offscreen, on AST-base at max_length 100 (the paper's counts) with 10
 // labels: the breakdown is core's, the budget solves the size knob, only the chosen method's
 // knobs show, the paper setting is the paper's, errors show instead of breaking the config, the
-// training options round-trip and edits are announced.
+// training options round-trip (every field of the tables in method_fields.h, set or edited) and
+// edits are announced.
 #include "inference/classifier.h"
+#include "method_fields.h"
 #include "method_view.h"
 #include "peft/peft_config.h"
 #include "runtime/runtime.h"
@@ -62,6 +64,152 @@ void selectMethod(const ui::MethodView &view, core::PeftMethod method)
 {
     auto *combo = child<QComboBox>(view, "method");
     combo->setCurrentIndex(combo->findData(int(method)));
+}
+
+// Doubles that a widget stored: equal up to rounding.
+bool same(double a, double b)
+{
+    return a == b || std::abs(a - b) <= 1e-9 * std::max(std::abs(a), std::abs(b));
+}
+
+// A value of the field other than `current`: within its range, on its step and decimals.
+double otherValue(const ui::FieldLook &look, double current)
+{
+    switch (look.kind) {
+    case ui::FieldKind::Check:
+        return current != 0.0 ? 0.0 : 1.0;
+    case ui::FieldKind::Combo:
+        for (const ui::ComboChoice &choice : look.choices)
+            if (choice.value != int(current))
+                return choice.value;
+        qFatal("%s has one choice", look.name);
+    default:
+        break;
+    }
+    const double maximum = look.kind == ui::FieldKind::Scientific ? 10.0 : look.maximum;
+    const double value = current + look.step <= maximum ? current + look.step : current - look.step;
+    const double scale = std::pow(10.0, look.decimals);
+    return look.kind == ui::FieldKind::Double ? std::round(value * scale) / scale : value;
+}
+
+// What a field's widget shows, read through its Qt class.
+double shownValue(const QWidget &view, const ui::FieldLook &look)
+{
+    QWidget *w = child<QWidget>(view, look.name);
+    if (auto *box = qobject_cast<QSpinBox *>(w))
+        return box->value();
+    if (auto *box = qobject_cast<QDoubleSpinBox *>(w))
+        return box->value();
+    if (auto *combo = qobject_cast<QComboBox *>(w))
+        return combo->currentData().toInt();
+    if (auto *check = qobject_cast<QCheckBox *>(w))
+        return check->isChecked() ? 1.0 : 0.0;
+    qFatal("%s: not a field widget", look.name);
+}
+
+// Sets a field's widget as an edit would, through its Qt class.
+void editField(const QWidget &view, const ui::FieldLook &look, double value)
+{
+    QWidget *w = child<QWidget>(view, look.name);
+    if (auto *box = qobject_cast<QSpinBox *>(w))
+        box->setValue(int(value));
+    else if (auto *box = qobject_cast<QDoubleSpinBox *>(w))
+        box->setValue(value);
+    else if (auto *combo = qobject_cast<QComboBox *>(w))
+        combo->setCurrentIndex(combo->findData(int(value)));
+    else if (auto *check = qobject_cast<QCheckBox *>(w))
+        check->setChecked(value != 0.0);
+    else
+        qFatal("%s: not a field widget", look.name);
+}
+
+QByteArray mismatch(const char *name, double got, double expected)
+{
+    return QStringLiteral("%1: %2, expected %3").arg(name).arg(got).arg(expected).toUtf8();
+}
+
+core::TrainOptions applied(const ui::MethodView &view)
+{
+    core::TrainOptions options;
+    view.applyTo(options);
+    return options;
+}
+
+core::TrainOptions &wholeOptions(core::TrainOptions &options)
+{
+    return options;
+}
+
+core::PeftConfig &peftOptions(core::TrainOptions &options)
+{
+    return options.peft;
+}
+
+// "" when every field differs from its default in `set` and both the widget and `back` show
+// the value set; else the first field that does not.
+template<typename Options>
+QByteArray compareFields(const QWidget &view, const std::vector<ui::SettingField<Options>> &fields,
+    const Options &set, const Options &defaults, const Options &back)
+{
+    for (const ui::SettingField<Options> &f : fields) {
+        const double value = f.read(set);
+        if (same(value, f.read(defaults)))
+            return QByteArray(f.look.name) + ": set to its default";
+        if (!same(shownValue(view, f.look), value))
+            return "shown " + mismatch(f.look.name, shownValue(view, f.look), value);
+        if (!same(f.read(back), value))
+            return "applied " + mismatch(f.look.name, f.read(back), value);
+    }
+    return {};
+}
+
+// Sets each field alone, from the view's current options, to another value through setFrom().
+// "" when applyTo() gave back that value and every other field's current one each time; else the
+// first field that did not.
+template<typename Options>
+QByteArray setEachField(ui::MethodView &view, const std::vector<ui::SettingField<Options>> &fields,
+    Options &(*part)(core::TrainOptions &))
+{
+    core::TrainOptions base = applied(view);
+    for (const ui::SettingField<Options> &f : fields) {
+        core::TrainOptions o = base;
+        const double value = otherValue(f.look, f.read(part(o)));
+        f.write(part(o), value);
+        view.setFrom(o);
+        core::TrainOptions back = applied(view);
+        if (!same(f.read(part(back)), value))
+            return mismatch(f.look.name, f.read(part(back)), value);
+        for (const ui::SettingField<Options> &g : fields)
+            if (&g != &f && !same(g.read(part(back)), g.read(part(base))))
+                return QByteArray(g.look.name) + " changed with " + f.look.name;
+    }
+    return {};
+}
+
+// Edits each field's widget in turn. "" when each edit fired changed() once and applyTo() saw
+// that field's new value and no other change; else what went wrong.
+template<typename Options>
+QByteArray editEachField(const ui::MethodView &view,
+    const std::vector<ui::SettingField<Options>> &fields, Options &(*part)(core::TrainOptions &))
+{
+    QSignalSpy changed(&view, &ui::MethodView::changed);
+    core::TrainOptions before = applied(view);
+    for (const ui::SettingField<Options> &f : fields) {
+        const double value = otherValue(f.look, f.read(part(before)));
+        editField(view, f.look, value);
+        if (changed.count() != 1)
+            return QByteArray(f.look.name) + ": changed() fired "
+                + QByteArray::number(changed.count()) + " times";
+        changed.clear();
+        core::TrainOptions after = applied(view);
+        if (!same(f.read(part(after)), value))
+            return mismatch(f.look.name, f.read(part(after)), value);
+        for (const ui::SettingField<Options> &g : fields)
+            if (&g != &f && !same(g.read(part(after)), g.read(part(before))))
+                return QByteArray(g.look.name) + " changed with " + f.look.name;
+        before = after;
+    }
+    return {};
 }
 
 } // namespace
@@ -458,6 +606,47 @@ private Q_SLOTS:
         QCOMPARE(
             back.peft.lora.rank, core::solveBudget(baseConfig(), o.peft, 150000, 10).lora.rank);
         QCOMPARE(back.maxLength, 0);
+    }
+
+    // Every field of the tables, set to a value other than its default through setFrom(), all
+    // together and then one at a time: the widget shows it and applyTo() gives it back.
+    void everyTableFieldRoundTrips()
+    {
+        ui::MethodView view;
+        setUp(view);
+        const std::vector<ui::TrainField> fields = ui::trainFields();
+        const std::vector<ui::KnobField> knobs = ui::knobFields();
+        QVERIFY(fields.size() >= 22 && knobs.size() >= 9);
+        const core::TrainOptions defaults;
+        core::TrainOptions o;
+        for (const ui::TrainField &f : fields)
+            f.write(o, otherValue(f.look, f.read(defaults)));
+        for (const ui::KnobField &f : knobs)
+            f.write(o.peft, otherValue(f.look, f.read(defaults.peft)));
+        view.setFrom(o);
+        const core::TrainOptions back = applied(view);
+        QByteArray error = compareFields(view, fields, o, defaults, back);
+        QVERIFY2(error.isEmpty(), error.constData());
+        error = compareFields(view, knobs, o.peft, defaults.peft, back.peft);
+        QVERIFY2(error.isEmpty(), error.constData());
+        QCOMPARE(back.split.seed, o.seed);
+        // One field at a time: no field reads or writes another's member.
+        error = setEachField(view, fields, wholeOptions);
+        QVERIFY2(error.isEmpty(), error.constData());
+        error = setEachField(view, knobs, peftOptions);
+        QVERIFY2(error.isEmpty(), error.constData());
+    }
+
+    // Each field's widget, edited alone: applyTo() sees the new value and no other field
+    // changes; each edit is announced once.
+    void editingEachTableFieldReachesTheOptions()
+    {
+        ui::MethodView view;
+        setUp(view);
+        QByteArray error = editEachField(view, ui::trainFields(), wholeOptions);
+        QVERIFY2(error.isEmpty(), error.constData());
+        error = editEachField(view, ui::knobFields(), peftOptions);
+        QVERIFY2(error.isEmpty(), error.constData());
     }
 
     void devicesAndPrecision()
