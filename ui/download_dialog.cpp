@@ -123,15 +123,12 @@ DownloadDialog::DownloadDialog(const QString &model, QWidget *parent)
     layout->addLayout(buttons);
     resize(560, sizeHint().height());
 
-    m_worker = new DownloadWorker;
-    m_worker->moveToThread(&m_thread);
-    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-    connect(this, &DownloadDialog::downloadRequested, m_worker, &DownloadWorker::download);
-    connect(m_worker, &DownloadWorker::progress, this, &DownloadDialog::onProgress);
-    connect(m_worker, &DownloadWorker::finished, this, &DownloadDialog::onFinished);
-    connect(m_worker, &DownloadWorker::cancelled, this, &DownloadDialog::onCancelled);
-    connect(m_worker, &DownloadWorker::failed, this, &DownloadDialog::onFailed);
-    m_thread.start();
+    connect(this, &DownloadDialog::downloadRequested, m_worker.get(), &DownloadWorker::download);
+    connect(m_worker.get(), &DownloadWorker::progress, this, &DownloadDialog::onProgress);
+    connect(m_worker.get(), &DownloadWorker::finished, this, &DownloadDialog::onFinished);
+    connect(m_worker.get(), &DownloadWorker::cancelled, this, &DownloadDialog::onCancelled);
+    connect(m_worker.get(), &DownloadWorker::failed, this, &DownloadDialog::onFailed);
+    m_worker.start();
     if (!known)
         onFailed(tr("Unknown model %1").arg(model));
 }
@@ -139,8 +136,6 @@ DownloadDialog::DownloadDialog(const QString &model, QWidget *parent)
 DownloadDialog::~DownloadDialog()
 {
     m_worker->requestStop(); // the download returns within about a second
-    m_thread.quit();
-    m_thread.wait();
 }
 
 QString DownloadDialog::destination() const

@@ -5,8 +5,10 @@
 // closing the dialog cancels it and waits for the worker (at most about a second).
 #pragma once
 
+#include "workers/download_worker.h"
+#include "workers/worker_thread.h"
+
 #include <QDialog>
-#include <QThread>
 
 class QLabel;
 class QLineEdit;
@@ -14,8 +16,6 @@ class QProgressBar;
 class QPushButton;
 
 namespace astpeft::ui {
-
-class DownloadWorker;
 
 class DownloadDialog : public QDialog
 {
@@ -66,8 +66,7 @@ private:
     QProgressBar *m_bar = nullptr;
     QLabel *m_status = nullptr, *m_error = nullptr;
     bool m_running = false;
-    QThread m_thread;
-    DownloadWorker *m_worker = nullptr; // lives in m_thread, deleted when it finishes
+    WorkerThread<DownloadWorker> m_worker { QStringLiteral("download") };
 };
 
 } // namespace astpeft::ui

@@ -224,32 +224,28 @@ LiveView::LiveView(QWidget *parent)
     connect(m_redraw, &QTimer::timeout, this, &LiveView::redraw);
 
     // The worker in its thread.
-    m_worker = new LiveWorker; // no parent: it moves to the worker thread
-    m_worker->moveToThread(&m_thread);
-    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-    connect(this, &LiveView::listenRequested, m_worker, &LiveWorker::listen);
-    connect(m_worker, &LiveWorker::started, this, &LiveView::onStarted);
-    connect(m_worker, &LiveWorker::window, this, &LiveView::onWindow);
-    connect(m_worker, &LiveWorker::detection, this, &LiveView::onDetection);
-    connect(m_worker, &LiveWorker::stopped, this, &LiveView::onStopped);
-    connect(m_worker, &LiveWorker::level, m_meter, &LevelMeter::setLevel);
-    connect(m_worker, &LiveWorker::status, this, [this](const LiveStatus &s) {
+    connect(this, &LiveView::listenRequested, m_worker.get(), &LiveWorker::listen);
+    connect(m_worker.get(), &LiveWorker::started, this, &LiveView::onStarted);
+    connect(m_worker.get(), &LiveWorker::window, this, &LiveView::onWindow);
+    connect(m_worker.get(), &LiveWorker::detection, this, &LiveView::onDetection);
+    connect(m_worker.get(), &LiveWorker::stopped, this, &LiveView::onStopped);
+    connect(m_worker.get(), &LiveWorker::level, m_meter, &LevelMeter::setLevel);
+    connect(m_worker.get(), &LiveWorker::status, this, [this](const LiveStatus &s) {
         m_status = s;
         m_dirty = true;
     });
-    connect(m_worker, &LiveWorker::adapterChanged, this,
+    connect(m_worker.get(), &LiveWorker::adapterChanged, this,
         [this](const QString &adapter, const QStringList &labels) {
             setLabels(labels);
             setMessage(tr("Listening with %1").arg(QFileInfo(adapter).fileName()));
             Q_EMIT adapterSwitched(adapter);
         });
-    connect(m_worker, &LiveWorker::adapterFailed, this,
+    connect(m_worker.get(), &LiveWorker::adapterFailed, this,
         [this](const QString &adapter, const QString &message) {
             setMessage(
                 tr("Could not switch to %1: %2").arg(QFileInfo(adapter).fileName(), message), true);
         });
-    m_thread.setObjectName("live");
-    m_thread.start();
+    m_worker.start();
 
     connect(refresh, &QPushButton::clicked, this, &LiveView::refreshDevices);
     connect(m_devices, &QComboBox::currentIndexChanged, this,
@@ -278,8 +274,6 @@ LiveView::LiveView(QWidget *parent)
 LiveView::~LiveView()
 {
     m_worker->requestStop();
-    m_thread.quit();
-    m_thread.wait();
 }
 
 void LiveView::setBackbone(const QString &dir)

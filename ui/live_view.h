@@ -10,9 +10,9 @@
 #pragma once
 
 #include "workers/live_worker.h"
+#include "workers/worker_thread.h"
 
 #include <QStringList>
-#include <QThread>
 #include <QWidget>
 
 #include <deque>
@@ -116,8 +116,7 @@ private:
     QLabel *m_message = nullptr, *m_latency = nullptr, *m_now = nullptr;
     QTimer *m_redraw = nullptr;
 
-    QThread m_thread;
-    LiveWorker *m_worker = nullptr; // lives in m_thread, deleted when it finishes
+    WorkerThread<LiveWorker> m_worker { QStringLiteral("live") };
     bool m_listening = false, m_stopping = false;
     bool m_dirty = false;
     LiveWindow m_last; // the latest window

@@ -156,27 +156,19 @@ MainWindow::MainWindow(QWidget *parent)
     statusBar()->addPermanentWidget(m_statusDevice);
 
     // Workers: the model loader and the importer, each in its own thread.
-    m_loader = new ModelLoader; // no parent: it moves to the worker thread
-    m_loader->moveToThread(&m_loaderThread);
-    connect(&m_loaderThread, &QThread::finished, m_loader, &QObject::deleteLater);
-    connect(this, &MainWindow::loadRequested, m_loader, &ModelLoader::load);
-    connect(m_loader, &ModelLoader::loaded, this, &MainWindow::onLoaded);
-    connect(m_loader, &ModelLoader::failed, this, &MainWindow::onLoadFailed);
-    m_loaderThread.setObjectName("model loader");
-    m_loaderThread.start();
+    connect(this, &MainWindow::loadRequested, m_loader.get(), &ModelLoader::load);
+    connect(m_loader.get(), &ModelLoader::loaded, this, &MainWindow::onLoaded);
+    connect(m_loader.get(), &ModelLoader::failed, this, &MainWindow::onLoadFailed);
+    m_loader.start();
 
-    m_importer = new ImportWorker;
-    m_importer->moveToThread(&m_importThread);
-    connect(&m_importThread, &QThread::finished, m_importer, &QObject::deleteLater);
-    connect(this, &MainWindow::importRequested, m_importer, &ImportWorker::import);
-    connect(m_importer, &ImportWorker::imported, this, &MainWindow::onImported);
-    connect(m_importer, &ImportWorker::failed, this, [this](const QString &message) {
+    connect(this, &MainWindow::importRequested, m_importer.get(), &ImportWorker::import);
+    connect(m_importer.get(), &ImportWorker::imported, this, &MainWindow::onImported);
+    connect(m_importer.get(), &ImportWorker::failed, this, [this](const QString &message) {
         statusBar()->showMessage(tr("Import failed"), 5000);
         showError(tr("Import failed"), message);
         Q_EMIT importFailed(message);
     });
-    m_importThread.setObjectName("importer");
-    m_importThread.start();
+    m_importer.start();
 
     // The views and the project.
     connect(m_project, &ProjectModel::opened, this, &MainWindow::onProjectOpened);
@@ -292,10 +284,6 @@ MainWindow::~MainWindow()
     QSettings settings;
     settings.setValue("window/geometry", saveGeometry());
     settings.setValue("window/state", saveState());
-    m_loaderThread.quit();
-    m_importThread.quit();
-    m_loaderThread.wait();
-    m_importThread.wait();
 }
 
 void MainWindow::buildMenus()

@@ -9,9 +9,11 @@
 #include "data/dataset.h"
 #include "inference/classifier.h"
 #include "train/trainer.h"
+#include "workers/import_worker.h"
+#include "workers/model_loader.h"
+#include "workers/worker_thread.h"
 
 #include <QMainWindow>
-#include <QThread>
 
 #include <optional>
 
@@ -24,11 +26,9 @@ class QStackedWidget;
 namespace astpeft::ui {
 
 class DataView;
-class ImportWorker;
 class LiveView;
 class MethodView;
 class ModelInfoWidget;
-class ModelLoader;
 class ProjectModel;
 class RunsView;
 class TrainingView;
@@ -127,9 +127,8 @@ private:
     std::optional<core::ModelSummary> m_model;
     QString m_loadingModel;
 
-    QThread m_loaderThread, m_importThread;
-    ModelLoader *m_loader = nullptr; // lives in m_loaderThread, deleted when it finishes
-    ImportWorker *m_importer = nullptr; // lives in m_importThread, deleted when it finishes
+    WorkerThread<ModelLoader> m_loader { QStringLiteral("model loader") };
+    WorkerThread<ImportWorker> m_importer { QStringLiteral("import") };
 };
 
 } // namespace astpeft::ui

@@ -93,7 +93,6 @@ TrainingView::TrainingView(QWidget *parent)
     , m_pause(new QAction(tr("&Pause"), this))
     , m_stopAfterEpoch(new QAction(tr("Stop after this &epoch"), this))
     , m_cancel(new QAction(tr("&Cancel"), this))
-    , m_worker(new TrainingWorker) // no parent: it moves to m_thread
 {
     // --- Run controls ---------------------------------------------------------------------------
     m_pause->setShortcut(QKeySequence(tr("Ctrl+Shift+P")));
@@ -216,21 +215,18 @@ TrainingView::TrainingView(QWidget *parent)
     layout->addWidget(m_plots, 1);
 
     // --- Worker ---------------------------------------------------------------------------------
-    m_worker->moveToThread(&m_thread);
-    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-    connect(this, &TrainingView::runRequested, m_worker, &TrainingWorker::run);
-    connect(m_worker, &TrainingWorker::imported, this, &TrainingView::onImported);
-    connect(m_worker, &TrainingWorker::progress, this, &TrainingView::onProgress);
-    connect(m_worker, &TrainingWorker::step, this, &TrainingView::onStep);
-    connect(m_worker, &TrainingWorker::epoch, this, &TrainingView::onEpoch);
-    connect(m_worker, &TrainingWorker::finished, this, &TrainingView::onFinished);
-    connect(m_worker, &TrainingWorker::failed, this, &TrainingView::onFailed);
-    connect(this, &TrainingView::comparisonRequested, m_worker, &TrainingWorker::compare);
-    connect(m_worker, &TrainingWorker::runStarted, this, &TrainingView::onRunStarted);
-    connect(
-        m_worker, &TrainingWorker::comparisonFinished, this, &TrainingView::onComparisonFinished);
-    m_thread.setObjectName("training");
-    m_thread.start();
+    connect(this, &TrainingView::runRequested, m_worker.get(), &TrainingWorker::run);
+    connect(m_worker.get(), &TrainingWorker::imported, this, &TrainingView::onImported);
+    connect(m_worker.get(), &TrainingWorker::progress, this, &TrainingView::onProgress);
+    connect(m_worker.get(), &TrainingWorker::step, this, &TrainingView::onStep);
+    connect(m_worker.get(), &TrainingWorker::epoch, this, &TrainingView::onEpoch);
+    connect(m_worker.get(), &TrainingWorker::finished, this, &TrainingView::onFinished);
+    connect(m_worker.get(), &TrainingWorker::failed, this, &TrainingView::onFailed);
+    connect(this, &TrainingView::comparisonRequested, m_worker.get(), &TrainingWorker::compare);
+    connect(m_worker.get(), &TrainingWorker::runStarted, this, &TrainingView::onRunStarted);
+    connect(m_worker.get(), &TrainingWorker::comparisonFinished, this,
+        &TrainingView::onComparisonFinished);
+    m_worker.start();
     updateActions();
 }
 
@@ -238,8 +234,6 @@ TrainingView::~TrainingView()
 {
     if (m_controls)
         m_controls->stop.request_stop(); // also ends a pause: waitWhilePaused watches the token
-    m_thread.quit();
-    m_thread.wait();
 }
 
 bool TrainingView::isHeld() const

@@ -7,9 +7,10 @@
 #pragma once
 
 #include "train/trainer.h"
+#include "workers/training_worker.h"
+#include "workers/worker_thread.h"
 
 #include <QString>
-#include <QThread>
 #include <QWidget>
 
 #include <memory>
@@ -25,7 +26,6 @@ class QProgressBar;
 namespace astpeft::ui {
 
 class TrainingPlots;
-class TrainingWorker;
 struct TrainingControls;
 
 class TrainingView : public QWidget
@@ -138,8 +138,7 @@ private:
     QListWidget *m_clips;
     QAction *m_pause, *m_stopAfterEpoch, *m_cancel;
 
-    QThread m_thread;
-    TrainingWorker *m_worker; // lives in m_thread; deleted when it finishes
+    WorkerThread<TrainingWorker> m_worker { QStringLiteral("training") };
     std::shared_ptr<TrainingControls> m_controls; // the current run's
     bool m_running = false, m_paused = false, m_stopRequested = false;
     bool m_comparing = false; // m_running stays true from run to run
