@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "main_window.h"
 
+#include "compare_dialog.h"
 #include "data_view.h"
 #include "download_dialog.h"
 #include "error.h"
@@ -13,6 +14,7 @@
 #include "project/project.h"
 #include "project_model.h"
 #include "recorder_panel.h"
+#include "run_controller.h"
 #include "runs_view.h"
 #include "runtime/runtime.h"
 #include "sample_browser.h"
@@ -26,19 +28,15 @@
 #include <QAction>
 #include <QActionGroup>
 #include <QApplication>
-#include <QCheckBox>
 #include <QCloseEvent>
 #include <QDialog>
-#include <QDialogButtonBox>
 #include <QDir>
 #include <QFileDialog>
-#include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QKeySequence>
 #include <QLabel>
-#include <QLineEdit>
 #include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -53,17 +51,6 @@
 #include <QVBoxLayout>
 
 namespace astpeft::ui {
-
-namespace {
-
-int classesWithClips(const core::Project &project)
-{
-    int n = 0;
-    for (const core::ClassCount &c : core::classCounts(project))
-        n += c.clips > 0;
-    return n;
-}
-} // namespace
 
 MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent)
@@ -87,8 +74,29 @@ MainWindow::MainWindow(QWidget *parent)
     m_training = new TrainingView;
     m_runs = new RunsView;
     m_live = new LiveView;
+    m_runController = new RunController(m_project, m_method, m_training, m_runs, m_live, this);
+    connect(m_runController, &RunController::trainingStarted, this, &MainWindow::trainingStarted);
+    connect(m_runController, &RunController::error, this, &MainWindow::showError);
+    connect(m_runController, &RunController::status, this,
+        [this](const QString &message, int ms) { statusBar()->showMessage(message, ms); });
+    connect(m_runController, &RunController::busyChanged, this, &MainWindow::updateActions);
 
-    // The Method page: the backbone on top, then method, budget and hyper-parameters.
+    buildPages();
+    buildStatusBar();
+    connectWorkers();
+    connectViews();
+    buildMenus();
+    QSettings settings;
+    restoreGeometry(settings.value("window/geometry").toByteArray());
+    restoreState(settings.value("window/state").toByteArray());
+    updateTitle();
+    updateActions();
+    statusBar()->showMessage(tr("Ready"));
+}
+
+// The pages (the Method page: the backbone on top, then the Method view) behind the sidebar.
+void MainWindow::buildPages()
+{
     auto *backbone = new QGroupBox(tr("Backbone"));
     auto *openBackbone = new QPushButton(tr("Open backbone folder..."));
     openBackbone->setToolTip(tr("A Hugging Face AST folder (config.json + model.safetensors)"));
@@ -139,7 +147,10 @@ MainWindow::MainWindow(QWidget *parent)
     layout->addWidget(m_sidebar);
     layout->addWidget(m_pages, 1);
     setCentralWidget(central);
+}
 
+void MainWindow::buildStatusBar()
+{
     m_statusProject = new QLabel;
     m_statusModel = new QLabel(tr("No backbone"));
     m_statusDevice = new QLabel;
@@ -154,8 +165,11 @@ MainWindow::MainWindow(QWidget *parent)
     statusBar()->addPermanentWidget(m_statusProject);
     statusBar()->addPermanentWidget(m_statusModel);
     statusBar()->addPermanentWidget(m_statusDevice);
+}
 
-    // Workers: the model loader and the importer, each in its own thread.
+// The model loader and the importer, each in its own thread.
+void MainWindow::connectWorkers()
+{
     connect(this, &MainWindow::loadRequested, m_loader.get(), &ModelLoader::load);
     connect(m_loader.get(), &ModelLoader::loaded, this, &MainWindow::onLoaded);
     connect(m_loader.get(), &ModelLoader::failed, this, &MainWindow::onLoadFailed);
@@ -169,13 +183,15 @@ MainWindow::MainWindow(QWidget *parent)
         Q_EMIT importFailed(message);
     });
     m_importer.start();
+}
 
-    // The views and the project.
+void MainWindow::connectViews()
+{
     connect(m_project, &ProjectModel::opened, this, &MainWindow::onProjectOpened);
     connect(m_project, &ProjectModel::changed, this, &MainWindow::updateTitle);
     connect(m_project, &ProjectModel::classesChanged, this, [this] {
         if (m_project->isOpen())
-            m_method->setNumLabels(std::max(1, classesWithClips(m_project->project())));
+            m_method->setNumLabels(std::max(1, core::classesWithClips(m_project->project())));
         updateActions();
     });
     connect(m_project, &ProjectModel::clipsChanged, this, &MainWindow::updateActions);
@@ -206,20 +222,6 @@ MainWindow::MainWindow(QWidget *parent)
         [this, idleDevice] { m_statusDevice->setText(idleDevice); });
     connect(m_training, &TrainingView::failed, m_statusDevice,
         [this, idleDevice] { m_statusDevice->setText(idleDevice); });
-    connect(m_training, &TrainingView::finished, this, &MainWindow::onTrainingFinished);
-    connect(m_training, &TrainingView::runStarted, this, &MainWindow::addRun);
-    connect(m_training, &TrainingView::comparisonFinished, this,
-        [this](const QString &out, const QString &error) {
-            statusBar()->showMessage(
-                error.isEmpty() ? tr("Comparison finished: %1").arg(out + "/comparison.md") : error,
-                10000);
-            updateActions();
-        });
-    connect(m_training, &TrainingView::failed, this, [this] {
-        updateActions();
-        m_runs->setRuns(m_runs->runs());
-        m_live->setRuns(m_runs->runs());
-    });
     connect(m_training, &TrainingView::clipActivated, this, [this](const QString &file) {
         if (!m_project->isOpen())
             return;
@@ -241,42 +243,10 @@ MainWindow::MainWindow(QWidget *parent)
         showPage(Page::Train);
     });
     connect(m_runs, &RunsView::compareRequested, this, [this] {
-        QDialog dialog(this);
-        dialog.setWindowTitle(tr("Compare methods"));
-        auto *form = new QFormLayout(&dialog);
-        QList<QCheckBox *> boxes;
-        for (core::PeftMethod m : core::allMethods()) {
-            auto *box = new QCheckBox(qs(core::methodName(m)));
-            box->setToolTip(qs(core::methodSummary(m)));
-            box->setChecked(m == core::PeftMethod::Lora || m == core::PeftMethod::Adapter
-                || m == core::PeftMethod::Linear);
-            boxes << box;
-            form->addRow(box);
-        }
-        auto *budget = new QLineEdit(
-            m_method->budgetText().isEmpty() ? QStringLiteral("1%") : m_method->budgetText());
-        budget->setToolTip(tr("Trainable parameters per method: 250k, 1.5M or 0.3%"));
-        form->addRow(tr("Budget"), budget);
-        auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
-        form->addRow(buttons);
-        connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
-        connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-        if (dialog.exec() != QDialog::Accepted)
-            return;
-        QStringList methods;
-        for (QCheckBox *box : boxes)
-            if (box->isChecked())
-                methods << box->text();
-        startComparison(methods, budget->text());
+        CompareDialog dialog(m_method->budgetText(), this);
+        if (dialog.exec() == QDialog::Accepted)
+            startComparison(dialog.methods(), dialog.budget());
     });
-
-    buildMenus();
-    QSettings settings;
-    restoreGeometry(settings.value("window/geometry").toByteArray());
-    restoreState(settings.value("window/state").toByteArray());
-    updateTitle();
-    updateActions();
-    statusBar()->showMessage(tr("Ready"));
 }
 
 MainWindow::~MainWindow()
@@ -423,6 +393,7 @@ void MainWindow::chooseModel()
 void MainWindow::onLoaded(const QString &path, const core::ModelSummary &summary)
 {
     m_model = summary;
+    m_runController->setBackbone(m_model);
     m_info->showSummary(summary);
     m_method->setBackbone(summary.config,
         tr("%1: %2 layers, hidden %3")
@@ -487,7 +458,7 @@ void MainWindow::chooseOpenProject()
 void MainWindow::onProjectOpened()
 {
     const core::Project &p = m_project->project();
-    m_method->setNumLabels(std::max(1, classesWithClips(p)));
+    m_method->setNumLabels(std::max(1, core::classesWithClips(p)));
     {
         const QSignalBlocker block(m_method); // restoring is not an edit
         m_method->setFrom(p.training);
@@ -596,101 +567,23 @@ void MainWindow::onImported(const core::Dataset &dataset, const QString &descrip
 
 core::TrainOptions MainWindow::trainingOptions()
 {
-    if (!m_project->isOpen())
-        throw core::Error(core::ErrorKind::Usage, "no project is open");
-    if (!m_model)
-        throw core::Error(core::ErrorKind::Usage,
-            "no backbone: open a Hugging Face AST folder (File > Open backbone folder)");
-    const core::Project &p = m_project->project();
-    if (classesWithClips(p) < 2)
-        throw core::Error(core::ErrorKind::Usage,
-            "training needs at least two classes with clips: import or record some");
-    core::TrainOptions o = p.training;
-    m_method->applyTo(o);
-    o.model = m_model->dir;
-    o.data = core::writeTrainingManifest(p);
-    o.import.layout = core::DatasetLayout::Csv;
-    o.noiseFiles.clear(); // the manifest cannot list noise: the project's files go here
-    for (const std::filesystem::path &file : p.noise)
-        o.noiseFiles.push_back(core::resolvePath(p, file));
-    o.out = core::newRunDir(p, core::methodName(o.peft.method));
-    o.resume = false;
-    o.command = core::trainCommandLine(o);
-    return o;
+    return m_runController->trainingOptions();
 }
 
 bool MainWindow::startTraining()
 {
-    if (m_training->isRunning()) {
-        statusBar()->showMessage(tr("A run is in progress"), 3000);
+    if (!m_runController->startTraining())
         return false;
-    }
-    core::TrainOptions o;
-    try {
-        o = trainingOptions();
-    } catch (const std::exception &e) {
-        showError(tr("Cannot start training"), qs(e.what()));
-        return false;
-    }
-    launch(o);
+    showPage(Page::Train);
     return true;
 }
 
-void MainWindow::launch(const core::TrainOptions &options)
+bool MainWindow::startComparison(const QStringList &methods, const QString &budget)
 {
-    m_training->start(options);
-    addRun(options);
-    showPage(Page::Train);
-    updateActions();
-}
-
-void MainWindow::addRun(const core::TrainOptions &options)
-{
-    const QString run = qs(options.out);
-    m_project->addRun(run);
-    m_runs->setRuns(m_runs->runs() << run);
-    m_live->setRuns(m_runs->runs());
-    Q_EMIT trainingStarted(run);
-}
-
-bool MainWindow::startComparison(const QStringList &methods, const QString &budgetText)
-{
-    if (m_training->isRunning() || methods.isEmpty())
+    if (!m_runController->startComparison(methods, budget))
         return false;
-    std::vector<core::TrainOptions> runs;
-    std::filesystem::path table;
-    try {
-        core::TrainOptions base = trainingOptions();
-        base.budget = budgetText.trimmed().toStdString(); // the trainer sizes each method
-        base.learningRate = 0; // the paper's rate for each method
-        std::vector<core::PeftMethod> parsed;
-        for (const QString &name : methods)
-            parsed.push_back(core::parseMethod(name.toStdString()));
-        const core::Project &project = m_project->project();
-        // Each method is listed once, so the run folders (named after them) are distinct.
-        runs = core::comparisonRuns(
-            base, parsed, [](core::PeftMethod m) { return core::paperSetting(m); },
-            [&](core::PeftMethod m) { return core::newRunDir(project, core::methodName(m)); });
-        table = core::newRunDir(project, "comparison");
-    } catch (const std::exception &e) {
-        showError(tr("Cannot compare"), qs(e.what()));
-        return false;
-    }
-    m_training->startComparison(runs, qs(table));
     showPage(Page::Train);
-    updateActions();
     return true;
-}
-
-void MainWindow::onTrainingFinished(const core::FinishedEvent &event)
-{
-    m_runs->setRuns(m_runs->runs()); // re-reads the finished run
-    m_live->setRuns(m_runs->runs());
-    statusBar()->showMessage(tr("Run finished (%1): best validation accuracy %2 %")
-                                 .arg(qs(core::enumName(event.reason)))
-                                 .arg(event.bestValAccuracy * 100, 0, 'f', 1),
-        10000);
-    updateActions();
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent *event)

@@ -30,6 +30,7 @@ class LiveView;
 class MethodView;
 class ModelInfoWidget;
 class ProjectModel;
+class RunController;
 class RunsView;
 class TrainingView;
 
@@ -96,15 +97,15 @@ protected:
     void changeEvent(QEvent *event) override;
 
 private:
+    void buildPages();
+    void buildStatusBar();
     void buildMenus();
+    void connectWorkers();
+    void connectViews(); // the views, the project and the run controller with each other
     void onLoaded(const QString &path, const core::ModelSummary &summary);
     void onLoadFailed(const QString &path, const QString &message);
     void onImported(const core::Dataset &dataset, const QString &description);
     void onProjectOpened();
-    void onTrainingFinished(const core::FinishedEvent &event);
-    // Starts a run, lists it in the project and the runs view, shows the Train view.
-    void launch(const core::TrainOptions &options);
-    void addRun(const core::TrainOptions &options); // lists a run that starts training
     bool ensureProject();
     void updateTitle();
     void updateRecentMenu();
@@ -120,6 +121,7 @@ private:
     TrainingView *m_training = nullptr;
     RunsView *m_runs = nullptr;
     LiveView *m_live = nullptr;
+    RunController *m_runController = nullptr; // child of this window
     QLabel *m_statusProject = nullptr, *m_statusModel = nullptr, *m_statusDevice = nullptr;
     QMenu *m_recentMenu = nullptr;
     QAction *m_startAction = nullptr, *m_undoAction = nullptr, *m_redoAction = nullptr;

@@ -575,6 +575,14 @@ std::vector<ClassCount> classCounts(const Project &project)
     return counts;
 }
 
+int classesWithClips(const Project &project)
+{
+    int n = 0;
+    for (const ClassCount &c : classCounts(project))
+        n += c.clips > 0;
+    return n;
+}
+
 std::vector<std::string> balanceWarnings(const Project &project)
 {
     constexpr int kMinimum = 5;

@@ -123,8 +123,8 @@ double trimmedSeconds(const ProjectClip &clip);
 // native rate and channels, float WAV) to dir/cache/trimmed/<content-hash>.wav, keyed by the
 // file's bytes and the trim, and listed instead. Returns the manifest path. Classes without
 // clips are left out (the trainer reports a class it needs). Noise files cannot be listed in
-// this layout: a run gets the project's as TrainOptions::noiseFiles. Throws core::Error naming the file: unreadable clip, a trim leaving no audio,
-// unwritable cache folder.
+// this layout: a run gets the project's as TrainOptions::noiseFiles. Throws core::Error naming the
+// file: unreadable clip, a trim leaving no audio, unwritable cache folder.
 std::filesystem::path writeTrainingManifest(const Project &project);
 
 // Absolute dir/runs/YYYYMMDD-HHMMSS-<method>[-n] (local time; -2, -3, ... when that folder
@@ -139,6 +139,8 @@ struct ClassCount
 };
 // One entry per class, in class order.
 std::vector<ClassCount> classCounts(const Project &project);
+// How many classes have at least one clip (training needs two).
+int classesWithClips(const Project &project);
 // Balance warnings for the UI, one line per class that needs more clips: fewer than 5 clips, or
 // fewer than half the median count over the classes. Empty when balanced.
 std::vector<std::string> balanceWarnings(const Project &project);
