@@ -185,8 +185,8 @@ core::PeftConfig benchMethod(const std::string &name)
     return core::paperSetting(core::parseMethod(name));
 }
 
-// One training step per batch exactly as core/train/trainer.cpp runs it (no augmentation, no
-// accumulation, no clipping): forward under autocast, cross-entropy, loss.item(), backward,
+// One training step per batch exactly as core/train/training_run.cpp runs it (no augmentation,
+// no accumulation, no clipping): forward under autocast, cross-entropy, loss.item(), backward,
 // AdamW at the cosine-scheduled rate, gradients dropped. Inputs are random normalised features
 // already in memory, like the trainer's preloaded feature tensor.
 int benchTrain(int argc, char **argv)

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: MIT
+// A training run's phases before and after its epochs (see training_run.h; the epochs are in
+// training_epoch.cpp). Runs on the caller's thread; feature extraction fans out to one
+// std::thread per core (batches.cpp).
+#include "train/training_run.h"
+
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+#include "peft/adapter_io.h"
+#include "peft/peft_modules.h"
+#include "runtime/runtime.h"
+#include "runtime/torch_compat.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace astpeft::core::detail {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+void validate(const TrainOptions &o)
+{
+    auto fail = [](const std::string &m) { throw Error(ErrorKind::Usage, m); };
+    if (o.model.empty())
+        fail("no model given (--model)");
+    if (o.data.empty())
+        fail("no dataset given (--data)");
+    if (o.out.empty())
+        fail("no run folder given (--out)");
+    if (o.epochs < 1)
+        fail("epochs must be at least 1");
+    if (o.batchSize < 1)
+        fail("batch size must be at least 1");
+    if (o.accumulation < 1)
+        fail("accumulation must be at least 1");
+    if (o.learningRate < 0 || !std::isfinite(o.learningRate))
+        fail("the learning rate must be a positive number");
+    if (o.warmupSteps < 0 || o.patience < 0 || o.clipGradNorm < 0 || o.maxLength < 0)
+        fail("warm-up, patience, gradient clipping and max length cannot be negative");
+    if (o.split.validationFraction < 0 || o.split.testFraction < 0
+        || o.split.validationFraction + o.split.testFraction >= 1.0)
+        fail("validation and test fractions must be >= 0 and sum to less than 1");
+    const AugmentOptions &a = o.augment;
+    if (a.freqMaskParam < 0 || a.timeMaskParam < 0 || a.mixupAlpha < 0 || a.noiseProbability < 0
+        || a.noiseProbability > 1 || a.shiftSeconds < 0 || a.gainDb < 0
+        || a.noiseSnrMin > a.noiseSnrMax)
+        fail("augmentation settings out of range");
+}
+
+} // namespace
+
+TrainingRun::TrainingRun(const TrainOptions &options, TrainObserver &observer, std::stop_token stop,
+    TrainControl *control)
+    : m_options(options)
+    , m_observer(observer)
+    , m_stop(std::move(stop))
+    , m_control(control)
+    , m_started(Clock::now())
+    , m_run(options.out)
+{ }
+
+// --- Inputs and backbone: checked before the run folder is touched -------------------------
+
+void TrainingRun::readInputs()
+{
+    validate(m_options);
+    const bool existing = fs::exists(m_run / RunFiles::metrics);
+    if (m_options.resume) {
+        m_checkpoint = findCheckpoint(m_run);
+        if (m_checkpoint.empty())
+            throw Error(ErrorKind::Usage,
+                "nothing to resume: no finished epoch in the run folder (checkpoints/last)", m_run);
+        checkResumeOptions(m_options, m_run / RunFiles::options);
+    } else if (existing) {
+        throw Error(ErrorKind::Usage,
+            "the folder already holds a run (metrics.jsonl); resume it with --resume or choose "
+            "another --out",
+            m_run);
+    }
+    if (fs::exists(m_run) && !fs::is_directory(m_run))
+        throw Error(ErrorKind::Io, "the run folder is a file", m_run);
+
+    m_dataset = importDataset(m_options.data, m_options.import);
+    assignSplits(m_dataset, m_options.split);
+    m_numClasses = int(m_dataset.labels.size());
+    if (m_numClasses < 2)
+        throw Error(ErrorKind::Usage,
+            "a classifier needs at least 2 classes; the dataset has "
+                + std::to_string(m_numClasses),
+            m_options.data);
+    m_trainClips = clipsOf(m_dataset, Split::Train);
+    m_valClips = clipsOf(m_dataset, Split::Validation);
+    m_testClips = clipsOf(m_dataset, Split::Test);
+}
+
+void TrainingRun::loadBackbone()
+{
+    const fs::path modelDir = resolveModelDir(m_options.model);
+    const AstConfig probeConfig = loadAstConfig(modelDir);
+    m_maxLength = resolveMaxLength(m_options, m_trainClips, probeConfig, probeConfig.samplingRate);
+    m_loaded = loadAstCheckpoint(modelDir, { m_maxLength, m_options.positions });
+    m_fingerprint = backboneFingerprint(modelDir);
+
+    m_manifest.peft = m_options.peft;
+    if (!m_options.budget.empty())
+        m_manifest.peft = solveBudget(m_loaded.config, m_manifest.peft,
+            parseBudget(m_options.budget, backboneParameterCount(m_loaded.config)), m_numClasses);
+    m_deviceName = resolveDevice(m_options.device);
+    m_device = torch::Device(m_deviceName);
+    if (m_device.is_cuda())
+        compat::allowTf32();
+    if (m_options.precision == Precision::F16 && m_device.is_cpu())
+        throw Error(ErrorKind::Usage, "fp16 training needs a CUDA device; use fp32 or bf16 on CPU");
+    if (m_options.precision == Precision::Int8)
+        throw Error(ErrorKind::Usage,
+            "int8 is for inference (predict, listen, timeline); train "
+            "in fp32 or bf16");
+    if (m_options.resume)
+        m_state = parseState(m_checkpoint / kStateFile);
+}
+
+// --- Model, data and the run folder ----------------------------------------------------------
+
+void TrainingRun::attachMethod()
+{
+    m_model = m_loaded.model;
+    m_manifest.labels = m_dataset.labels;
+    m_manifest.positions = m_options.positions;
+    m_manifest.frontEnd = frontEndOf(m_loaded.config);
+    m_manifest.backboneFingerprint = m_fingerprint;
+    m_manifest.hiddenSize = m_loaded.config.hiddenSize;
+    m_manifest.numHiddenLayers = m_loaded.config.numHiddenLayers;
+    if (m_options.resume)
+        loadAdapter(m_model, m_checkpoint, m_fingerprint);
+    else
+        applyPeft(m_model, m_manifest.peft, m_dataset.labels, m_options.seed);
+    m_model->audio_spectrogram_transformer->encoder->checkpointActivations =
+        m_options.checkpointActivations;
+    m_model->to(m_device);
+    m_model->train();
+
+    m_opt.beta1 = m_options.beta1;
+    m_opt.beta2 = m_options.beta2;
+    m_opt.eps = m_options.eps;
+    m_opt.weightDecay = m_options.weightDecay;
+    for (const auto &item : m_model->named_parameters())
+        if (item.value().requires_grad())
+            m_opt.add(item.key(), item.value());
+    if (m_options.resume)
+        loadOptimizer(m_opt, m_checkpoint / kOptimizerFile);
+    m_trainable = countTrainable(*m_model);
+}
+
+void TrainingRun::prepareInputs()
+{
+    FeatureCache cache(featureCacheOf(m_options));
+    m_skipped = m_dataset.skipped;
+    const FrontEnd &frontEnd = m_manifest.frontEnd;
+    const int channel = m_options.channel;
+    m_trainData = prepare(m_trainClips, frontEnd, channel, cache, m_options.augment.waveform(),
+        m_skipped, &m_observer, m_stop);
+    m_valData =
+        prepare(m_valClips, frontEnd, channel, cache, false, m_skipped, &m_observer, m_stop);
+    if (m_options.evaluateTest && !m_testClips.empty())
+        m_testData =
+            prepare(m_testClips, frontEnd, channel, cache, false, m_skipped, &m_observer, m_stop);
+    m_noise = loadNoise(m_options, m_dataset.noise, frontEnd.fbank.sampleRate, m_skipped);
+    checkEveryClassTrains();
+
+    createRunFolder();
+    const ImportEvent importEvent { .labels = m_dataset.labels,
+        .summary = summarize(m_dataset),
+        .skipped = m_skipped,
+        .layout = m_dataset.layout,
+        .maxLength = m_maxLength,
+        .peft = m_manifest.peft,
+        .parameters = countParameters(m_loaded.config, m_manifest.peft, m_numClasses),
+        .device = m_deviceName };
+    if (!m_options.resume)
+        m_log.write(eventJson(importEvent));
+    m_observer.onImport(importEvent);
+}
+
+// A class without a readable training clip fails the run, naming a clip that failed (unless
+// the run was cancelled while the features were made).
+void TrainingRun::checkEveryClassTrains() const
+{
+    std::vector<int> perClass(std::size_t(m_numClasses), 0);
+    for (const Clip &c : m_trainData.clips)
+        ++perClass[std::size_t(c.label)];
+    for (int c = 0; c < m_numClasses && !m_stop.stop_requested(); ++c) {
+        if (perClass[std::size_t(c)] != 0)
+            continue;
+        std::string example;
+        for (const auto &[label, why] : m_trainData.failures)
+            if (label == c) {
+                example = " (" + why + ")";
+                break;
+            }
+        throw Error(ErrorKind::Usage,
+            "class '" + m_dataset.labels[std::size_t(c)]
+                + "' has no readable training clip after the split" + example,
+            m_options.data);
+    }
+}
+
+// The run folder, created only now that the inputs are known to be usable, and its log.
+void TrainingRun::createRunFolder()
+{
+    try {
+        createDirectories(m_run);
+        if (!m_options.resume) {
+            writeFileAtomic(m_run / RunFiles::options, trainOptionsJson(m_options));
+            writeFileAtomic(m_run / RunFiles::command, m_options.command + "\n");
+        }
+    } catch (const Error &e) {
+        throw Error(ErrorKind::Io, "the run folder is not writable: " + e.reason(), m_run);
+    }
+    // Resuming drops what was logged after the checkpoint (an interrupted epoch), so the
+    // log reads as if the run had never stopped.
+    const fs::path metrics = m_run / RunFiles::metrics;
+    if (m_options.resume && fs::exists(metrics) && fs::file_size(metrics) > m_state.metricsBytes)
+        fs::resize_file(metrics, m_state.metricsBytes);
+    m_log.open(metrics, m_options.resume);
+}
+
+// --- Encoder cache and schedule --------------------------------------------------------------
+
+// Linear probing without augmentation trains on the frozen encoder's outputs, computed once,
+// when they fit in options.cacheLimitBytes.
+void TrainingRun::cacheEncoderOutputs()
+{
+    m_runner = Runner { m_model, m_device, m_options.precision, false };
+    const bool encoderCache = m_manifest.peft.method == PeftMethod::Linear
+        && m_options.cacheEncoderOutputs && !m_options.augment.any();
+    if (!encoderCache || m_stop.stop_requested())
+        return;
+    const auto &c = m_loaded.config;
+    const std::int64_t tokens = 2
+        + std::int64_t((c.numMelBins - c.patchSize) / c.frequencyStride + 1)
+            * ((m_maxLength - c.patchSize) / c.timeStride + 1);
+    const std::int64_t bytes =
+        (m_trainData.size() + m_valData.size() + m_testData.size()) * tokens * c.hiddenSize * 4;
+    if (bytes > m_options.cacheLimitBytes)
+        return;
+    const int batchSize = m_options.batchSize;
+    m_observer.onProgress({ ProgressPhase::EncoderCache, 0, m_trainData.size() });
+    m_trainData.encoded = m_runner.encode(m_trainData.features, batchSize, m_stop);
+    m_valData.encoded = m_runner.encode(m_valData.features, batchSize, m_stop);
+    if (m_testData.size())
+        m_testData.encoded = m_runner.encode(m_testData.features, batchSize, m_stop);
+    m_runner.fromEncoded = !m_stop.stop_requested();
+    m_observer.onProgress({ ProgressPhase::EncoderCache, m_trainData.size(), m_trainData.size() });
+}
+
+void TrainingRun::planSteps()
+{
+    m_baseRate = m_options.learningRate > 0 ? m_options.learningRate
+                                            : paperLearningRate(m_manifest.peft.method);
+    const std::int64_t n = m_trainData.size();
+    m_batches = (n + m_options.batchSize - 1) / m_options.batchSize;
+    const std::int64_t stepsPerEpoch =
+        (m_batches + m_options.accumulation - 1) / m_options.accumulation;
+    m_totalSteps = stepsPerEpoch * m_options.epochs;
+    m_f16 = m_options.precision == Precision::F16;
+    m_prefetch = m_options.prefetch < 0 ? m_device.is_cuda() : m_options.prefetch > 0;
+    m_pinned = m_device.is_cuda(); // page-locked batches copy asynchronously
+    compat::resetPeakMemory(m_device);
+
+    m_finished.method = methodName(m_manifest.peft.method);
+    m_finished.trainableParameters = m_trainable;
+    m_finished.runDir = m_run;
+    m_finished.labels = m_dataset.labels;
+    m_finished.epochsCompleted = m_state.epoch;
+    m_finished.bestEpoch = m_state.bestEpoch;
+    m_finished.bestValAccuracy = std::max(0.0, m_state.bestAccuracy);
+    m_finished.reason = FinishReason::Completed;
+}
+
+BatchSource TrainingRun::batchSource() const
+{
+    return { m_trainData, m_runner.fromEncoded ? m_trainData.encoded : m_trainData.features,
+        m_noise, m_options.augment, m_manifest.frontEnd, m_numClasses, m_pinned };
+}
+
+// --- Test pass and the finished event --------------------------------------------------------
+
+FinishedEvent TrainingRun::finish()
+{
+    if (m_stop.stop_requested())
+        m_finished.reason = FinishReason::Cancelled;
+    if (m_finished.reason != FinishReason::Cancelled && m_testData.size() > 0
+        && m_state.bestEpoch > 0)
+        testBestAdapter();
+    m_finished.seconds = secondsSince(m_started);
+    m_log.write(eventJson(m_finished));
+    m_observer.onFinished(m_finished);
+    return m_finished;
+}
+
+void TrainingRun::testBestAdapter()
+{
+    torch::NoGradGuard noGrad;
+    if (m_best.empty()) { // resumed after the best epoch: read it back
+        const SafetensorsFile file(m_run / kAdapterWeightsFile);
+        for (const auto &[name, tensor] : adapterTensors(m_model))
+            if (const TensorInfo *info = file.find(name); info && tensor.is_floating_point())
+                tensor.copy_(loadTensor(file, *info));
+    } else {
+        auto now = adapterTensors(m_model);
+        for (std::size_t i = 0; i < now.size() && i < m_best.size(); ++i)
+            now[i].second.copy_(m_best[i].second);
+    }
+    m_observer.onProgress({ ProgressPhase::Evaluating, 0, m_testData.size() });
+    const EvalOutput t = m_runner.evaluate(m_testData, m_numClasses, m_options.batchSize);
+    m_finished.hasTest = true;
+    m_finished.test = t.metrics;
+    m_finished.testLoss = t.loss;
+}
+
+// --- Failure ---------------------------------------------------------------------------------
+
+std::optional<Error> TrainingRun::reportFailure(const std::exception &e)
+{
+    // Drop the training tensors (the data, optimizer moments, best adapter) first, so that
+    // releasing the device's cached memory below frees them too.
+    m_trainData = {};
+    m_valData = {};
+    m_testData = {};
+    m_opt = {};
+    m_best.clear();
+    std::optional<Error> outOfMemory;
+    if (compat::isOutOfMemory(e)) {
+        compat::releaseCachedMemory();
+        outOfMemory.emplace(ErrorKind::Usage,
+            "out of memory on " + m_deviceName + " at batch size "
+                + std::to_string(m_options.batchSize) + ": lower --batch-size"
+                + (m_options.checkpointActivations ? "" : ", add --checkpoint-activations")
+                + (m_options.precision == Precision::F32 ? " or train in --precision bf16" : "")
+                + (m_state.epoch > 0
+                        ? "; --resume continues after epoch " + std::to_string(m_state.epoch)
+                        : ""),
+            m_run);
+    }
+    FailedEvent failed { outOfMemory ? outOfMemory->what() : e.what() };
+    try {
+        m_log.write(eventJson(failed));
+    } catch (...) { // the log itself failed (disk full): report the original error
+    }
+    m_observer.onFailed(failed);
+    return outOfMemory;
+}
+
+} // namespace astpeft::core::detail
