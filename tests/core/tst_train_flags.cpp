@@ -220,9 +220,11 @@ private Q_SLOTS:
         QTest::addRow("seed -1") << "seed"
                                  << "-1"
                                  << "--seed needs a non-negative integer";
-        QTest::addRow("layout") << "layout"
-                                << "zip"
-                                << "--layout must be one of auto, folders, csv, esc50";
+        QTest::addRow("layout")
+            << "layout"
+            << "zip"
+            << "--layout must be one of auto, folders, csv, esc50, speech-commands, "
+               "urbansound8k, fluent-speech-commands, audiofolder";
         QTest::addRow("precision") << "precision"
                                    << "fp8"
                                    << "--precision: ";
