@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The AST backbone: parity with an independent PyTorch implementation (tools/ast_reference.py,
 // float64) on random AST-base checkpoints at max_length 100 and 1024, exact parameter counts,
-// position-embedding adaptation, strict loading, round trips and pickle refusal.
+// position-embedding adaptation, strict loading, round trips and pickle refusal; the
+// classifier's scores (softmax, sigmoid) and top-k, its max_length and positions options, and
+// init-model's seeded determinism (these three moved here from tests/cli/tst_cli.cpp).
 // torch comes before Qt: Qt's `slots` macro breaks torch headers.
 #include "audio/audio_file.h"
 #include "error.h"
@@ -13,9 +15,11 @@
 #include "model/checkpoint.h"
 #include "runtime/torch_compat.h"
 
+#include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
 #include <fstream>
 
 using namespace astpeft::core;
@@ -305,6 +309,102 @@ private Q_SLOTS:
         for (std::size_t i = 0; i < one.size(); ++i)
             QVERIFY(std::abs(both[0][i] - one[i]) <= 1e-5f);
         QVERIFY(both[0] != both[1]);
+    }
+
+    // scores(): softmax over the logits, or sigmoid for a multi-label checkpoint; top(k): the
+    // k best labels by score, best first, at most one per label.
+    void scoresAndTop()
+    {
+        QTemporaryDir tmp;
+        const fs::path dir = fs::path(tmp.path().toStdString()) / "m";
+        writeRandomModel(dir,
+            { .preset = "tiny", .maxLength = 100, .labels = { "yes", "no", "up" }, .seed = 3 });
+        const std::vector<float> logits = { 0.5f, -1.25f, 2.0f };
+        const AstClassifier single(dir, { .device = "cpu" });
+        const std::vector<float> softmax = single.scores(logits);
+        double sum = 0.0;
+        for (float l : logits)
+            sum += std::exp(double(l));
+        for (std::size_t i = 0; i < logits.size(); ++i)
+            QVERIFY(std::abs(softmax[i] - std::exp(double(logits[i])) / sum) <= 1e-6);
+        const std::vector<LabelScore> top = single.top(softmax, 2);
+        QCOMPARE(top.size(), std::size_t(2));
+        QCOMPARE(top[0].label, std::string("up"));
+        QCOMPARE(top[0].index, 2);
+        QCOMPARE(top[0].score, softmax[2]);
+        QCOMPARE(top[1].label, std::string("yes"));
+        QCOMPARE(single.top(softmax, 5).size(), std::size_t(3));
+
+        AstConfig config = loadAstConfig(dir);
+        config.problemType = "multi_label_classification";
+        saveAstConfig(config, dir);
+        const AstClassifier multi(dir, { .device = "cpu" });
+        QVERIFY(multi.summary().config.multiLabel());
+        const std::vector<float> sigmoid = multi.scores(logits);
+        for (std::size_t i = 0; i < logits.size(); ++i)
+            QVERIFY(std::abs(sigmoid[i] - 1.0 / (1.0 + std::exp(-double(logits[i])))) <= 1e-6);
+        const std::vector<LabelScore> all = multi.top(sigmoid, 3);
+        QCOMPARE(all.size(), std::size_t(3));
+        QCOMPARE(all[0].label, std::string("up"));
+        QCOMPARE(all[1].label, std::string("yes"));
+        QCOMPARE(all[2].label, std::string("no"));
+    }
+
+    // ClassifierOptions reach the loader: a shorter or longer max_length than the checkpoint's,
+    // and zeroed rather than adapted position embeddings, each give other (finite) logits.
+    void classifierMaxLengthAndPositions()
+    {
+        QTemporaryDir tmp;
+        const fs::path dir = fs::path(tmp.path().toStdString()) / "m";
+        writeRandomModel(dir,
+            { .preset = "tiny", .maxLength = 100, .labels = { "yes", "no", "up" }, .seed = 3 });
+        const auto logits = [&](int maxLength, PositionMode positions) {
+            const AstClassifier c(
+                dir, { .maxLength = maxLength, .positions = positions, .device = "cpu" });
+            return std::pair { c.summary().config.maxLength,
+                c.logits({ speechFeatures(maxLength) }).front() };
+        };
+        const auto stored = logits(100, PositionMode::Adapt);
+        const auto shorter = logits(50, PositionMode::Adapt);
+        const auto zero = logits(50, PositionMode::Zero);
+        const auto longer = logits(300, PositionMode::Adapt);
+        QCOMPARE(shorter.first, 50);
+        QCOMPARE(longer.first, 300);
+        for (const auto &l : { stored.second, shorter.second, zero.second, longer.second }) {
+            QCOMPARE(l.size(), std::size_t(3));
+            for (float v : l)
+                QVERIFY(std::isfinite(v));
+        }
+        QVERIFY(stored.second != shorter.second);
+        QVERIFY(shorter.second != zero.second);
+        QVERIFY(stored.second != longer.second);
+    }
+
+    // init-model's promise: the same seed writes the same files, byte for byte; another seed
+    // other weights of the same size.
+    void randomModelIsDeterministic()
+    {
+        QTemporaryDir tmp;
+        const auto write = [&](const QString &name, std::uint64_t seed) {
+            writeRandomModel(tmp.filePath(name).toStdString(),
+                { .preset = "tiny",
+                    .maxLength = 100,
+                    .labels = { "yes", "no", "up" },
+                    .seed = seed });
+            return tmp.filePath(name);
+        };
+        const auto bytes = [](const QString &file) {
+            QFile f(file);
+            return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+        };
+        const QString a = write("a", 3), again = write("again", 3), other = write("other", 4);
+        const QByteArray weights = bytes(a + "/model.safetensors");
+        QVERIFY(weights.size() > 90000 * 4);
+        QVERIFY2(bytes(again + "/model.safetensors") == weights, "same seed, different weights");
+        QCOMPARE(bytes(again + "/config.json"), bytes(a + "/config.json"));
+        const QByteArray otherWeights = bytes(other + "/model.safetensors");
+        QCOMPARE(otherWeights.size(), weights.size());
+        QVERIFY2(otherWeights != weights, "different seeds, same weights");
     }
 
     // scaled_dot_product_attention (libtorch 2.x) and the explicit products compute the same

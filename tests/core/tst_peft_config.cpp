@@ -195,6 +195,7 @@ private Q_SLOTS:
         const auto e = test::captureError(
             [] { solveBudget(base100(), paperSetting(PeftMethod::Lora), 1000, 0); });
         QVERIFY(e);
+        QCOMPARE(e->kind(), ErrorKind::Usage); // `params --budget` too small: exit status 2
         QVERIFY2(QString(e->what()).contains("rank 1"), e->what());
         QVERIFY2(QString(e->what()).contains("38,400"), e->what()); // 12 * 2 * 2 * 768 + 1536
         const auto b = test::captureError(
@@ -215,6 +216,7 @@ private Q_SLOTS:
         }
         const auto e = test::captureError([] { parseMethod("adapters"); });
         QVERIFY(e);
+        QCOMPARE(e->kind(), ErrorKind::Usage);
         QVERIFY2(QString(e->what()).contains("prompt-shallow"), e->what());
         QCOMPARE(paperLearningRate(PeftMethod::Lora), 5e-3);
         QCOMPARE(paperLearningRate(PeftMethod::Prefix), 1e-2);

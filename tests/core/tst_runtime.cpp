@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 // core/runtime: the BLAS thread guard that int8 inference holds (SingleThreadedBlas), nested and
 // across threads, and that an int8 classifier holds it during its forward pass only; the device
-// facts (GPU list, memory, out-of-memory errors, the training precision auto picks).
+// facts (GPU list, memory, out-of-memory errors, the training precision auto picks), device
+// names and the CPU self-check (these two moved here from tests/cli/tst_cli.cpp).
 #include "inference/classifier.h"
 #include "runtime/runtime.h"
 #include "runtime/torch_compat.h"
+#include "test_support.h"
+#include "train/self_check.h"
 #include "train/trainer.h"
 
 #include <QTemporaryDir>
@@ -12,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <dlfcn.h>
 #include <thread>
 
@@ -155,6 +159,44 @@ private slots:
         if (!r.gpus.empty())
             QCOMPARE(defaultTrainingPrecision("cuda:0"),
                 r.gpus.front().bf16 ? Precision::BF16 : Precision::F32);
+    }
+
+    // resolveDevice: the CPU as asked; an unknown name, or CUDA where there is none, is a
+    // core::Error(Usage) saying so (what every command's --device reports, exit status 2).
+    void deviceResolution()
+    {
+        QCOMPARE(resolveDevice("cpu"), std::string("cpu"));
+        const auto unknown = astpeft::test::captureError([] { resolveDevice("tpu"); });
+        QVERIFY(unknown);
+        QCOMPARE(unknown->kind(), ErrorKind::Usage);
+        QVERIFY2(unknown->reason().starts_with("unknown device 'tpu'"), unknown->what());
+        if (runtimeInfo().cudaDevices > 0)
+            return;
+        for (const char *cuda : { "cuda", "cuda:0" }) {
+            const auto e = astpeft::test::captureError([&] { resolveDevice(cuda); });
+            QVERIFY2(e, cuda);
+            QCOMPARE(e->kind(), ErrorKind::Usage);
+            QVERIFY2(QString(e->what()).contains("CUDA"), e->what());
+        }
+    }
+
+    // selfCheck on the CPU: fp32, two finite LoRA losses that fall (the same batch twice), and
+    // the forward compared with itself.
+    void deviceSelfCheckOnCpu()
+    {
+        QTemporaryDir tmp;
+        const fs::path dir = fs::path(tmp.path().toStdString()) / "m";
+        writeRandomModel(dir,
+            { .preset = "tiny", .maxLength = 100, .labels = { "yes", "no", "up" }, .seed = 3 });
+        const SelfCheckResult c = selfCheck({ .model = dir, .device = "cpu" });
+        QCOMPARE(c.device, std::string("cpu"));
+        QCOMPARE(c.precision, std::string("fp32"));
+        QVERIFY(c.passed);
+        QCOMPARE(c.losses.size(), std::size_t(2));
+        QVERIFY(std::isfinite(c.losses[0]) && std::isfinite(c.losses[1]));
+        QVERIFY2(c.losses[1] < c.losses[0],
+            qPrintable(QStringLiteral("%1 then %2").arg(c.losses[0]).arg(c.losses[1])));
+        QCOMPARE(c.forwardMaxAbsDiff, 0.0);
     }
 
     // The allocators' out-of-memory errors, and nothing else, count as out of memory.

@@ -202,6 +202,9 @@ private Q_SLOTS:
         QTest::addRow("batch abc") << "batch-size"
                                    << "abc"
                                    << "--batch-size needs an integer, got 'abc'";
+        QTest::addRow("batch 12x") << "batch-size"
+                                   << "12x"
+                                   << "--batch-size needs an integer, got '12x'";
         QTest::addRow("lr -1") << "lr"
                                << "-1"
                                << "--lr must be positive";
@@ -217,9 +220,11 @@ private Q_SLOTS:
         QTest::addRow("seed -1") << "seed"
                                  << "-1"
                                  << "--seed needs a non-negative integer";
-        QTest::addRow("layout") << "layout"
-                                << "zip"
-                                << "--layout must be one of auto, folders, csv, esc50";
+        QTest::addRow("layout")
+            << "layout"
+            << "zip"
+            << "--layout must be one of auto, folders, csv, esc50, speech-commands, "
+               "urbansound8k, fluent-speech-commands, audiofolder";
         QTest::addRow("precision") << "precision"
                                    << "fp8"
                                    << "--precision: ";
@@ -232,6 +237,9 @@ private Q_SLOTS:
         QTest::addRow("prefix odd") << "prefix-tokens"
                                     << "5"
                                     << "--prefix-tokens must be even (key plus value tokens)";
+        QTest::addRow("placement") << "placement"
+                                   << "middle"
+                                   << "--placement must be one of pfeiffer, houlsby";
         QTest::addRow("mode") << "mode"
                               << "diagonal"
                               << "--mode must be one of parallel, sequential";

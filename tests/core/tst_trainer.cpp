@@ -613,6 +613,7 @@ private Q_SLOTS:
         o.model = m_tmp.path().toStdString() + "/no-model";
         e = captureError([&] { train(o, r); });
         QVERIFY(e && e->kind() == ErrorKind::Io);
+        QVERIFY2(QString(e->what()).contains("/no-model"), e->what());
         QVERIFY(!std::filesystem::exists(o.out));
         // A class that has clips only in the test split.
         o = options(PeftMethod::Lora, 1);
@@ -633,12 +634,15 @@ private Q_SLOTS:
         std::ofstream(o.out) << "x";
         e = captureError([&] { train(o, r); });
         QVERIFY(e && e->kind() == ErrorKind::Io);
+        QCOMPARE(e->reason(), std::string("the run folder is a file"));
+        QCOMPARE(e->file(), o.out);
         // An existing run without resume; resume without a checkpoint.
         o = options(PeftMethod::Lora, 1);
         train(o, r);
         const std::string before = readBytes(o.out / RunFiles::metrics);
         e = captureError([&] { train(o, r); });
         QVERIFY(e && e->kind() == ErrorKind::Usage);
+        QVERIFY2(e->reason().starts_with("the folder already holds a run"), e->what());
         QCOMPARE(readBytes(o.out / RunFiles::metrics), before);
         TrainOptions fresh = options(PeftMethod::Lora, 1);
         fresh.resume = true;
