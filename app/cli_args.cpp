@@ -47,12 +47,13 @@ Args parseArgs(const Command &cmd, int argc, char **argv, int first)
                 name = name.substr(0, eq);
             }
             if (cmd.valueOptions.count(name)) {
-                if (inlineValue)
+                if (inlineValue) {
                     args.values[name] = *inlineValue;
-                else if (i + 1 < argc)
+                } else if (i + 1 < argc) {
                     args.values[name] = argv[++i];
-                else
+                } else {
                     throw UsageError("--" + name + " needs a value");
+                }
             } else if (cmd.flagOptions.count(name) && !inlineValue) {
                 args.flags.insert(name);
             } else {

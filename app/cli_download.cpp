@@ -30,12 +30,13 @@ double mb(std::int64_t bytes)
 std::string size(std::int64_t bytes)
 {
     char text[32];
-    if (bytes < 1000)
+    if (bytes < 1000) {
         std::snprintf(text, sizeof text, "%lld B", (long long)bytes);
-    else if (bytes < 1000000)
+    } else if (bytes < 1000000) {
         std::snprintf(text, sizeof text, "%.1f kB", double(bytes) / 1e3);
-    else
+    } else {
         std::snprintf(text, sizeof text, "%.1f MB", mb(bytes));
+    }
     return text;
 }
 
@@ -58,9 +59,10 @@ public:
             m_completeShown = false;
         }
         if (!m_tty) {
-            if (newFile)
+            if (newFile) {
                 std::fprintf(stderr, "%s: %s of %s\n", p.file.c_str(), size(p.done).c_str(),
                     size(p.total).c_str());
+            }
             if (complete && !m_completeShown) {
                 std::fprintf(stderr, "%s: complete\n", p.file.c_str());
                 m_completeShown = true;
@@ -153,17 +155,19 @@ int cmdDownload(const Args &args)
             o.dest.string().c_str());
         return kExitInput;
     }
-    if (result.offline) // on stderr with the other notes; stdout keeps the result
+    if (result.offline) { // on stderr with the other notes; stdout keeps the result
         std::fprintf(stderr,
             "astpeft: %s could not be reached (%s); the files already in %s were not re-checked "
             "against it\n",
             result.endpoint.c_str(), result.offlineReason.c_str(), result.dir.string().c_str());
+    }
     if (args.has("json")) {
         json files = json::array();
-        for (const core::HubFileResult &f : result.files)
+        for (const core::HubFileResult &f : result.files) {
             files.push_back({ { "name", f.name }, { "path", f.path.string() }, { "size", f.size },
                 { "checksum", f.checksum }, { "downloaded", f.downloaded },
                 { "resumed_from", f.resumedFrom } });
+        }
         std::cout << json {
             { "dir", result.dir.string() }, { "repo", o.repo }, { "revision", o.revision },
             { "endpoint", result.endpoint }, { "commit", result.commit }, { "files", files },
@@ -171,11 +175,12 @@ int cmdDownload(const Args &args)
         }.dump() << '\n';
         return kExitOk;
     }
-    for (const core::HubFileResult &f : result.files)
+    for (const core::HubFileResult &f : result.files) {
         std::printf("%-20s %10s  %s%s\n", f.name.c_str(), size(f.size).c_str(), f.checksum.c_str(),
             f.downloaded         ? ""
                 : result.offline ? "  (already there, not re-checked: endpoint unreachable)"
                                  : "  (already there, not downloaded again)");
+    }
     const std::string commit =
         result.commit.empty() ? std::string() : " (commit " + result.commit.substr(0, 12) + ")";
     std::printf("%s%s is in %s\nUse it: astpeft info %s\n", o.repo.c_str(), commit.c_str(),

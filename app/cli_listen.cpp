@@ -82,33 +82,37 @@ json detectionJson(const core::Detection &d)
 
 void printDetection(const core::Detection &d, bool asJson)
 {
-    if (asJson)
+    if (asJson) {
         std::cout << detectionJson(d).dump() << std::endl;
-    else
+    } else {
         std::printf("%9.2f s  %-20s %.3f\n", d.seconds, d.label.c_str(), d.score);
+    }
     std::fflush(stdout);
 }
 
 int listDevices(const Args &args)
 {
     std::vector<core::AudioDeviceInfo> inputs;
-    for (const core::AudioDeviceInfo &d : core::listAudioDevices())
+    for (const core::AudioDeviceInfo &d : core::listAudioDevices()) {
         if (d.maxInputChannels > 0)
             inputs.push_back(d);
+    }
     if (args.has("json")) {
         json list = json::array();
-        for (const auto &d : inputs)
+        for (const auto &d : inputs) {
             list.push_back({ { "index", d.index }, { "name", d.name }, { "host_api", d.hostApi },
                 { "input_channels", d.maxInputChannels },
                 { "default_sample_rate", d.defaultSampleRate }, { "default", d.defaultInput } });
+        }
         std::cout << list.dump() << '\n';
         return kExitOk;
     }
     if (inputs.empty())
         std::printf("no audio input devices\n");
-    for (const auto &d : inputs)
+    for (const auto &d : inputs) {
         std::printf("%3d %c %-40s %-10s %d ch, %.0f Hz\n", d.index, d.defaultInput ? '*' : ' ',
             d.name.c_str(), d.hostApi.c_str(), d.maxInputChannels, d.defaultSampleRate);
+    }
     if (!inputs.empty())
         std::printf("(* the default input; --input takes the index or the name)\n");
     return kExitOk;
@@ -133,11 +137,12 @@ public:
     void onStarted(
         const core::AudioDeviceInfo &device, const std::vector<std::string> &labels) override
     {
-        if (!m_json)
+        if (!m_json) {
             std::fprintf(stderr,
                 "listening on \"%s\" (%s) at %d Hz: a %.2f s window every %.2f s, %zu labels%s\n",
                 device.name.c_str(), device.hostApi.c_str(), m_rate, m_windowSeconds, m_hopSeconds,
                 labels.size(), m_untilStopped ? "; Ctrl-C stops" : "");
+        }
     }
 
     void onDetection(const core::Detection &d) override { printDetection(d, m_json); }
@@ -170,10 +175,11 @@ void printSummary(const core::ListenSummary &s, bool asJson)
         "%llu overflows\n",
         s.seconds, s.latenciesMs.size(), s.detections, median, p95,
         static_cast<unsigned long long>(s.overflows));
-    if (s.gaps)
+    if (s.gaps) {
         std::fprintf(stderr,
             "astpeft: %llu samples were lost (the classifier fell behind the microphone)\n",
             static_cast<unsigned long long>(s.overflows));
+    }
 }
 
 int cmdListen(const Args &args)
@@ -234,29 +240,32 @@ int cmdTimeline(const Args &args)
     std::size_t next = 0; // detections come after the window that completes them
     for (const core::WindowResult &w : t.windows) {
         const std::string &label = t.labels[std::size_t(w.top)];
-        if (asJson)
+        if (asJson) {
             std::cout << json {
                 { "event", "window" }, { "time", w.endSeconds }, { "label", label },
                 { "score", w.smoothed[std::size_t(w.top)] }, { "scores", w.smoothed }
             }.dump() << '\n';
-        else
+        } else {
             std::printf("%9.2f s  %-20s %.3f\n", w.endSeconds, label.c_str(),
                 w.smoothed[std::size_t(w.top)]);
+        }
         for (; next < t.detections.size() && t.detections[next].seconds <= w.endSeconds; ++next) {
-            if (asJson)
+            if (asJson) {
                 std::cout << detectionJson(t.detections[next]).dump() << '\n';
-            else
+            } else {
                 std::printf("%9.2f s  ** %s %.3f\n", t.detections[next].seconds,
                     t.detections[next].label.c_str(), t.detections[next].score);
+            }
         }
     }
-    if (asJson)
+    if (asJson) {
         std::cout << json {
             { "event", "summary" }, { "file", args.positional[1] }, { "windows", t.windows.size() },
             { "detections", t.detections.size() }, { "labels", t.labels }
         }.dump() << std::endl;
-    else
+    } else {
         std::printf("%zu windows, %zu detections\n", t.windows.size(), t.detections.size());
+    }
     return kExitOk;
 }
 

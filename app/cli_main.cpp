@@ -189,9 +189,10 @@ int cmdInitModel(const Args &args)
         throw UsageError("--max-length must be positive");
     if (args.has("labels")) {
         o.labels = splitList(args.value("labels"));
-        for (const auto &l : o.labels)
+        for (const auto &l : o.labels) {
             if (l.empty())
                 throw UsageError("--labels has an empty label");
+        }
         if (std::set<std::string>(o.labels.begin(), o.labels.end()).size() != o.labels.size())
             throw UsageError("--labels has duplicate labels");
     }
@@ -261,9 +262,10 @@ int cmdMethods(const Args &args)
         std::printf("%-15s %s\n", j["name"].get<std::string>().c_str(),
             j["summary"].get<std::string>().c_str());
         std::printf("%-15s lr %g", "", j["paper_learning_rate"].get<double>());
-        for (const auto &[k, v] : j["defaults"].items())
+        for (const auto &[k, v] : j["defaults"].items()) {
             std::printf(", %s %s", k.c_str(),
                 v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
+        }
         std::printf("\n");
     }
     std::printf(
@@ -342,11 +344,12 @@ int cmdSelfCheck(const Args &args)
     const core::RuntimeInfo r = core::runtimeInfo();
     const bool asJson = args.has("json");
     json gpus = json::array();
-    for (const core::GpuInfo &g : r.gpus)
+    for (const core::GpuInfo &g : r.gpus) {
         gpus.push_back({ { "device", g.device }, { "name", g.name },
             { "memory_mb", double(g.memoryBytes) / (1024.0 * 1024.0) },
             { "compute_capability", std::to_string(g.major) + "." + std::to_string(g.minor) },
             { "bf16", g.bf16 } });
+    }
     if (asJson) {
         std::cout << json {
             { "event", "runtime" }, { "libtorch", r.torchVersion }, { "cuda_build", r.cudaBuild },
@@ -360,10 +363,11 @@ int cmdSelfCheck(const Args &args)
                               .c_str()
                         : "CPU only (no CUDA in this build)",
             r.threads);
-        for (const core::GpuInfo &g : r.gpus)
+        for (const core::GpuInfo &g : r.gpus) {
             std::printf("%s: %s, %.1f GiB, compute capability %d.%d%s\n", g.device.c_str(),
                 g.name.c_str(), double(g.memoryBytes) / double(1 << 30), g.major, g.minor,
                 g.bf16 ? ", bf16" : "");
+        }
         if (r.cudaBuild && r.gpus.empty())
             std::printf("no CUDA device visible (driver, CUDA_VISIBLE_DEVICES?)\n");
         std::fflush(stdout);
@@ -527,19 +531,21 @@ int main(int argc, char **argv)
     }
     const std::string name = argv[first];
     const Command *cmd = nullptr;
-    for (const Command &c : allCommands())
+    for (const Command &c : allCommands()) {
         if (c.name == name)
             cmd = &c;
+    }
     if (!cmd) {
         std::fprintf(stderr, "astpeft: unknown command '%s'\n", name.c_str());
         printUsage(stderr);
         return kExitUsage;
     }
-    for (int i = first + 1; i < argc; ++i)
+    for (int i = first + 1; i < argc; ++i) {
         if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
             std::printf("usage: astpeft %s\n\n%s\n", cmd->synopsis.c_str(), cmd->help.c_str());
             return kExitOk;
         }
+    }
     try {
         const Args args = parseArgs(*cmd, argc, argv, first + 1);
         core::configureThreads(threads);

@@ -74,12 +74,14 @@ public:
             e.maxLength, e.device.c_str());
         if (!e.skipped.empty()) {
             std::fprintf(stderr, "%sskipped %zu files:\n", m_prefix.c_str(), e.skipped.size());
-            for (std::size_t i = 0; i < e.skipped.size() && i < 20; ++i)
+            for (std::size_t i = 0; i < e.skipped.size() && i < 20; ++i) {
                 std::fprintf(stderr, "%s  %s: %s\n", m_prefix.c_str(),
                     e.skipped[i].file.string().c_str(), e.skipped[i].reason.c_str());
-            if (e.skipped.size() > 20)
+            }
+            if (e.skipped.size() > 20) {
                 std::fprintf(
                     stderr, "  ... and %zu more (see metrics.jsonl)\n", e.skipped.size() - 20);
+            }
         }
     }
 
@@ -124,9 +126,10 @@ public:
             std::fprintf(stderr, "\r\033[K");
         std::fprintf(stderr, "%sepoch %d/%d  train loss %.4f acc %s", m_prefix.c_str(), e.epoch,
             e.epochs, e.trainLoss, core::humanPercent(e.trainAccuracy).c_str());
-        if (e.hasValidation)
+        if (e.hasValidation) {
             std::fprintf(stderr, "  val loss %.4f acc %s", e.valLoss,
                 core::humanPercent(e.validation.accuracy).c_str());
+        }
         std::fprintf(
             stderr, "  %s%s\n", core::humanDuration(e.seconds).c_str(), e.best ? "  *best" : "");
     }
@@ -139,10 +142,11 @@ public:
 
     void onFailed(const core::FailedEvent &e) override
     {
-        if (m_json)
+        if (m_json) {
             std::cout << core::eventJson(e) << std::endl;
-        else if (m_tty)
+        } else if (m_tty) {
             std::fprintf(stderr, "\r\033[K");
+        }
     }
 
     // The latest epoch saved as the run's best (this process's epochs only).
@@ -180,16 +184,19 @@ void printMetricsTable(const std::vector<std::string> &labels,
     std::printf("\n");
     for (std::size_t c = 0; c < labels.size(); ++c) {
         std::printf("%-*s", int(width), labels[c].c_str());
-        for (const auto *m : { val, test })
-            if (m && c < m->perClass.size())
+        for (const auto *m : { val, test }) {
+            if (m && c < m->perClass.size()) {
                 std::printf("  %9s %9.3f", core::humanPercent(m->perClass[c].recall).c_str(),
                     m->perClass[c].f1);
+            }
+        }
         std::printf("\n");
     }
     std::printf("%-*s", int(width), "overall");
-    for (const auto *m : { val, test })
+    for (const auto *m : { val, test }) {
         if (m)
             std::printf("  %9s %9.3f", core::humanPercent(m->accuracy).c_str(), m->macroF1);
+    }
     std::printf("\n");
 }
 
@@ -224,9 +231,10 @@ int runTraining(const core::TrainOptions &options, bool json)
     std::printf("\n\n");
     // Per class: the best epoch's validation (when it ran in this process) and the best
     // adapter's test pass.
-    if ((best && best->hasValidation) || f.hasTest)
+    if ((best && best->hasValidation) || f.hasTest) {
         printMetricsTable(f.labels, best && best->hasValidation ? &best->validation : nullptr,
             f.hasTest ? &f.test : nullptr);
+    }
     std::printf("\nadapter (%lld trainable parameters) and metrics in %s\n",
         static_cast<long long>(f.trainableParameters), options.out.string().c_str());
     return kExitOk;
@@ -269,15 +277,18 @@ int cmdTrain(const Args &given)
         // The run's own options; only the epochs, device and patience may be given again.
         const std::filesystem::path file =
             std::filesystem::path(args.value("out")) / "options.json";
-        if (!std::filesystem::exists(file))
+        if (!std::filesystem::exists(file)) {
             throw core::Error(core::ErrorKind::Usage,
                 "nothing to resume: no options.json in the run folder", args.value("out"));
+        }
         o = core::parseTrainOptions(core::readTextFile(file), file);
-        for (const auto &[k, v] : args.values)
-            if (k != "out" && k != "epochs" && k != "device" && k != "patience")
+        for (const auto &[k, v] : args.values) {
+            if (k != "out" && k != "epochs" && k != "device" && k != "patience") {
                 throw UsageError("--resume continues the run with its own options; only --epochs, "
                                  "--device and --patience may be given (not --"
                     + k + ")");
+            }
+        }
         o.epochs = positiveInt(args, "epochs", o.epochs);
         o.device = args.value("device", o.device);
         o.patience = args.intValue("patience", o.patience);
@@ -322,12 +333,14 @@ int cmdEval(const Args &args)
     for (const auto &l : r.labels)
         width = std::max(width, int(l.size()));
     std::printf("%-*s %9s %9s %9s %8s\n", width, "class", "precision", "recall", "F1", "clips");
-    for (std::size_t c = 0; c < m.perClass.size(); ++c)
+    for (std::size_t c = 0; c < m.perClass.size(); ++c) {
         std::printf("%-*s %9.3f %9.3f %9.3f %8d\n", width, r.labels[c].c_str(),
             m.perClass[c].precision, m.perClass[c].recall, m.perClass[c].f1, m.perClass[c].support);
-    if (!r.skipped.empty())
+    }
+    if (!r.skipped.empty()) {
         std::fprintf(
             stderr, "skipped %zu files (unreadable or unknown labels)\n", r.skipped.size());
+    }
     return kExitOk;
 }
 
@@ -394,11 +407,12 @@ int cmdCompare(const Args &args)
     const std::vector<core::CompareRow> rows = core::compare(runs, out, console, interrupt.token());
     if (asJson) {
         json j = json::array();
-        for (const core::CompareRow &r : rows)
+        for (const core::CompareRow &r : rows) {
             j.push_back({ { "method", r.method }, { "trainable_parameters", r.trainableParameters },
                 { "best_val_accuracy", r.bestValAccuracy },
                 { "test_accuracy", r.testAccuracy ? json(*r.testAccuracy) : json(nullptr) },
                 { "seconds", r.seconds }, { "status", r.status } });
+        }
         std::cout << json { { "event", "comparison" }, { "rows", j } }.dump() << std::endl;
     } else {
         std::printf("\n%s\nwritten to %s and comparison.md\n",

@@ -54,9 +54,10 @@ void redraw()
 {
     astpeft::ui::CurvesPlot curves;
     curves.resize(1000, 600);
-    for (int i = 0; i < 100000; ++i)
+    for (int i = 0; i < 100000; ++i) {
         curves.addStep(
             i + 1, 2.0 * std::exp(-i / 20000.0) + 0.3 * std::sin(i * 0.37) * std::sin(i * 0.011));
+    }
     for (int e = 1; e <= 100; ++e)
         curves.addEpoch(e * 1000.0, 0.5 + e / 250.0, 1.5 - e / 100.0, 0.4 + e / 200.0);
     curves.resetView();
@@ -130,7 +131,7 @@ int main(int argc, char **argv)
     // Four classes of 1 s clips: tones, chirps, noise bursts and square waves, seeded.
     const std::filesystem::path data = (tmp.path() + "/data").toStdString();
     const int clips = option(args, "clips", "96").toInt();
-    for (int c = 0; c < 4; ++c)
+    for (int c = 0; c < 4; ++c) {
         for (int i = 0; i < clips / 4; ++i) {
             std::vector<float> x(16000);
             std::uint32_t s = std::uint32_t(1 + c * 977 + i * 131);
@@ -147,6 +148,7 @@ int main(int argc, char **argv)
             std::filesystem::create_directories(data / std::to_string(c));
             core::writeAudio(data / std::to_string(c) / (std::to_string(i) + ".wav"), x, 16000, 1);
         }
+    }
 
     core::TrainOptions o;
     o.model = model;

@@ -16,9 +16,10 @@ template<typename E> struct EnumTable; // specialised per enum
 
 template<typename E> std::string enumName(E value)
 {
-    for (const auto &[v, name] : EnumTable<E>::items)
+    for (const auto &[v, name] : EnumTable<E>::items) {
         if (v == value)
             return name;
+    }
     return "?";
 }
 

@@ -130,11 +130,12 @@ public:
     std::vector<HubRequest> gets(const std::string &file) const
     {
         std::vector<HubRequest> out;
-        for (const HubRequest &r : requests())
+        for (const HubRequest &r : requests()) {
             if (r.method == "GET" && r.path.size() > file.size()
                 && r.path.compare(r.path.size() - file.size() - 1, std::string::npos, "/" + file)
                     == 0)
                 out.push_back(r);
+        }
         return out;
     }
 
@@ -224,9 +225,10 @@ private:
 
     const File *find(const std::string &name) const
     {
-        for (const File &f : m_files)
+        for (const File &f : m_files) {
             if (f.name == name)
                 return &f;
+        }
         return nullptr;
     }
 
@@ -259,10 +261,11 @@ private:
             token = m_token;
         }
         if (!token.empty() && path.rfind(resolve, 0) == 0
-            && request.authorization != "Bearer " + token)
+            && request.authorization != "Bearer " + token) {
             return respond(fd, "401 Unauthorized",
                 "X-Error-Code: RepoNotFound\r\nX-Error-Message: Invalid username or password.\r\n",
                 "Unauthorized", withBody);
+        }
         if (path.rfind("/cdn/", 0) == 0) {
             if (const File *f = find(path.substr(5)))
                 return sendContent(fd, request, *f, "");
@@ -270,18 +273,20 @@ private:
             const std::string rest = path.substr(resolve.size());
             const auto slash = rest.find('/');
             const File *f = slash == std::string::npos ? nullptr : find(rest.substr(slash + 1));
-            if (!f)
+            if (!f) {
                 return respond(fd, "404 Not Found",
                     "X-Error-Code: EntryNotFound\r\nX-Error-Message: Entry not found\r\n",
                     "Entry not found", withBody);
+            }
             const std::string common = std::string("X-Repo-Commit: ") + kCommit + "\r\n";
-            if (f->lfs)
+            if (f->lfs) {
                 return respond(fd, "302 Found",
                     common + "Location: /cdn/" + f->name + "\r\nX-Linked-Etag: \""
                         + sha256Hex(f->bytes)
                         + "\"\r\nX-Linked-Size: " + std::to_string(f->bytes.size()) + "\r\nETag: \""
                         + gitSha1Hex(f->bytes) + "\"\r\n",
                     "Found. Redirecting", withBody);
+            }
             return sendContent(
                 fd, request, *f, common + "ETag: \"" + gitSha1Hex(f->bytes) + "\"\r\n");
         }
@@ -309,10 +314,11 @@ private:
         std::string headers = extra + "Accept-Ranges: bytes\r\n";
         if (!request.range.empty() && !m_ignoreRange && request.range.rfind("bytes=", 0) == 0) {
             from = std::stoll(request.range.substr(6));
-            if (from >= size)
+            if (from >= size) {
                 return respond(fd, "416 Range Not Satisfiable",
                     "Content-Range: bytes */" + std::to_string(size) + "\r\n", {},
                     request.method != "HEAD");
+            }
             status = "206 Partial Content";
             headers += "Content-Range: bytes " + std::to_string(from) + "-"
                 + std::to_string(size - 1) + "/" + std::to_string(size) + "\r\n";

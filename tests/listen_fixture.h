@@ -65,9 +65,10 @@ inline std::vector<float> trimSilence(const std::vector<float> &s)
 inline std::vector<float> placed(const std::vector<float> &word, int offset)
 {
     std::vector<float> clip(kListenWindowSamples, 0.0f);
-    for (int i = 0; i < int(word.size()); ++i)
+    for (int i = 0; i < int(word.size()); ++i) {
         if (offset + i >= 0 && offset + i < kListenWindowSamples)
             clip[std::size_t(offset + i)] = word[std::size_t(i)];
+    }
     return clip;
 }
 
@@ -106,7 +107,7 @@ inline ListenData writeListenData(
         out.error = "espeak-ng failed";
         return out;
     }
-    for (const QString &word : words)
+    for (const QString &word : words) {
         for (const QString &name : QDir(raw + "/" + word).entryList({ "*.wav" }, QDir::Files)) {
             const std::string file = (raw + "/" + word + "/" + name).toStdString();
             std::vector<float> w =
@@ -117,6 +118,7 @@ inline ListenData writeListenData(
             }
             out.words[word].push_back(std::move(w));
         }
+    }
 
     // Training clips, one window long: each word at five positions from a quarter cut off at
     // the start to a quarter cut off at the end; background: silence, faint noise and words
@@ -130,7 +132,7 @@ inline ListenData writeListenData(
             QStringLiteral("%1/%2/%3.wav").arg(out.data, label).arg(++clip).toStdString(), samples,
             kListenRate);
     };
-    for (const auto &[label, list] : out.words)
+    for (const auto &[label, list] : out.words) {
         for (const std::vector<float> &w : list) {
             const int n = int(w.size());
             for (int k = 0; k < 5; ++k)
@@ -138,6 +140,7 @@ inline ListenData writeListenData(
             write("background", placed(w, -n * 4 / 5));
             write("background", placed(w, kListenWindowSamples - n / 5));
         }
+    }
     for (int k = 0; k < 16; ++k) {
         std::normal_distribution<float> noise(0.0f, 0.0005f * float(k));
         std::vector<float> s(kListenWindowSamples);
@@ -147,7 +150,7 @@ inline ListenData writeListenData(
     }
     // Short background clips (1 to 3 hops): training pads them as the stream pads its first
     // windows, so the model learns what those look like.
-    for (int hops = 1; hops <= 3; ++hops)
+    for (int hops = 1; hops <= 3; ++hops) {
         for (float level : { 0.0f, 0.001f, 0.003f }) {
             std::normal_distribution<float> noise(0.0f, level);
             std::vector<float> s(std::size_t(hops * kListenRate / 4));
@@ -155,6 +158,7 @@ inline ListenData writeListenData(
                 x = level > 0.0f ? noise(rng) : 0.0f;
             write("background", s);
         }
+    }
 
     // The stream: 1 s of silence, then words 1.5 s apart (voices of the training set).
     const std::vector<std::pair<QString, int>> sequence = { { "yes", 0 }, { "no", 3 },
@@ -171,9 +175,10 @@ inline ListenData writeListenData(
     stream.resize((stream.size() + 15) / 16 * 16, 0.0f); // whole milliseconds
     out.streamSeconds = double(stream.size()) / kListenRate;
     out.delivered.resize(stream.size());
-    for (std::size_t i = 0; i < stream.size(); ++i)
+    for (std::size_t i = 0; i < stream.size(); ++i) {
         out.delivered[i] =
             float(std::int16_t(qBound(-32768, int(stream[i] * 32767.0f), 32767))) / 32768.0f;
+    }
     std::vector<float> padded = stream;
     padded.resize(padded.size() + std::size_t(std::llround(padSeconds * kListenRate)), 0.0f);
     if (!writeRawS16(rawFile, padded))

@@ -25,8 +25,8 @@ inline int writeWordDataset(const QString &root, const WordDatasetOptions &optio
     int written = 0;
     for (const QString &word : options.words) {
         QDir().mkpath(root + "/" + word);
-        for (const QString &voice : options.voices)
-            for (int speed : options.speeds)
+        for (const QString &voice : options.voices) {
+            for (int speed : options.speeds) {
                 for (int pitch : options.pitches) {
                     QString name = voice;
                     name.replace('+', '_');
@@ -39,6 +39,8 @@ inline int writeWordDataset(const QString &root, const WordDatasetOptions &optio
                         return 0;
                     ++written;
                 }
+            }
+        }
     }
     return written;
 }

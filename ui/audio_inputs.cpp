@@ -17,12 +17,13 @@ QString fillAudioInputs(QComboBox *combo)
     combo->addItem(QObject::tr("Default input"), QString());
     QString error;
     try {
-        for (const core::AudioDeviceInfo &d : core::listAudioDevices())
+        for (const core::AudioDeviceInfo &d : core::listAudioDevices()) {
             if (d.maxInputChannels > 0) {
                 const QString name = QString::fromStdString(d.name);
                 combo->addItem(
                     QStringLiteral("%1 (%2)").arg(name, QString::fromStdString(d.hostApi)), name);
             }
+        }
     } catch (const std::exception &e) {
         error = QString::fromStdString(e.what());
     }

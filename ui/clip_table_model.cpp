@@ -27,9 +27,10 @@ void ClipTableModel::refresh()
     m_ids.clear();
     if (m_project->isOpen()) {
         const std::string filter = m_filter.toStdString();
-        for (const core::ProjectClip &clip : m_project->project().clips)
+        for (const core::ProjectClip &clip : m_project->project().clips) {
             if (filter.empty() || clip.label == filter)
                 m_ids.push_back(clip.id);
+        }
     }
     endResetModel();
 }

@@ -36,9 +36,10 @@ CompareDialog::CompareDialog(const QString &budget, QWidget *parent)
 QStringList CompareDialog::methods() const
 {
     QStringList methods;
-    for (const QCheckBox *box : m_boxes)
+    for (const QCheckBox *box : m_boxes) {
         if (box->isChecked())
             methods << box->text();
+    }
     return methods;
 }
 

@@ -159,11 +159,12 @@ QString DataView::currentClass() const
 
 void DataView::selectClass(const QString &label)
 {
-    for (int r = 0; r < m_classes->rowCount(); ++r)
+    for (int r = 0; r < m_classes->rowCount(); ++r) {
         if (m_classes->item(r, 0)->data(Qt::UserRole).toString() == label) {
             m_classes->selectRow(r);
             return;
         }
+    }
 }
 
 QList<quint64> DataView::selectedClips() const
@@ -196,10 +197,11 @@ void DataView::selectClips(const QList<quint64> &ids)
 QStringList DataView::classLines() const
 {
     QStringList lines;
-    for (int r = 1; r < m_classes->rowCount(); ++r) // row 0: all clips
+    for (int r = 1; r < m_classes->rowCount(); ++r) { // row 0: all clips
         lines << QStringLiteral("%1: %2 clips, %3")
                      .arg(m_classes->item(r, 0)->text(), m_classes->item(r, 1)->text(),
                          m_classes->item(r, 2)->text());
+    }
     return lines;
 }
 

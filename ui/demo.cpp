@@ -25,9 +25,10 @@ bool openDemoProject(MainWindow &window, const QString &dir, QString *error)
     }
     // The project's backbone is set: opening it starts loading the model.
     if (!window.openProject(QString::fromStdString(where.string()))) {
-        if (error)
+        if (error) {
             *error = QStringLiteral("could not open the demo project in %1")
                          .arg(QString::fromStdString(where.string()));
+        }
         return false;
     }
     return true;

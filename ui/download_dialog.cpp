@@ -98,10 +98,11 @@ DownloadDialog::DownloadDialog(const QString &model, QWidget *parent)
     m_use->hide();
     connect(m_get, &QPushButton::clicked, this, &DownloadDialog::start);
     connect(m_cancel, &QPushButton::clicked, this, [this] {
-        if (m_running)
+        if (m_running) {
             cancel();
-        else
+        } else {
             reject();
+        }
     });
     connect(m_use, &QPushButton::clicked, this, [this] {
         Q_EMIT useAsBackbone(destination());
@@ -222,12 +223,13 @@ void DownloadDialog::onFinished(const QString &dir, bool offline, const QString 
 {
     setRunning(false);
     m_bar->setValue(1000);
-    if (offline)
+    if (offline) {
         m_status->setText(tr("%1 could not be reached (%2). The files already in %3 were not "
                              "re-checked against it.")
                               .arg(endpoint(), reason, dir));
-    else
+    } else {
         m_status->setText(tr("Complete and verified: %1").arg(dir));
+    }
     m_get->setText(tr("&Get"));
     m_use->show();
     m_use->setDefault(true);

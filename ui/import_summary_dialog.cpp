@@ -73,9 +73,10 @@ ImportSummaryDialog::ImportSummaryDialog(
         [](const core::Clip &c) { return c.split != core::Split::Unassigned || c.fold > 0; });
     for (int column = 3; column < 6; ++column)
         m_classes->setColumnHidden(column, !layoutSplits);
-    if (!layoutSplits)
+    if (!layoutSplits) {
         m_headline->setText(
             m_headline->text() + tr(" Splits: drawn at training (stratified by class, seeded)."));
+    }
 
     m_skipped = new QTableWidget(int(dataset.skipped.size()), 2);
     m_skipped->setAccessibleName(tr("Skipped files"));
@@ -106,10 +107,11 @@ ImportSummaryDialog::ImportSummaryDialog(
 QStringList ImportSummaryDialog::classLines() const
 {
     QStringList lines;
-    for (int r = 0; r < m_classes->rowCount(); ++r)
+    for (int r = 0; r < m_classes->rowCount(); ++r) {
         lines << QStringLiteral("%1: %2 clips, %3")
                      .arg(m_classes->item(r, 0)->text(), m_classes->item(r, 1)->text(),
                          m_classes->item(r, 2)->text());
+    }
     return lines;
 }
 

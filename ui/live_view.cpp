@@ -304,10 +304,11 @@ void LiveView::setRuns(const QStringList &runDirs)
     }
     if (adapter() != current) {
         setLabels(runLabels(adapter()));
-        if (m_listening && adapter().isEmpty())
+        if (m_listening && adapter().isEmpty()) {
             stop(); // the run went away (another project): nothing to listen with
-        else if (m_listening)
+        } else if (m_listening) {
             m_worker->requestAdapter(adapter());
+        }
     }
     updateState();
 }
@@ -449,10 +450,11 @@ void LiveView::stop()
 
 void LiveView::toggle()
 {
-    if (m_listening)
+    if (m_listening) {
         stop();
-    else
+    } else {
         start();
+    }
 }
 
 void LiveView::refreshDevices()
@@ -497,9 +499,10 @@ void LiveView::onWindow(const LiveWindow &window)
             m_columns.clear();
         m_bins = window.bins;
         const std::size_t n = window.frames.size() / std::size_t(window.bins);
-        for (std::size_t f = 0; f < n; ++f)
+        for (std::size_t f = 0; f < n; ++f) {
             m_columns.emplace_back(window.frames.begin() + std::ptrdiff_t(f * std::size_t(m_bins)),
                 window.frames.begin() + std::ptrdiff_t((f + 1) * std::size_t(m_bins)));
+        }
         const auto keep = std::size_t(std::lround(kViewSeconds / kFrameSeconds));
         while (m_columns.size() > keep)
             m_columns.pop_front();
@@ -526,10 +529,11 @@ void LiveView::onStopped(const QString &error)
     m_stopping = false;
     m_redraw->stop();
     redraw();
-    if (error.isEmpty())
+    if (error.isEmpty()) {
         setMessage(tr("Stopped."));
-    else
+    } else {
         setMessage(tr("Listening stopped: %1").arg(error), true);
+    }
     updateState();
     Q_EMIT listeningStopped(error);
 }
@@ -598,10 +602,11 @@ void LiveView::redraw()
         m_barPlot->xAxis->setTicker(ticker);
         m_barPlot->xAxis->setRange(0.4, k + 0.6);
         m_barPlot->replot(QCustomPlot::rpQueuedReplot);
-        if (m_last.top >= 0 && m_last.top < int(m_last.smoothed.size()))
+        if (m_last.top >= 0 && m_last.top < int(m_last.smoothed.size())) {
             m_now->setText(QStringLiteral("%1  %2")
                                .arg(m_last.labels.value(m_last.top))
                                .arg(m_last.smoothed[std::size_t(m_last.top)], 0, 'f', 2));
+        }
     }
     m_latency->setText(tr("Latency: median %1 ms, p95 %2 ms; %3 s heard; overflows: %4")
                            .arg(medianLatencyMs(), 0, 'f', 1)
@@ -620,17 +625,18 @@ void LiveView::updateState()
     m_precision->setEnabled(!m_listening); // the model is built at start
     if (m_listening)
         return;
-    if (m_backbone.isEmpty())
+    if (m_backbone.isEmpty()) {
         setMessage(
             tr("No backbone: open one (File > Open backbone folder) and train a run."), true);
-    else if (m_adapters->count() == 0)
+    } else if (m_adapters->count() == 0) {
         setMessage(tr("No finished run yet: train one in the Train view (Ctrl+3), then listen "
                       "with it here."),
             true);
-    else if (m_message->property("error").toBool() && m_message->text().startsWith(tr("No ")))
+    } else if (m_message->property("error").toBool() && m_message->text().startsWith(tr("No "))) {
         setMessage(tr("Ready: press Start (Ctrl+L) to classify the microphone live."));
-    else if (m_message->text().isEmpty())
+    } else if (m_message->text().isEmpty()) {
         setMessage(tr("Ready: press Start (Ctrl+L) to classify the microphone live."));
+    }
 }
 
 void LiveView::setMessage(const QString &text, bool error)

@@ -211,11 +211,12 @@ void MainWindow::connectViews()
     connect(m_data, &DataView::importFilesRequested, this, &MainWindow::chooseImportFiles);
     // While a run trains on a GPU, the status bar shows the memory it holds and its peak.
     connect(m_training, &TrainingView::stepReported, this, [this](const core::StepEvent &e) {
-        if (e.peakDeviceMemoryBytes > 0)
+        if (e.peakDeviceMemoryBytes > 0) {
             m_statusDevice->setText(
                 tr("GPU memory %1 GiB, peak %2 GiB")
                     .arg(double(e.deviceMemoryBytes) / double(1 << 30), 0, 'f', 1)
                     .arg(double(e.peakDeviceMemoryBytes) / double(1 << 30), 0, 'f', 1));
+        }
     });
     const QString idleDevice = m_statusDevice->text();
     connect(m_training, &TrainingView::finished, m_statusDevice,
@@ -225,7 +226,7 @@ void MainWindow::connectViews()
     connect(m_training, &TrainingView::clipActivated, this, [this](const QString &file) {
         if (!m_project->isOpen())
             return;
-        for (const core::ProjectClip &clip : m_project->project().clips)
+        for (const core::ProjectClip &clip : m_project->project().clips) {
             if (qs(core::clipPath(m_project->project(), clip).string()) == file) {
                 // Show it in the data view and play it (the confusion matrix's clip lists).
                 showPage(Page::Data);
@@ -235,6 +236,7 @@ void MainWindow::connectViews()
                     browser->play();
                 return;
             }
+        }
     });
     connect(m_runs, &RunsView::runActivated, this, [this](const QString &run) {
         if (m_training->isRunning())
@@ -591,27 +593,30 @@ void MainWindow::dragEnterEvent(QDragEnterEvent *event)
     const QMimeData *mime = event->mimeData();
     if (!mime->hasUrls())
         return;
-    for (const QUrl &url : mime->urls())
+    for (const QUrl &url : mime->urls()) {
         if (url.isLocalFile()) {
             event->acceptProposedAction();
             return;
         }
+    }
 }
 
 void MainWindow::dropEvent(QDropEvent *event)
 {
     QStringList paths, refused;
     for (const QUrl &url : event->mimeData()->urls()) {
-        if (url.isLocalFile())
+        if (url.isLocalFile()) {
             paths << url.toLocalFile();
-        else
+        } else {
             refused << url.toString();
+        }
     }
     event->acceptProposedAction();
-    if (!refused.isEmpty())
+    if (!refused.isEmpty()) {
         showError(tr("Import"),
             tr("Only files and folders on this computer can be imported; ignored: %1")
                 .arg(refused.join(", ")));
+    }
     importPaths(paths);
 }
 

@@ -472,9 +472,10 @@ void MethodView::showDevice(const core::TrainOptions &o)
     // "auto" resolves to CUDA when available, as the trainer does; CUDA without a device falls
     // back to the CPU entry.
     QString device = QString::fromStdString(o.device);
-    if (device == QLatin1String("auto"))
+    if (device == QLatin1String("auto")) {
         device =
             core::runtimeInfo().cudaAvailable ? QStringLiteral("cuda:0") : QStringLiteral("cpu");
+    }
     if (device == QLatin1String("cuda") && m_device->findData(device) < 0)
         device = QStringLiteral("cuda:0"); // the GPUs are listed one by one
     const int deviceIndex = m_device->findData(device);
@@ -584,9 +585,10 @@ void MethodView::readKnobs()
     m_peft.method = core::PeftMethod(m_method->currentData().toInt());
     m_knobForm.read(m_peft);
     m_peft.lora.targets.clear();
-    for (char t : { 'q', 'k', 'v', 'o' })
+    for (char t : { 'q', 'k', 'v', 'o' }) {
         if (m_target.value(t)->isChecked())
             m_peft.lora.targets.push_back(t);
+    }
 }
 
 void MethodView::showKnobs()

@@ -176,9 +176,10 @@ bool ProjectModel::save(QString *error)
 QStringList ProjectModel::recentProjects()
 {
     QStringList out;
-    for (const QString &dir : QSettings().value("project/recent").toStringList())
+    for (const QString &dir : QSettings().value("project/recent").toStringList()) {
         if (QFileInfo(dir + "/" + core::ProjectFiles::project).isFile())
             out << dir;
+    }
     return out;
 }
 
@@ -217,10 +218,12 @@ void ProjectModel::applyEdit(const ProjectEdit &edit, bool forward)
             gone.insert(clip.id);
         std::erase_if(clips, [&](const core::ProjectClip &c) { return gone.contains(c.id); });
         m_indexValid = false;
-        for (const auto &[before, after] : edit.modified)
-            for (core::ProjectClip &c : clips)
+        for (const auto &[before, after] : edit.modified) {
+            for (core::ProjectClip &c : clips) {
                 if (c.id == after.id)
                     c = after;
+            }
+        }
         clips.insert(clips.end(), edit.added.begin(), edit.added.end());
         if (edit.classesChange)
             m_project.classes = edit.classesAfter;
@@ -233,10 +236,12 @@ void ProjectModel::applyEdit(const ProjectEdit &edit, bool forward)
         for (const core::ProjectClip &clip : edit.added)
             added.insert(clip.id);
         std::erase_if(clips, [&](const core::ProjectClip &c) { return added.contains(c.id); });
-        for (const auto &[before, after] : edit.modified)
-            for (core::ProjectClip &c : clips)
+        for (const auto &[before, after] : edit.modified) {
+            for (core::ProjectClip &c : clips) {
                 if (c.id == before.id)
                     c = before;
+            }
+        }
         for (const auto &[index, clip] : edit.removed) // ascending: each lands where it was
             clips.insert(clips.begin() + std::ptrdiff_t(std::min(index, clips.size())), clip);
         if (edit.classesChange)
@@ -290,9 +295,10 @@ quint64 ProjectModel::addRecording(const QString &file, const QString &labelText
     core::ProjectClip clip;
     const fs::path path = fs::absolute(file.toStdString()).lexically_normal();
     clip.file = core::storedPath(m_project, path);
-    for (const core::ProjectClip &c : m_project.clips)
+    for (const core::ProjectClip &c : m_project.clips) {
         if (core::clipPath(m_project, c) == path)
             return 0; // already in the project
+    }
     clip.label = name;
     clip.recorded = true;
     try {
@@ -323,12 +329,13 @@ void ProjectModel::relabel(const QList<quint64> &ids, const QString &labelText)
         return;
     const std::set<quint64> wanted = idSet(ids);
     ProjectEdit edit;
-    for (const core::ProjectClip &c : m_project.clips)
+    for (const core::ProjectClip &c : m_project.clips) {
         if (wanted.contains(c.id) && c.label != name) {
             core::ProjectClip after = c;
             after.label = name;
             edit.modified.emplace_back(c, std::move(after));
         }
+    }
     if (edit.modified.empty())
         return;
     if (!hasClass(m_project, name)) {
@@ -347,9 +354,10 @@ void ProjectModel::removeClips(const QList<quint64> &ids)
         return;
     const std::set<quint64> wanted = idSet(ids);
     ProjectEdit edit;
-    for (std::size_t i = 0; i < m_project.clips.size(); ++i)
+    for (std::size_t i = 0; i < m_project.clips.size(); ++i) {
         if (wanted.contains(m_project.clips[i].id))
             edit.removed.emplace_back(i, m_project.clips[i]);
+    }
     const int n = int(edit.removed.size());
     push(std::move(edit), tr("Remove %n clip(s)", nullptr, n));
 }
@@ -394,19 +402,21 @@ void ProjectModel::renameClass(const QString &fromText, const QString &toText)
     edit.classesChange = true;
     edit.classesBefore = m_project.classes;
     if (hasClass(m_project, to)) { // merge into the existing class
-        for (const std::string &c : m_project.classes)
+        for (const std::string &c : m_project.classes) {
             if (c != from)
                 edit.classesAfter.push_back(c);
+        }
     } else {
         edit.classesAfter = m_project.classes;
         std::replace(edit.classesAfter.begin(), edit.classesAfter.end(), from, to);
     }
-    for (const core::ProjectClip &c : m_project.clips)
+    for (const core::ProjectClip &c : m_project.clips) {
         if (c.label == from) {
             core::ProjectClip after = c;
             after.label = to;
             edit.modified.emplace_back(c, std::move(after));
         }
+    }
     push(std::move(edit), tr("Rename class %1 to %2").arg(qs(from), qs(to)));
 }
 
@@ -418,12 +428,14 @@ void ProjectModel::removeClass(const QString &labelText)
     ProjectEdit edit;
     edit.classesChange = true;
     edit.classesBefore = m_project.classes;
-    for (const std::string &c : m_project.classes)
+    for (const std::string &c : m_project.classes) {
         if (c != name)
             edit.classesAfter.push_back(c);
-    for (std::size_t i = 0; i < m_project.clips.size(); ++i)
+    }
+    for (std::size_t i = 0; i < m_project.clips.size(); ++i) {
         if (m_project.clips[i].label == name)
             edit.removed.emplace_back(i, m_project.clips[i]);
+    }
     push(std::move(edit), tr("Remove class %1").arg(qs(name)));
 }
 

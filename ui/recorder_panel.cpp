@@ -189,12 +189,13 @@ void RecorderPanel::updateHints()
     const QString current = m_class->currentText();
     m_class->clear();
     bool hasBackground = false;
-    if (m_project->isOpen())
+    if (m_project->isOpen()) {
         for (const std::string &c : m_project->project().classes) {
             const QString label = QString::fromStdString(c);
             m_class->addItem(label);
             hasBackground |= kBackgroundName.match(label).hasMatch();
         }
+    }
     m_class->setCurrentText(current);
     m_tip->setHidden(hasBackground);
     m_background->setHidden(hasBackground);
@@ -274,10 +275,11 @@ void RecorderPanel::poll(bool draining)
         QString note = tr("Recording \"%1\": %2 s")
                            .arg(targetClass())
                            .arg(double(m_take.size()) / kRate, 0, 'f', 1);
-        if (m_meter->clipping())
+        if (m_meter->clipping()) {
             note += tr(" - clipping: move away from the microphone or lower its gain");
-        else if (m_quietSeconds > 2)
+        } else if (m_quietSeconds > 2) {
             note += tr(" - very quiet: is the right microphone selected?");
+        }
         m_status->setText(note);
     }
     const bool full = m_take.size() >= limit;
@@ -308,9 +310,10 @@ void RecorderPanel::stop()
     finishTake(); // what was captured before a failure is kept
     if (failedNow)
         m_status->setText(tr("The microphone stopped: %1. %2").arg(error, m_status->text()));
-    if (overflows > 0)
+    if (overflows > 0) {
         m_status->setText(m_status->text()
             + tr(" (%1 samples were lost: the input came faster than it was read)").arg(overflows));
+    }
 }
 
 void RecorderPanel::finishTake()
@@ -341,12 +344,13 @@ void RecorderPanel::finishTake()
         m_status->setText(tr("Could not save the clip: %1").arg(QString::fromStdString(e.what())));
         Q_EMIT failed(m_status->text());
     }
-    if (written > 0 || segments.empty())
+    if (written > 0 || segments.empty()) {
         m_status->setText(segments.empty()
                 ? tr("Nothing but silence in the take (%1 s).")
                       .arg(double(m_take.size()) / kRate, 0, 'f', 1)
                 : (written == 1 ? tr("1 clip of \"%1\" saved.").arg(label)
                                 : tr("%1 clips of \"%2\" saved.").arg(written).arg(label)));
+    }
     m_take.clear();
     Q_EMIT takeFinished(written, label);
 }

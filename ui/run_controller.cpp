@@ -54,13 +54,15 @@ core::TrainOptions RunController::trainingOptions() const
 {
     if (!m_project->isOpen())
         throw core::Error(core::ErrorKind::Usage, "no project is open");
-    if (!m_backbone)
+    if (!m_backbone) {
         throw core::Error(core::ErrorKind::Usage,
             "no backbone: open a Hugging Face AST folder (File > Open backbone folder)");
+    }
     const core::Project &p = m_project->project();
-    if (core::classesWithClips(p) < 2)
+    if (core::classesWithClips(p) < 2) {
         throw core::Error(core::ErrorKind::Usage,
             "training needs at least two classes with clips: import or record some");
+    }
     core::TrainOptions o = p.training;
     m_method->applyTo(o);
     o.model = m_backbone->dir;

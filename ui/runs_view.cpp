@@ -201,9 +201,10 @@ void RunsView::updatePlot()
     QSet<int> rows;
     for (const QTableWidgetItem *item : m_table->selectedItems())
         rows.insert(item->row());
-    if (rows.isEmpty())
+    if (rows.isEmpty()) {
         for (int r = 0; r < m_table->rowCount(); ++r)
             rows.insert(r);
+    }
     QList<int> ordered(rows.begin(), rows.end());
     std::sort(ordered.begin(), ordered.end());
     QList<RunsPlot::Curve> curves;
@@ -212,11 +213,12 @@ void RunsView::updatePlot()
         RunsPlot::Curve curve;
         const QString name = QDir(qs(h.dir)).dirName();
         curve.name = h.method.empty() ? name : tr("%1 (%2)").arg(name, qs(h.method));
-        for (const core::EpochEvent &e : h.epochs)
+        for (const core::EpochEvent &e : h.epochs) {
             if (e.hasValidation) {
                 curve.epochs.append(e.epoch);
                 curve.accuracy.append(e.validation.accuracy);
             }
+        }
         if (!curve.epochs.isEmpty())
             curves.append(curve);
     }

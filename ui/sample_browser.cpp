@@ -81,9 +81,10 @@ SampleBrowser::SampleBrowser(ProjectModel *project, QWidget *parent)
         });
     // Drag on the waveform selects a range.
     connect(m_wave, &QCustomPlot::mousePress, this, [this](QMouseEvent *e) {
-        if (e->button() == Qt::LeftButton && m_clip)
+        if (e->button() == Qt::LeftButton && m_clip) {
             m_dragStart =
                 std::clamp(m_wave->xAxis->pixelToCoord(e->position().x()), 0.0, duration());
+        }
     });
     connect(m_wave, &QCustomPlot::mouseMove, this, [this](QMouseEvent *e) {
         if (m_dragStart < 0 || !(e->buttons() & Qt::LeftButton))
@@ -153,10 +154,11 @@ SampleBrowser::SampleBrowser(ProjectModel *project, QWidget *parent)
     space->setContext(Qt::WidgetWithChildrenShortcut);
     connect(space, &QShortcut::activated, m_play, &QPushButton::click);
     connect(m_project, &ProjectModel::clipsChanged, this, [this] {
-        if (m_clip && !m_project->clip(m_clip))
+        if (m_clip && !m_project->clip(m_clip)) {
             showClip(0);
-        else if (m_clip)
+        } else if (m_clip) {
             updateSelectionItems();
+        }
     });
     showClip(0);
     stylePlot(m_wave, palette());
@@ -263,9 +265,10 @@ void SampleBrowser::showClip(quint64 id)
         m_map->data()->setSize(m_frames, m_bins);
         m_map->data()->setRange(QCPRange(0.0125, 0.0125 + 0.01 * std::max(0, m_frames - 1)),
             QCPRange(0, std::max(0, m_bins - 1)));
-        for (int f = 0; f < m_frames; ++f)
+        for (int f = 0; f < m_frames; ++f) {
             for (int b = 0; b < m_bins; ++b)
                 m_map->data()->setCell(f, b, fbank.at(f, b));
+        }
         m_map->rescaleDataRange(true);
         m_spec->yAxis->setRange(0, std::max(1, m_bins - 1));
     }
@@ -337,9 +340,10 @@ void SampleBrowser::play()
     if (last <= first)
         return;
     try {
-        if (!m_player)
+        if (!m_player) {
             m_player = std::make_unique<core::AudioPlayer>(core::PlaybackOptions {
                 .device = QSettings().value("audio/output").toString().toStdString() });
+        }
         m_playOffset = a;
         m_player->play(std::vector<float>(m_samples.begin() + std::ptrdiff_t(first),
                            m_samples.begin() + std::ptrdiff_t(last)),

@@ -54,10 +54,11 @@ void ScreenshotTour::start()
 
 void ScreenshotTour::afterImport()
 {
-    if (m_window->hasModel())
+    if (m_window->hasModel()) {
         afterModel();
-    else
+    } else {
         connect(m_window, &MainWindow::modelOpened, this, [this] { afterModel(); });
+    }
 }
 
 void ScreenshotTour::afterModel()
@@ -73,11 +74,12 @@ void ScreenshotTour::afterModel()
         : QStringList();
     if (!classes.isEmpty()) {
         m_window->dataView()->selectClass(classes.first());
-        for (const auto &clip : m_window->project()->project().clips)
+        for (const auto &clip : m_window->project()->project().clips) {
             if (clip.label == classes.first().toStdString()) {
                 m_window->dataView()->selectClips({ clip.id });
                 break;
             }
+        }
     }
     QTimer::singleShot(300, this, [this] {
         shoot(m_window, "data");

@@ -63,20 +63,22 @@ namespace detail {
 
 template<typename T> double toValue(T value)
 {
-    if constexpr (std::is_enum_v<T>)
+    if constexpr (std::is_enum_v<T>) {
         return double(static_cast<std::underlying_type_t<T>>(value));
-    else
+    } else {
         return double(value);
+    }
 }
 
 template<typename T> T fromValue(double value)
 {
-    if constexpr (std::is_same_v<T, bool>)
+    if constexpr (std::is_same_v<T, bool>) {
         return value != 0.0;
-    else if constexpr (std::is_floating_point_v<T>)
+    } else if constexpr (std::is_floating_point_v<T>) {
         return T(value);
-    else
+    } else {
         return T(std::llround(value));
+    }
 }
 
 } // namespace detail

@@ -59,10 +59,11 @@ QWidget *createField(const FieldLook &look)
     if (auto *box = qobject_cast<QAbstractSpinBox *>(widget); box && look.special)
         box->setSpecialValueText(translated(look.special));
     if (look.suffix) {
-        if (auto *box = qobject_cast<QSpinBox *>(widget))
+        if (auto *box = qobject_cast<QSpinBox *>(widget)) {
             box->setSuffix(translated(look.suffix));
-        else if (auto *box = qobject_cast<QDoubleSpinBox *>(widget))
+        } else if (auto *box = qobject_cast<QDoubleSpinBox *>(widget)) {
             box->setSuffix(translated(look.suffix));
+        }
     }
     widget->setObjectName(QString::fromLatin1(look.name));
     widget->setAccessibleName(translated(look.accessibleName));

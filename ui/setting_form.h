@@ -59,9 +59,10 @@ public:
 
     template<typename W = QWidget> W *widget(const char *name) const
     {
-        for (const Bound &b : m_bound)
+        for (const Bound &b : m_bound) {
             if (std::string_view(b.field.look.name) == name)
                 return dynamic_cast<W *>(b.widget);
+        }
         return nullptr;
     }
 

@@ -119,9 +119,10 @@ void stylePlot(QCustomPlot *plot, const QPalette &palette)
             axis->grid()->setPen(QPen(grid, 1, Qt::DotLine));
         }
     }
-    for (int i = 0; i < plot->plotLayout()->elementCount(); ++i)
+    for (int i = 0; i < plot->plotLayout()->elementCount(); ++i) {
         if (auto *title = qobject_cast<QCPTextElement *>(plot->plotLayout()->elementAt(i)))
             title->setTextColor(text);
+    }
     if (plot->legend) {
         QColor legend = background;
         legend.setAlpha(220);

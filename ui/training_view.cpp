@@ -160,9 +160,10 @@ TrainingView::TrainingView(QWidget *parent)
     };
     for (const auto &[plot, name] : plots) {
         QMenu *sub = exportMenu->addMenu(name);
-        for (const QString suffix : { "png", "pdf", "svg" })
+        for (const QString suffix : { "png", "pdf", "svg" }) {
             sub->addAction(tr("As %1...").arg(suffix.toUpper()), plot,
                 [plot = plot, suffix] { plot->exportInteractively(suffix); });
+        }
         connect(plot, &PlotWidget::exported, this,
             [this](const QString &file) { setMessage(tr("Saved %1").arg(file), false); });
         connect(plot, &PlotWidget::exportFailed, this,
@@ -464,16 +465,18 @@ void TrainingView::onStep(const core::StepEvent &e)
     m_progress->setRange(0, int(e.totalSteps));
     m_progress->setValue(int(e.step));
     m_progress->setFormat(tr("%v / %m steps"));
-    if (!m_paused && !(m_controls && m_controls->stop.stop_requested()))
+    if (!m_paused && !(m_controls && m_controls->stop.stop_requested())) {
         m_phase->setText(tr("Training: epoch %1 of %2, step %3 of %4")
                              .arg(e.epoch)
                              .arg(m_plannedEpochs)
                              .arg(e.step)
                              .arg(e.totalSteps));
+    }
     m_speed->setText(tr("%1 samples/s").arg(e.samplesPerSecond, 0, 'f', 1));
-    if (!m_paused)
+    if (!m_paused) {
         m_eta->setText(
             tr("ETA %1 (at %2)").arg(formatDuration(e.etaSeconds), clockIn(e.etaSeconds)));
+    }
     Q_EMIT stepReported(e);
 }
 
@@ -505,9 +508,10 @@ void TrainingView::showEpoch(const core::EpochEvent &e)
 void TrainingView::onEpoch(const core::EpochEvent &e)
 {
     showEpoch(e);
-    if (m_running && !m_paused && e.epoch < e.epochs)
+    if (m_running && !m_paused && e.epoch < e.epochs) {
         m_eta->setText(
             tr("ETA %1 (at %2)").arg(formatDuration(e.etaSeconds), clockIn(e.etaSeconds)));
+    }
     Q_EMIT epochReported(e);
 }
 
@@ -524,11 +528,12 @@ void TrainingView::onFinished(const core::FinishedEvent &e)
                        .arg(QString::fromStdString(core::enumName(e.reason)))
                        .arg(e.epochsCompleted)
                        .arg(formatDuration(e.seconds));
-    if (e.bestEpoch > 0)
+    if (e.bestEpoch > 0) {
         text += ' '
             + tr("Best validation accuracy %1 (epoch %2).")
                   .arg(formatPercent(e.bestValAccuracy))
                   .arg(e.bestEpoch);
+    }
     if (e.hasTest)
         text += ' ' + tr("Test accuracy %1.").arg(formatPercent(e.test.accuracy));
     text += ' ' + tr("Run folder: %1").arg(QString::fromStdString(e.runDir.string()));
@@ -606,9 +611,10 @@ void TrainingView::showCellClips(int truth, int predicted)
     const QString t = truth < labels.size() ? labels[truth] : QString::number(truth);
     const QString p = predicted < labels.size() ? labels[predicted] : QString::number(predicted);
     std::vector<const core::ClipPrediction *> matches;
-    for (const core::ClipPrediction &c : e.predictions)
+    for (const core::ClipPrediction &c : e.predictions) {
         if (c.truth == truth && c.predicted == predicted)
             matches.push_back(&c);
+    }
     // Most confident first: confident mistakes are the ones worth listening to.
     std::stable_sort(matches.begin(), matches.end(),
         [](const auto *a, const auto *b) { return a->confidence > b->confidence; });
@@ -620,31 +626,34 @@ void TrainingView::showCellClips(int truth, int predicted)
         item->setToolTip(file);
         m_clips->addItem(item);
     }
-    if (e.predictions.empty())
+    if (e.predictions.empty()) {
         m_cellTitle->setText(tr("True %1, predicted %2: clip lists are available while a run "
                                 "trains.")
                                  .arg(t, p));
-    else
+    } else {
         m_cellTitle->setText(
             tr("True %1, predicted %2: %n clip(s) at epoch %3.", nullptr, int(matches.size()))
                 .arg(t, p)
                 .arg(e.epoch));
+    }
 }
 
 void TrainingView::setNormalised(bool normalised)
 {
-    if (m_normalise->isChecked() != normalised)
+    if (m_normalise->isChecked() != normalised) {
         m_normalise->setChecked(normalised); // comes back through toggled()
-    else
+    } else {
         m_plots->confusion()->setNormalised(normalised);
+    }
 }
 
 void TrainingView::setSmoothing(double weight)
 {
-    if (std::abs(m_smoothing->value() - weight) > 1e-9)
+    if (std::abs(m_smoothing->value() - weight) > 1e-9) {
         m_smoothing->setValue(weight); // comes back through valueChanged()
-    else
+    } else {
         m_plots->curves()->setSmoothing(weight);
+    }
 }
 
 // --- Exports ------------------------------------------------------------------------------------
@@ -666,10 +675,11 @@ QString TrainingView::metricsCsv() const
             << (v ? csvNumber(e.validation.accuracy) : QString())
             << (v ? csvNumber(e.validation.balancedAccuracy) : QString())
             << (v ? csvNumber(e.validation.macroF1) : QString());
-        for (qsizetype c = 0; c < labels.size(); ++c)
+        for (qsizetype c = 0; c < labels.size(); ++c) {
             row << (v && std::size_t(c) < e.validation.perClass.size()
                     ? csvNumber(e.validation.perClass[std::size_t(c)].recall)
                     : QString());
+        }
         out += row.join(',') + '\n';
     }
     return out;

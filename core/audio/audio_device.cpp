@@ -254,9 +254,10 @@ AudioDeviceInfo findAudioDevice(const std::string &request, bool input)
     if (request.empty()) {
         const PaDeviceIndex index =
             input ? Pa_GetDefaultInputDevice() : Pa_GetDefaultOutputDevice();
-        if (index == paNoDevice || index < 0 || std::size_t(index) >= devices.size())
+        if (index == paNoDevice || index < 0 || std::size_t(index) >= devices.size()) {
             throw Error(ErrorKind::Io,
                 std::string("no default audio ") + direction + " device; " + listing());
+        }
         return devices[std::size_t(index)];
     }
 
@@ -409,13 +410,15 @@ AudioCapture::AudioCapture(const CaptureOptions &options)
     auto bad = [&](const std::string &what) {
         throw Error(ErrorKind::Usage, describe(d->info, true) + ": " + what);
     };
-    if (options.sampleRate < kMinSampleRate || options.sampleRate > kMaxSampleRate)
+    if (options.sampleRate < kMinSampleRate || options.sampleRate > kMaxSampleRate) {
         bad("sample rate " + std::to_string(options.sampleRate) + " Hz is outside "
             + std::to_string(kMinSampleRate) + "-" + std::to_string(kMaxSampleRate) + " Hz");
+    }
     if (options.deviceRate != 0
-        && (options.deviceRate < kMinSampleRate || options.deviceRate > kMaxSampleRate))
+        && (options.deviceRate < kMinSampleRate || options.deviceRate > kMaxSampleRate)) {
         bad("device rate " + std::to_string(options.deviceRate) + " Hz is outside "
             + std::to_string(kMinSampleRate) + "-" + std::to_string(kMaxSampleRate) + " Hz");
+    }
     if (!(options.bufferSeconds > 0.0) || options.bufferSeconds > 3600.0)
         bad("buffer of " + std::to_string(options.bufferSeconds) + " s is outside (0, 3600] s");
 
@@ -715,14 +718,16 @@ AudioPlayer::~AudioPlayer()
 
 void AudioPlayer::play(std::vector<float> samples, int sampleRate, double speed)
 {
-    if (sampleRate < kMinSampleRate || sampleRate > kMaxSampleRate)
+    if (sampleRate < kMinSampleRate || sampleRate > kMaxSampleRate) {
         throw Error(ErrorKind::Usage,
             describe(d->info, false) + ": sample rate " + std::to_string(sampleRate)
                 + " Hz is outside " + std::to_string(kMinSampleRate) + "-"
                 + std::to_string(kMaxSampleRate) + " Hz");
-    if (!(speed >= 0.25 && speed <= 2.0))
+    }
+    if (!(speed >= 0.25 && speed <= 2.0)) {
         throw Error(ErrorKind::Usage,
             describe(d->info, false) + ": speed " + std::to_string(speed) + " is outside 0.25-2");
+    }
     stop(); // the callback no longer reads the buffer
     d->sourceFrames = samples.size();
     d->sourceRate = sampleRate;

@@ -235,33 +235,37 @@ OpenedFile openChecked(const fs::path &path)
     }
 
     const SF_INFO &info = opened.info;
-    if (info.samplerate < kMinSampleRate || info.samplerate > kMaxSampleRate)
+    if (info.samplerate < kMinSampleRate || info.samplerate > kMaxSampleRate) {
         throw Error(ErrorKind::Format,
             "unsupported sample rate " + std::to_string(info.samplerate) + " Hz (accepted: "
                 + std::to_string(kMinSampleRate) + " to " + std::to_string(kMaxSampleRate) + " Hz)",
             path);
-    if (info.channels < 1 || info.channels > kMaxChannels)
+    }
+    if (info.channels < 1 || info.channels > kMaxChannels) {
         throw Error(ErrorKind::Format,
             "unsupported channel count " + std::to_string(info.channels) + " (accepted: 1 to "
                 + std::to_string(kMaxChannels) + ")",
             path);
+    }
     // An estimated length (MP3, Ogg) is no header field and may be anything for a damaged
     // stream; decodeAudio reads such streams to their end and checks what it got.
     if (lengthIsEstimate(info))
         return opened;
     if (info.frames <= 0)
         throw Error(ErrorKind::Format, "no samples", path);
-    if (info.frames > kMaxSeconds * info.samplerate)
+    if (info.frames > kMaxSeconds * info.samplerate) {
         throw Error(ErrorKind::Format,
             "absurd header: " + std::to_string(info.frames)
                 + " frames is more than 24 hours of audio",
             path);
+    }
     const std::int64_t claimed = claimedFramesIfTruncated(opened.file.get(), info);
-    if (claimed >= 0)
+    if (claimed >= 0) {
         throw Error(ErrorKind::Format,
             "truncated: header says " + std::to_string(claimed) + " frames, read "
                 + std::to_string(info.frames),
             path);
+    }
     return opened;
 }
 
@@ -298,27 +302,31 @@ AudioInfo probeAudio(const std::filesystem::path &path)
 
 Audio decodeAudio(const std::filesystem::path &path, const DecodeOptions &options)
 {
-    if (options.targetRate <= 0)
+    if (options.targetRate <= 0) {
         throw Error(ErrorKind::Usage,
             "invalid target sample rate " + std::to_string(options.targetRate) + " Hz", path);
-    if (options.channel < -1)
+    }
+    if (options.channel < -1) {
         throw Error(
             ErrorKind::Usage, "invalid channel index " + std::to_string(options.channel), path);
+    }
 
     OpenedFile opened = openChecked(path);
     SNDFILE *file = opened.file.get();
     const SF_INFO &info = opened.info;
     const int channels = info.channels;
-    if (options.channel >= channels)
+    if (options.channel >= channels) {
         throw Error(ErrorKind::Usage,
             "channel " + std::to_string(options.channel) + " requested, the file has "
                 + std::to_string(channels) + " channel" + (channels == 1 ? "" : "s"),
             path);
-    if (!src_is_valid_ratio(double(options.targetRate) / info.samplerate))
+    }
+    if (!src_is_valid_ratio(double(options.targetRate) / info.samplerate)) {
         throw Error(ErrorKind::Usage,
             "cannot resample " + std::to_string(info.samplerate) + " Hz to "
                 + std::to_string(options.targetRate) + " Hz",
             path);
+    }
 
     // Integer PCM maps to [-1, 1) by x / 2^(bits-1): int16 x becomes exactly x / 32768.0f, as
     // Python soundfile reads it. This is libsndfile's default; set it in case that ever changes.
@@ -346,19 +354,21 @@ Audio decodeAudio(const std::filesystem::path &path, const DecodeOptions &option
                 break;
             const std::size_t values = std::size_t(got) * std::size_t(channels);
             for (std::size_t i = 0; i < values; ++i) {
-                if (!std::isfinite(buffer[i]))
+                if (!std::isfinite(buffer[i])) {
                     throw Error(ErrorKind::Format,
                         std::string("non-finite sample (") + (std::isnan(buffer[i]) ? "NaN" : "Inf")
                             + ") at frame " + std::to_string(read + std::int64_t(i) / channels)
                             + ", channel " + std::to_string(i % std::size_t(channels)),
                         path);
+                }
             }
             if (channels == 1) {
                 mono.insert(mono.end(), buffer.begin(), buffer.begin() + std::ptrdiff_t(values));
             } else if (options.channel >= 0) {
-                for (sf_count_t f = 0; f < got; ++f)
+                for (sf_count_t f = 0; f < got; ++f) {
                     mono.push_back(
                         buffer[std::size_t(f) * channels + std::size_t(options.channel)]);
+                }
             } else {
                 for (sf_count_t f = 0; f < got; ++f) {
                     const float *frame = buffer.data() + std::size_t(f) * channels;
@@ -370,29 +380,33 @@ Audio decodeAudio(const std::filesystem::path &path, const DecodeOptions &option
             }
             read += got;
         }
-        if (sf_error(file) != SF_ERR_NO_ERROR)
+        if (sf_error(file) != SF_ERR_NO_ERROR) {
             throw Error(
                 ErrorKind::Format, std::string("decoding failed: ") + sf_strerror(file), path);
-        if (read == 0)
+        }
+        if (read == 0) {
             throw Error(ErrorKind::Format,
                 estimate ? "no samples could be decoded (cut or damaged stream?)"
                          : "no samples could be decoded",
                 path);
-        if (!estimate && read < info.frames)
+        }
+        if (!estimate && read < info.frames) {
             throw Error(ErrorKind::Format,
                 "truncated: header says " + std::to_string(info.frames) + " frames, read "
                     + std::to_string(read),
                 path);
+        }
         if (estimate && read == limit && sf_readf_float(file, buffer.data(), 1) > 0)
             throw Error(ErrorKind::Format, "more than 24 hours of audio", path);
         // For MP3 and Ogg the decoded count replaces the estimate.
         if (estimate)
             audio.source.frames = read;
         opened.file.reset();
-        if (info.samplerate == options.targetRate)
+        if (info.samplerate == options.targetRate) {
             audio.samples = std::move(mono);
-        else
+        } else {
             audio.samples = resample(mono, info.samplerate, options.targetRate);
+        }
     } catch (const std::bad_alloc &) {
         throw Error(ErrorKind::Unsupported, "too long to decode in memory", path);
     }
@@ -401,17 +415,19 @@ Audio decodeAudio(const std::filesystem::path &path, const DecodeOptions &option
 
 std::vector<float> resample(std::span<const float> input, int fromRate, int toRate)
 {
-    if (fromRate <= 0 || toRate <= 0)
+    if (fromRate <= 0 || toRate <= 0) {
         throw Error(ErrorKind::Usage,
             "invalid sample rates " + std::to_string(fromRate) + " -> " + std::to_string(toRate)
                 + " Hz");
+    }
     if (fromRate == toRate)
         return std::vector<float>(input.begin(), input.end());
     const double ratio = double(toRate) / double(fromRate);
-    if (!src_is_valid_ratio(ratio))
+    if (!src_is_valid_ratio(ratio)) {
         throw Error(ErrorKind::Usage,
             "cannot resample " + std::to_string(fromRate) + " Hz to " + std::to_string(toRate)
                 + " Hz");
+    }
 
     // The output has exactly round(n * to / from) samples. libsamplerate's own flush stops up
     // to one sample short of that, so a few zeros (the silence the flush assumes anyway) follow
@@ -465,16 +481,18 @@ std::vector<float> resample(std::span<const float> input, int fromRate, int toRa
 void writeAudio(const std::filesystem::path &path, std::span<const float> interleaved,
     int sampleRate, int channels, const std::string &subtype)
 {
-    if (sampleRate <= 0)
+    if (sampleRate <= 0) {
         throw Error(
             ErrorKind::Usage, "invalid sample rate " + std::to_string(sampleRate) + " Hz", path);
+    }
     if (channels < 1 || channels > kMaxChannels)
         throw Error(ErrorKind::Usage, "invalid channel count " + std::to_string(channels), path);
-    if (interleaved.size() % std::size_t(channels) != 0)
+    if (interleaved.size() % std::size_t(channels) != 0) {
         throw Error(ErrorKind::Usage,
             std::to_string(interleaved.size()) + " samples do not divide into "
                 + std::to_string(channels) + " channels",
             path);
+    }
 
     const std::string ext = lowerExtension(path);
     // 0 for the float-written codecs; else the PCM width that writeAudio quantises to itself.
@@ -509,11 +527,12 @@ void writeAudio(const std::filesystem::path &path, std::span<const float> interl
     info.samplerate = sampleRate;
     info.channels = channels;
     info.format = format;
-    if (!sf_format_check(&info))
+    if (!sf_format_check(&info)) {
         throw Error(ErrorKind::Unsupported,
             "libsndfile cannot write this format with " + std::to_string(channels) + " channels at "
                 + std::to_string(sampleRate) + " Hz",
             path);
+    }
 
     // PCM is quantised here as round(x * 2^(bits-1)), clamped, the exact inverse of reading
     // (x / 2^(bits-1)); libsndfile's own float writer scales by 2^(bits-1) - 1 instead.
@@ -523,10 +542,11 @@ void writeAudio(const std::filesystem::path &path, std::span<const float> interl
         quantised.resize(interleaved.size());
         for (std::size_t i = 0; i < interleaved.size(); ++i) {
             const float x = interleaved[i];
-            if (!std::isfinite(x))
+            if (!std::isfinite(x)) {
                 throw Error(ErrorKind::Usage,
                     "non-finite sample at index " + std::to_string(i) + " cannot be written as PCM",
                     path);
+            }
             const double q = std::clamp(std::nearbyint(double(x) * scale), -scale, scale - 1.0);
             // libsndfile's int writers keep the top bits of each 32-bit value.
             quantised[i] = int(q) * (1 << (32 - pcmBits));
@@ -534,9 +554,10 @@ void writeAudio(const std::filesystem::path &path, std::span<const float> interl
     }
 
     SndFilePtr file(sf_open(path.c_str(), SFM_WRITE, &info));
-    if (!file)
+    if (!file) {
         throw Error(
             ErrorKind::Io, std::string("cannot write audio: ") + sf_strerror(nullptr), path);
+    }
     const sf_count_t frames = sf_count_t(interleaved.size()) / channels;
     const sf_count_t written = pcmBits > 0
         ? sf_writef_int(file.get(), quantised.data(), frames)

@@ -35,10 +35,11 @@ Level measureLevel(std::span<const float> samples)
 std::vector<TakeSegment> splitTake(
     std::span<const float> x, int sampleRate, const TakeSplitOptions &o)
 {
-    if (sampleRate <= 0 || !(o.clipSeconds > 0) || !(o.maxClipSeconds >= o.clipSeconds))
+    if (sampleRate <= 0 || !(o.clipSeconds > 0) || !(o.maxClipSeconds >= o.clipSeconds)) {
         throw Error(ErrorKind::Usage,
             "take splitting needs a positive rate and clip length, and "
             "a maximum clip length of at least the clip length");
+    }
     std::vector<TakeSegment> out;
     const std::size_t clip = std::size_t(std::llround(o.clipSeconds * sampleRate));
     if (o.mode == SplitMode::Fixed) {
@@ -74,10 +75,11 @@ std::vector<TakeSegment> splitTake(
         std::size_t end = f;
         while (end < frames && db[end] >= threshold)
             ++end;
-        if (!events.empty() && f - events.back().second <= mergeGap)
+        if (!events.empty() && f - events.back().second <= mergeGap) {
             events.back().second = end;
-        else
+        } else {
             events.emplace_back(f, end);
+        }
         f = end;
     }
 

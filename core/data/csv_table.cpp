@@ -85,14 +85,15 @@ char delimiterOf(const std::string &text)
     int tabs = 0;
     bool quoted = false;
     for (char c : text) {
-        if (c == '"')
+        if (c == '"') {
             quoted = !quoted;
-        else if (!quoted && (c == '\n' || c == '\r'))
+        } else if (!quoted && (c == '\n' || c == '\r')) {
             break;
-        else if (!quoted && c == ',')
+        } else if (!quoted && c == ',') {
             ++commas;
-        else if (!quoted && c == '\t')
+        } else if (!quoted && c == '\t') {
             ++tabs;
+        }
     }
     return tabs > commas ? '\t' : ',';
 }
@@ -163,9 +164,10 @@ Records splitRecords(const std::string &text, char delimiter, const fs::path &fi
             cell += c;
         }
     }
-    if (quoted)
+    if (quoted) {
         throw Error(ErrorKind::Format,
             "line " + std::to_string(recordLine) + ": unterminated quoted cell", file);
+    }
     endRecord();
     return records;
 }
@@ -185,12 +187,13 @@ CsvTable readCsv(const fs::path &file)
     for (std::string &name : table.header)
         name = lower(name);
     for (std::size_t r = 1; r < records.cells.size(); ++r) {
-        if (records.cells[r].size() != table.header.size())
+        if (records.cells[r].size() != table.header.size()) {
             throw Error(ErrorKind::Format,
                 "line " + std::to_string(records.lines[r]) + ": expected "
                     + std::to_string(table.header.size()) + " columns, found "
                     + std::to_string(records.cells[r].size()),
                 file);
+        }
         table.rows.push_back({ records.lines[r], std::move(records.cells[r]) });
     }
     return table;
@@ -200,11 +203,12 @@ int intCell(const CsvTable &table, const CsvRow &row, int column, long long min)
 {
     const std::string &text = row.cells[std::size_t(column)];
     const auto value = parseInt(text);
-    if (!value || *value < min || *value > 1000000000)
+    if (!value || *value < min || *value > 1000000000) {
         throw Error(ErrorKind::Format,
             "line " + std::to_string(row.line) + ": " + table.header[std::size_t(column)]
                 + " must be an integer >= " + std::to_string(min) + " (got '" + text + "')",
             table.file);
+    }
     return int(*value);
 }
 

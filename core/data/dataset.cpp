@@ -71,10 +71,12 @@ std::vector<Probe> probeAll(const std::vector<fs::path> &files)
             pool.emplace_back(work);
         work();
     }
-    if (threads > 1)
-        for (std::size_t i = 0; i < files.size(); ++i)
+    if (threads > 1) {
+        for (std::size_t i = 0; i < files.size(); ++i) {
             if (!probes[i].error.empty())
                 probes[i] = probeOne(files[i]);
+        }
+    }
     return probes;
 }
 
@@ -83,12 +85,13 @@ void sortLabels(std::vector<std::string> &labels)
 {
     const bool numeric = std::all_of(labels.begin(), labels.end(),
         [](const std::string &name) { return parseInt(name).has_value(); });
-    if (numeric)
+    if (numeric) {
         std::sort(labels.begin(), labels.end(), [](const std::string &a, const std::string &b) {
             return std::pair(*parseInt(a), a) < std::pair(*parseInt(b), b);
         });
-    else
+    } else {
         std::sort(labels.begin(), labels.end());
+    }
 }
 
 Dataset finish(
@@ -103,17 +106,19 @@ Dataset finish(
     for (Entry &entry : listing.entries) {
         if (!entry.skip.empty())
             continue;
-        if (entry.listed && !isFile(entry.file))
+        if (entry.listed && !isFile(entry.file)) {
             entry.skip = withWhere("missing file", entry.where);
-        else if (!seen.insert(entry.file.lexically_normal().string()).second)
+        } else if (!seen.insert(entry.file.lexically_normal().string()).second) {
             entry.skip = withWhere("duplicate", entry.where);
+        }
     }
 
     std::vector<fs::path> toProbe;
     if (options.probe) {
-        for (const Entry &entry : listing.entries)
+        for (const Entry &entry : listing.entries) {
             if (entry.skip.empty())
                 toProbe.push_back(entry.file);
+        }
         toProbe.insert(toProbe.end(), listing.noise.begin(), listing.noise.end());
     }
     const std::vector<Probe> probes = probeAll(toProbe);
@@ -157,19 +162,21 @@ Dataset finish(
     }
     for (const fs::path &noise : listing.noise) {
         const std::string error = options.probe ? probes[p++].error : std::string();
-        if (error.empty())
+        if (error.empty()) {
             dataset.noise.push_back(noise);
-        else
+        } else {
             dataset.skipped.push_back({ noise, "unreadable: " + error });
+        }
     }
 
     if (clips.empty()) {
         std::string message = "no usable audio clip";
-        if (!dataset.skipped.empty())
+        if (!dataset.skipped.empty()) {
             message += " (" + std::to_string(dataset.skipped.size()) + " file"
                 + (dataset.skipped.size() == 1 ? "" : "s")
                 + " skipped; first: " + dataset.skipped.front().file.string() + ": "
                 + dataset.skipped.front().reason + ")";
+        }
         throw Error(ErrorKind::Usage, message, root);
     }
 
@@ -336,9 +343,10 @@ ImportSummary summarize(const Dataset &dataset)
 std::vector<Clip> clipsOf(const Dataset &dataset, Split split)
 {
     std::vector<Clip> clips;
-    for (const Clip &clip : dataset.clips)
+    for (const Clip &clip : dataset.clips) {
         if (clip.split == split)
             clips.push_back(clip);
+    }
     return clips;
 }
 

@@ -195,17 +195,19 @@ bool isKey(const std::string &key)
 {
     if (key.size() != 32)
         return false;
-    for (const char c : key)
+    for (const char c : key) {
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
             return false;
+    }
     return true;
 }
 
 void checkKey(const std::string &key)
 {
-    if (!isKey(key))
+    if (!isKey(key)) {
         throw Error(ErrorKind::Usage,
             "feature cache: \"" + key + "\" is not a key (32 lowercase hex digits)");
+    }
 }
 
 template<typename T> void putLittle(std::string &out, T value)
@@ -300,11 +302,12 @@ void FeatureCache::put(const std::string &key, const FeatureMatrix &features)
 {
     checkKey(key);
     if (features.frames < 0 || features.bins <= 0
-        || features.data.size() != std::size_t(features.frames) * std::size_t(features.bins))
+        || features.data.size() != std::size_t(features.frames) * std::size_t(features.bins)) {
         throw Error(ErrorKind::Usage,
             "feature cache: " + std::to_string(features.data.size()) + " values for "
                 + std::to_string(features.frames) + " x " + std::to_string(features.bins)
                 + " features");
+    }
     if (m_dir.empty())
         return;
 

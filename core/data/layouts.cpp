@@ -62,9 +62,10 @@ constexpr bool tableMatchesEnum()
         return false;
     for (const auto &[layout, name] : EnumTable<DatasetLayout>::items) {
         int found = 0;
-        for (const LayoutInfo &info : kLayouts)
+        for (const LayoutInfo &info : kLayouts) {
             if (info.layout == layout && std::string_view(info.name) == name)
                 ++found;
+        }
         if (found != (layout == DatasetLayout::Auto ? 0 : 1))
             return false;
     }
@@ -82,9 +83,10 @@ std::span<const LayoutInfo> layouts()
 
 const LayoutInfo *findLayout(DatasetLayout layout)
 {
-    for (const LayoutInfo &info : kLayouts)
+    for (const LayoutInfo &info : kLayouts) {
         if (info.layout == layout)
             return &info;
+    }
     return nullptr;
 }
 

@@ -39,10 +39,11 @@ void addClassFolder(Listing &listing, const fs::path &dir, const std::string &la
 void addNoiseFolder(Listing &listing, const fs::path &dir)
 {
     for (const fs::path &file : listFiles(dir)) {
-        if (isAudioFile(file))
+        if (isAudioFile(file)) {
             listing.noise.push_back(file);
-        else if (!isObviouslyNotAudio(file))
+        } else if (!isObviouslyNotAudio(file)) {
             listing.entries.push_back(skipped(file, "not an audio file"));
+        }
     }
 }
 
@@ -76,10 +77,12 @@ Listing readFolders(const fs::path &root)
     Listing listing;
     std::vector<std::pair<fs::path, Split>> bases;
     if (isSplitFolderLayout(root)) {
-        for (const auto &entry : listFolder(root))
-            if (isDirectory(entry.path()) && !isHidden(entry.path()))
+        for (const auto &entry : listFolder(root)) {
+            if (isDirectory(entry.path()) && !isHidden(entry.path())) {
                 if (const auto split = parseSplitName(entry.path().filename().string()))
                     bases.emplace_back(entry.path(), *split);
+            }
+        }
     }
     bases.emplace_back(root, Split::Unassigned);
 
@@ -90,10 +93,11 @@ Listing readFolders(const fs::path &root)
             if (isHidden(path))
                 continue;
             if (isDirectory(path)) {
-                if (path.filename() == kNoiseFolder)
+                if (path.filename() == kNoiseFolder) {
                     addNoiseFolder(listing, path);
-                else if (!top || bases.size() == 1)
+                } else if (!top || bases.size() == 1) {
                     addClassFolder(listing, path, path.filename().string(), split);
+                }
             } else if (isFile(path) && isAudioFile(path)) {
                 listing.entries.push_back(skipped(path, "not in a class folder"));
             }
@@ -136,9 +140,10 @@ bool detectSpeechCommands(const fs::path &folder)
 
 Listing readSpeechCommands(const fs::path &root)
 {
-    if (!isFile(root / "validation_list.txt") && !isFile(root / "testing_list.txt"))
+    if (!isFile(root / "validation_list.txt") && !isFile(root / "testing_list.txt")) {
         throw Error(ErrorKind::Format,
             "not a Speech Commands folder: no validation_list.txt or testing_list.txt", root);
+    }
 
     // relative path -> (split, "validation_list.txt line 3")
     std::map<std::string, std::pair<Split, std::string>> listed;
@@ -200,13 +205,14 @@ Listing readSpeechCommands(const fs::path &root)
         const std::string &where = listed.at(relative).second;
         const fs::path file = (root / relative).lexically_normal();
         const std::string word = fs::path(relative).begin()->string();
-        if (!words.contains(word) || word == kNoiseFolder)
+        if (!words.contains(word) || word == kNoiseFolder) {
             listing.entries.push_back(
                 skipped(file, withWhere("unknown label '" + word + "'", where)));
-        else if (!isFile(file))
+        } else if (!isFile(file)) {
             listing.entries.push_back(skipped(file, withWhere("missing file", where)));
-        else // listed, but not audio
+        } else { // listed, but not audio
             listing.entries.push_back(skipped(file, withWhere("not an audio file", where)));
+        }
     }
     return listing;
 }

@@ -22,9 +22,10 @@ fs::path csvManifest(const fs::path &path)
 {
     if (!isDirectory(path))
         return path;
-    for (const char *name : { "manifest.csv", "manifest.tsv" })
+    for (const char *name : { "manifest.csv", "manifest.tsv" }) {
         if (isFile(path / name))
             return path / name;
+    }
     throw Error(ErrorKind::Format, "no manifest.csv or manifest.tsv in the folder", path);
 }
 
@@ -51,9 +52,10 @@ Listing readCsvManifest(const fs::path &path)
     Listing listing;
     for (const CsvRow &row : table.rows) {
         const std::string &file = row.cells[std::size_t(pathColumn)];
-        if (file.empty())
+        if (file.empty()) {
             throw Error(
                 ErrorKind::Format, "line " + std::to_string(row.line) + ": empty path", manifest);
+        }
         Entry entry;
         entry.file = resolve(base, file);
         entry.label = row.cells[std::size_t(labelColumn)];
@@ -63,11 +65,12 @@ Listing readCsvManifest(const fs::path &path)
             const std::string &text = row.cells[std::size_t(splitColumn)];
             if (!text.empty()) {
                 const auto split = parseSplitName(text);
-                if (!split)
+                if (!split) {
                     throw Error(ErrorKind::Format,
                         "line " + std::to_string(row.line) + ": unknown split '" + text
                             + "' (expected train, validation, valid, val, dev or test)",
                         manifest);
+                }
                 entry.split = *split;
             }
         }
@@ -92,21 +95,24 @@ struct LabelIds
 
     void add(const CsvTable &table, const CsvRow &row, int id, const std::string &name)
     {
-        if (name.empty())
+        if (name.empty()) {
             throw Error(ErrorKind::Format,
                 "line " + std::to_string(row.line) + ": empty class name", table.file);
+        }
         const std::string &known = byId.emplace(id, name).first->second;
         const int knownId = byName.emplace(name, id).first->second;
-        if (known != name)
+        if (known != name) {
             throw Error(ErrorKind::Format,
                 "line " + std::to_string(row.line) + ": class id " + std::to_string(id) + " is '"
                     + known + "' on an earlier line, here '" + name + "'",
                 table.file);
-        if (knownId != id)
+        }
+        if (knownId != id) {
             throw Error(ErrorKind::Format,
                 "line " + std::to_string(row.line) + ": class '" + name + "' has id "
                     + std::to_string(knownId) + " on an earlier line, here " + std::to_string(id),
                 table.file);
+        }
     }
     std::vector<std::string> ordered() const
     {
@@ -163,9 +169,10 @@ bool detectUrbanSound8K(const fs::path &folder)
 Listing readUrbanSound8K(const fs::path &root)
 {
     const fs::path manifest = root / "metadata" / "UrbanSound8K.csv";
-    if (!isFile(manifest))
+    if (!isFile(manifest)) {
         throw Error(
             ErrorKind::Format, "not an UrbanSound8K folder: no metadata/UrbanSound8K.csv", root);
+    }
     const CsvTable table = readCsv(manifest);
     const int fileColumn = table.column({ "slice_file_name" });
     const int sourceColumn = table.column({ "fsid" });
@@ -204,9 +211,10 @@ constexpr std::pair<const char *, Split> kFluentFiles[] = {
 
 bool detectFluentSpeechCommands(const fs::path &folder)
 {
-    for (const auto &[name, split] : kFluentFiles)
+    for (const auto &[name, split] : kFluentFiles) {
         if (isFile(folder / "data" / name))
             return true;
+    }
     return false;
 }
 
@@ -238,11 +246,12 @@ Listing readFluentSpeechCommands(const fs::path &root)
             listing.entries.push_back(std::move(entry));
         }
     }
-    if (!any)
+    if (!any) {
         throw Error(ErrorKind::Format,
             "not a Fluent Speech Commands folder: no data/train_data.csv, data/valid_data.csv or "
             "data/test_data.csv",
             root);
+    }
     return listing;
 }
 
@@ -254,11 +263,14 @@ std::vector<std::pair<fs::path, Split>> audioFolderMetadata(const fs::path &root
     std::vector<std::pair<fs::path, Split>> files;
     if (isFile(root / "metadata.csv"))
         files.emplace_back(root / "metadata.csv", Split::Unassigned);
-    for (const auto &entry : listFolder(root))
-        if (isDirectory(entry.path()) && !isHidden(entry.path()))
-            if (const auto split = parseSplitName(entry.path().filename().string()))
+    for (const auto &entry : listFolder(root)) {
+        if (isDirectory(entry.path()) && !isHidden(entry.path())) {
+            if (const auto split = parseSplitName(entry.path().filename().string())) {
                 if (isFile(entry.path() / "metadata.csv"))
                     files.emplace_back(entry.path() / "metadata.csv", *split);
+            }
+        }
+    }
     // The root first, then train, validation, test.
     std::stable_sort(files.begin(), files.end(),
         [](const auto &a, const auto &b) { return a.second < b.second; });
@@ -288,18 +300,20 @@ Listing readAudioFolder(const fs::path &root)
         const fs::path base = manifest.parent_path();
         for (const CsvRow &row : table.rows) {
             const std::string &name = row.cells[std::size_t(fileColumn)];
-            if (name.empty())
+            if (name.empty()) {
                 throw Error(ErrorKind::Format, "line " + std::to_string(row.line) + ": empty path",
                     manifest);
+            }
             Entry entry;
             entry.file = resolve(base, name);
             entry.where = table.where(row);
             entry.listed = true;
             entry.split = folderSplit;
             const fs::path relative = fs::path(name).lexically_normal();
-            if (entry.split == Split::Unassigned && relative.has_parent_path())
+            if (entry.split == Split::Unassigned && relative.has_parent_path()) {
                 entry.split =
                     parseSplitName(relative.begin()->string()).value_or(Split::Unassigned);
+            }
             if (labelColumn >= 0) {
                 entry.label = row.cells[std::size_t(labelColumn)];
             } else {
@@ -308,9 +322,10 @@ Listing readAudioFolder(const fs::path &root)
                     && !parseSplitName(folder.filename().string()))
                     entry.label = folder.filename().string();
             }
-            if (entry.label.empty())
+            if (entry.label.empty()) {
                 entry.skip = withWhere(
                     labelColumn >= 0 ? "no label" : "no label: not in a class folder", entry.where);
+            }
             listing.entries.push_back(std::move(entry));
         }
     }

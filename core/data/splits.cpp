@@ -81,9 +81,10 @@ Targets heldOutTargets(const std::vector<int> &poolCount, bool needValidation, b
 void checkSplitOptions(const SplitOptions &options)
 {
     auto fraction = [](double value, const char *name) {
-        if (!(value >= 0.0 && value < 1.0))
+        if (!(value >= 0.0 && value < 1.0)) {
             throw Error(ErrorKind::Usage,
                 std::string(name) + " must be in [0, 1) (got " + std::to_string(value) + ")");
+        }
     };
     fraction(options.validationFraction, "validation fraction");
     fraction(options.testFraction, "test fraction");
@@ -91,21 +92,24 @@ void checkSplitOptions(const SplitOptions &options)
         throw Error(ErrorKind::Usage, "validation and test fractions must add up to less than 1");
     if (options.validationFold < 0 || options.testFold < 0)
         throw Error(ErrorKind::Usage, "folds are numbered from 1 (0 = default)");
-    if (options.fewShot < 0)
+    if (options.fewShot < 0) {
         throw Error(ErrorKind::Usage,
             "few-shot count must be >= 0 (got " + std::to_string(options.fewShot) + ")");
+    }
 }
 
 void splitByFolds(Dataset &dataset, const SplitOptions &options)
 {
     std::set<int> folds;
-    for (const Clip &clip : dataset.clips)
+    for (const Clip &clip : dataset.clips) {
         if (clip.fold > 0)
             folds.insert(clip.fold);
+    }
     const bool foldsGiven = options.validationFold > 0 || options.testFold > 0;
-    if (foldsGiven && folds.empty())
+    if (foldsGiven && folds.empty()) {
         throw Error(
             ErrorKind::Usage, "a validation or test fold was given, but the dataset has no folds");
+    }
     const bool standardFolds =
         dataset.layout == DatasetLayout::Esc50 || dataset.layout == DatasetLayout::UrbanSound8K;
     if (folds.empty() || !(standardFolds || foldsGiven))
@@ -119,20 +123,25 @@ void splitByFolds(Dataset &dataset, const SplitOptions &options)
     } else if (dataset.layout == DatasetLayout::UrbanSound8K) {
         testFold = testFold ? testFold : 10;
     }
-    if (validationFold > 0 && validationFold == testFold)
+    if (validationFold > 0 && validationFold == testFold) {
         throw Error(ErrorKind::Usage,
             "fold " + std::to_string(testFold) + " cannot be both validation and test fold");
-    for (const int fold : { validationFold, testFold })
-        if (fold > 0 && !folds.contains(fold))
+    }
+    for (const int fold : { validationFold, testFold }) {
+        if (fold > 0 && !folds.contains(fold)) {
             throw Error(ErrorKind::Usage,
                 "no clip in fold " + std::to_string(fold) + " (the folds are "
                     + std::to_string(*folds.begin()) + " to " + std::to_string(*folds.rbegin())
                     + ")");
-    for (Clip &clip : dataset.clips)
-        if (clip.split == Split::Unassigned && clip.fold > 0)
+        }
+    }
+    for (Clip &clip : dataset.clips) {
+        if (clip.split == Split::Unassigned && clip.fold > 0) {
             clip.split = clip.fold == testFold ? Split::Test
                 : clip.fold == validationFold  ? Split::Validation
                                                : Split::Train;
+        }
+    }
 }
 
 // Classes in label order, units in a seeded order; a unit that would overshoot a class's target
@@ -151,19 +160,21 @@ void drawSplits(Dataset &dataset, const std::vector<std::size_t> &pool, bool nee
 
     std::vector<std::vector<std::size_t>> unitsOf(classes); // in the seeded order
     std::vector<int> poolCount(classes, 0);
-    for (std::size_t u : order)
+    for (std::size_t u : order) {
         for (const auto &[label, count] : units[u].perClass) {
             unitsOf[std::size_t(label)].push_back(u);
             poolCount[std::size_t(label)] += count;
         }
+    }
     const Targets wanted = heldOutTargets(poolCount, needValidation, needTest, options);
 
     std::vector<Split> decided(units.size(), Split::Unassigned);
     std::vector<int> trainLeft = poolCount; // pool clips not held out
     auto canHoldOut = [&](std::size_t u) {
-        for (const auto &[label, count] : units[u].perClass)
+        for (const auto &[label, count] : units[u].perClass) {
             if (trainLeft[std::size_t(label)] - count < 1)
                 return false;
+        }
         return true;
     };
 
@@ -210,9 +221,10 @@ void drawSplits(Dataset &dataset, const std::vector<std::size_t> &pool, bool nee
             }
         }
     }
-    for (std::size_t u = 0; u < units.size(); ++u)
+    for (std::size_t u = 0; u < units.size(); ++u) {
         for (std::size_t i : units[u].clips)
             dataset.clips[i].split = decided[u] == Split::Unassigned ? Split::Train : decided[u];
+    }
 }
 
 void keepFewShot(Dataset &dataset, const SplitOptions &options)
@@ -220,9 +232,10 @@ void keepFewShot(Dataset &dataset, const SplitOptions &options)
     if (options.fewShot <= 0)
         return;
     std::vector<std::vector<std::size_t>> training(dataset.labels.size());
-    for (std::size_t i = 0; i < dataset.clips.size(); ++i)
+    for (std::size_t i = 0; i < dataset.clips.size(); ++i) {
         if (dataset.clips[i].split == Split::Train)
             training[std::size_t(dataset.clips[i].label)].push_back(i);
+    }
     for (std::size_t c = 0; c < training.size(); ++c) {
         Rng rng = rngFor(options.seed, kFewShotStream, c);
         rng.shuffle(training[c]);
@@ -240,10 +253,12 @@ void requireTrainingClips(const Dataset &dataset)
         if (perClass[c][Split::Train] > 0)
             continue;
         std::string counts;
-        for (const auto &[split, count] : perClass[c])
-            if (count > 0)
+        for (const auto &[split, count] : perClass[c]) {
+            if (count > 0) {
                 counts +=
                     (counts.empty() ? "" : ", ") + std::to_string(count) + " " + enumName(split);
+            }
+        }
         throw Error(ErrorKind::Usage,
             "class '" + dataset.labels[c] + "' has no training clip ("
                 + (counts.empty()
@@ -260,9 +275,10 @@ void assignSplits(Dataset &dataset, const SplitOptions &options)
 {
     using namespace detail;
     checkSplitOptions(options);
-    for (const Clip &clip : dataset.clips)
+    for (const Clip &clip : dataset.clips) {
         if (clip.label < 0 || std::size_t(clip.label) >= dataset.labels.size())
             throw Error(ErrorKind::Usage, "clip has no valid label", clip.file);
+    }
     for (Clip &clip : dataset.clips)
         clip.split = clip.layoutSplit;
 
@@ -284,9 +300,10 @@ void assignSplits(Dataset &dataset, const SplitOptions &options)
     const bool needTest = options.testFraction > 0.0 && !hasTest;
     if (needValidation || needTest)
         drawSplits(dataset, pool, needValidation, needTest, options);
-    for (const std::size_t i : pool)
+    for (const std::size_t i : pool) {
         if (dataset.clips[i].split == Split::Unassigned)
             dataset.clips[i].split = Split::Train;
+    }
 
     keepFewShot(dataset, options);
     requireTrainingClips(dataset);

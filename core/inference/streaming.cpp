@@ -64,17 +64,19 @@ void Detector::reset()
 std::optional<Detection> Detector::add(double seconds, WindowResult &result)
 {
     const std::size_t n = m_labels.size();
-    if (result.probabilities.size() != n)
+    if (result.probabilities.size() != n) {
         throw Error(ErrorKind::Usage,
             "detector: " + std::to_string(result.probabilities.size()) + " probabilities for "
                 + std::to_string(n) + " labels");
+    }
     m_history.push_back(result.probabilities);
     if (m_history.size() > std::size_t(m_options.smoothWindows))
         m_history.erase(m_history.begin());
     result.smoothed.assign(n, 0.0f);
-    for (const auto &p : m_history)
+    for (const auto &p : m_history) {
         for (std::size_t i = 0; i < n; ++i)
             result.smoothed[i] += p[i];
+    }
     for (float &x : result.smoothed)
         x /= float(m_history.size());
     result.top = int(
@@ -135,11 +137,12 @@ struct StreamingClassifier::Impl
     {
         const FbankOptions &f = frontEnd.fbank;
         hop = std::llround(options.hopSeconds * f.sampleRate);
-        if (hop < f.frameLength)
+        if (hop < f.frameLength) {
             throw Error(ErrorKind::Usage,
                 "the hop (" + std::to_string(options.hopSeconds)
                     + " s) must be at least one frame ("
                     + std::to_string(double(f.frameLength) / f.sampleRate) + " s)");
+        }
         maxLength = frontEnd.maxLength;
         if (maxLength <= 0)
             throw Error(ErrorKind::Usage, "streaming needs a model with a fixed max_length");

@@ -35,15 +35,17 @@ void syncFolder(const std::filesystem::path &folder, const std::filesystem::path
     do {
         fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     } while (fd < 0 && errno == EINTR);
-    if (fd < 0)
+    if (fd < 0) {
         throw Error(ErrorKind::Io,
             "cannot open folder " + folder.string() + " to sync it: " + errnoText(errno), target);
+    }
     const int rc = ::fsync(fd);
     const int error = errno;
     ::close(fd);
-    if (rc != 0 && error != EINVAL)
+    if (rc != 0 && error != EINVAL) {
         throw Error(ErrorKind::Io,
             "cannot sync folder " + folder.string() + ": " + errnoText(error), target);
+    }
 }
 
 } // namespace

@@ -30,9 +30,10 @@ struct JsonReader
         const nlohmann::json &obj, const std::string &key, const std::string &path, int min) const
     {
         const nlohmann::json &v = at(obj, key, path);
-        if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > 1 << 24)
+        if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > 1 << 24) {
             throw Error(ErrorKind::Format,
                 "field " + path + " must be an integer >= " + std::to_string(min), file);
+        }
         return v.get<int>();
     }
     double number(const nlohmann::json &obj, const std::string &key, const std::string &path) const
@@ -81,9 +82,10 @@ inline nlohmann::json parseFormatDocument(const std::string &text,
     } catch (const nlohmann::json::parse_error &e) {
         throw Error(ErrorKind::Format, std::string("not valid JSON: ") + e.what(), file);
     }
-    if (!j.is_object() || !j.contains("format") || j["format"] != format)
+    if (!j.is_object() || !j.contains("format") || j["format"] != format) {
         throw Error(
             ErrorKind::Format, "not " + what + " (field format must be \"" + format + "\")", file);
+    }
     return j;
 }
 

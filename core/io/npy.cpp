@@ -24,9 +24,10 @@ void writeNpy(const std::filesystem::path &path, std::span<const float> data,
         throw Error(ErrorKind::Internal, "npy shape does not match the data size", path);
     std::ostringstream dict;
     dict << "{'descr': '<f4', 'fortran_order': False, 'shape': (";
-    for (std::size_t i = 0; i < shape.size(); ++i)
+    for (std::size_t i = 0; i < shape.size(); ++i) {
         dict << shape[i] << (shape.size() == 1 || i + 1 < shape.size() ? "," : "")
              << (i + 1 < shape.size() ? " " : "");
+    }
     dict << "), }";
     std::string header = dict.str();
     // Magic (6) + version (2) + length (2) + header + '\n', padded to a multiple of 64.
@@ -70,9 +71,10 @@ NpyArray readNpy(const std::filesystem::path &path)
     if (!std::regex_search(header, m, std::regex("'descr':\\s*'([<>|]?[a-z][0-9]+)'")))
         throw Error(ErrorKind::Format, "missing dtype in .npy header", path);
     const std::string descr = m[1];
-    if (descr != "<f4" && descr != "<f8")
+    if (descr != "<f4" && descr != "<f8") {
         throw Error(
             ErrorKind::Unsupported, "unsupported .npy dtype " + descr + " (need <f4)", path);
+    }
     if (std::regex_search(header, std::regex("'fortran_order':\\s*True")))
         throw Error(ErrorKind::Unsupported, "Fortran-order .npy arrays are not supported", path);
     if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))

@@ -132,25 +132,28 @@ TensorInfo parseTensorEntry(
     if (!dtype.is_string())
         throw Error(ErrorKind::Format, t + ": dtype is not a string", path);
     const auto parsed = parseDType(dtype.get<std::string>());
-    if (!parsed)
+    if (!parsed) {
         throw Error(ErrorKind::Unsupported,
             t + ": unsupported dtype " + inQuotes(dtype.get<std::string>()), path);
+    }
     info.dtype = *parsed;
 
     const Json &shape = entry.at("shape");
     if (!shape.is_array())
         throw Error(ErrorKind::Format, t + ": shape is not an array", path);
-    if (shape.size() > kMaxRank)
+    if (shape.size() > kMaxRank) {
         throw Error(ErrorKind::Format,
             t + ": shape has rank " + std::to_string(shape.size()) + ", more than "
                 + std::to_string(kMaxRank),
             path);
+    }
     for (const Json &d : shape) {
         if (d.is_number_unsigned()) {
             const auto v = d.get<std::uint64_t>();
-            if (v > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+            if (v > std::uint64_t(std::numeric_limits<std::int64_t>::max())) {
                 throw Error(
                     ErrorKind::Format, t + ": shape dimension " + d.dump() + " is too large", path);
+            }
             info.shape.push_back(std::int64_t(v));
         } else if (d.is_number_integer()) {
             throw Error(
@@ -162,34 +165,39 @@ TensorInfo parseTensorEntry(
     }
 
     const Json &offsets = entry.at("data_offsets");
-    if (!offsets.is_array() || offsets.size() != 2)
+    if (!offsets.is_array() || offsets.size() != 2) {
         throw Error(ErrorKind::Format,
             t + ": data_offsets must be an array of exactly 2 integers, got " + offsets.dump(),
             path);
+    }
     for (const Json &o : offsets) {
-        if (!o.is_number_unsigned())
+        if (!o.is_number_unsigned()) {
             throw Error(ErrorKind::Format,
                 t + ": data_offsets entry " + o.dump() + " is not a non-negative integer", path);
+        }
     }
     info.begin = offsets[0].get<std::uint64_t>();
     info.end = offsets[1].get<std::uint64_t>();
-    if (info.begin > info.end)
+    if (info.begin > info.end) {
         throw Error(ErrorKind::Format,
             t + ": data_offsets begin " + std::to_string(info.begin) + " is greater than end "
                 + std::to_string(info.end),
             path);
+    }
 
     const auto expected = byteCount(info.shape, info.dtype);
-    if (!expected)
+    if (!expected) {
         throw Error(ErrorKind::Format,
             t + ": shape " + shapeString(info.shape) + " overflows the element count", path);
+    }
     const std::uint64_t actual = info.end - info.begin;
-    if (actual != *expected)
+    if (actual != *expected) {
         throw Error(ErrorKind::Format,
             t + ": byte count mismatch: shape " + shapeString(info.shape) + " of "
                 + dtypeName(info.dtype) + " needs " + std::to_string(*expected)
                 + " bytes but data_offsets span " + std::to_string(actual) + " bytes",
             path);
+    }
     return info;
 }
 
@@ -236,11 +244,12 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path &path)
     if (!S_ISREG(st.st_mode))
         throw Error(ErrorKind::Io, "not a regular file", path);
     const auto fileSize = std::uint64_t(st.st_size);
-    if (fileSize < 8)
+    if (fileSize < 8) {
         throw Error(ErrorKind::Format,
             "file is " + std::to_string(fileSize)
                 + " bytes, too short for a safetensors file (need at least 8)",
             path);
+    }
     if (fileSize > std::numeric_limits<std::size_t>::max())
         throw Error(ErrorKind::Unsupported, "file is too large to map", path);
 
@@ -256,16 +265,18 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path &path)
         std::memcpy(&headerLen, m_map, 8);
         if (headerLen == 0)
             throw Error(ErrorKind::Format, "header length is 0", path);
-        if (headerLen > kMaxSafetensorsHeader)
+        if (headerLen > kMaxSafetensorsHeader) {
             throw Error(ErrorKind::Format,
                 "header length " + std::to_string(headerLen) + " exceeds the maximum of "
                     + std::to_string(kMaxSafetensorsHeader) + " bytes",
                 path);
-        if (8 + headerLen > fileSize)
+        }
+        if (8 + headerLen > fileSize) {
             throw Error(ErrorKind::Format,
                 "header length " + std::to_string(headerLen) + " exceeds the file size of "
                     + std::to_string(fileSize) + " bytes",
                 path);
+        }
         m_dataStart = std::size_t(8 + headerLen);
         const std::uint64_t dataSize = fileSize - m_dataStart;
 
@@ -291,9 +302,10 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path &path)
             throw Error(
                 ErrorKind::Format, std::string("header is not valid JSON: ") + e.what(), path);
         }
-        if (!header.is_object())
+        if (!header.is_object()) {
             throw Error(ErrorKind::Format,
                 std::string("header is not a JSON object but a JSON ") + header.type_name(), path);
+        }
         if (*headerBegin != '{')
             throw Error(ErrorKind::Format, "header does not start with '{'", path);
         if (!duplicate.empty())
@@ -304,11 +316,12 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path &path)
                 if (!value.is_object())
                     throw Error(ErrorKind::Format, "__metadata__ is not a JSON object", path);
                 for (const auto &[mk, mv] : value.items()) {
-                    if (!mv.is_string())
+                    if (!mv.is_string()) {
                         throw Error(ErrorKind::Format,
                             "__metadata__ must map strings to strings, but key " + inQuotes(mk)
                                 + " has a " + mv.type_name() + " value",
                             path);
+                    }
                     m_metadata.emplace(mk, mv.get<std::string>());
                 }
                 continue;
@@ -325,12 +338,13 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path &path)
             if (!last || t.end > last->end)
                 last = &t;
         }
-        if (last && last->end > dataSize)
+        if (last && last->end > dataSize) {
             throw Error(ErrorKind::Format,
                 "tensor " + inQuotes(last->name) + " ends at data byte " + std::to_string(last->end)
                     + " but the data section has only " + std::to_string(dataSize)
                     + " bytes (out of range; truncated file?)",
                 path);
+        }
 
         // Coverage as the reference implementation checks it: sorted by (begin, end), each tensor
         // starts where the previous one ended and the last one ends at the end of the file.
@@ -344,25 +358,28 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path &path)
         std::uint64_t position = 0;
         const TensorInfo *previous = nullptr;
         for (const TensorInfo *t : order) {
-            if (t->begin < position)
+            if (t->begin < position) {
                 throw Error(ErrorKind::Format,
                     "tensors " + inQuotes(previous->name) + " and " + inQuotes(t->name)
                         + " overlap in the data section (bytes " + std::to_string(t->begin) + " to "
                         + std::to_string(position) + ")",
                     path);
-            if (t->begin > position)
+            }
+            if (t->begin > position) {
                 throw Error(ErrorKind::Format,
                     "hole in the data section: bytes " + std::to_string(position) + " to "
                         + std::to_string(t->begin) + " belong to no tensor",
                     path);
+            }
             position = t->end;
             previous = t;
         }
-        if (position != dataSize)
+        if (position != dataSize) {
             throw Error(ErrorKind::Format,
                 "hole in the data section: bytes " + std::to_string(position) + " to "
                     + std::to_string(dataSize) + " at its end belong to no tensor",
                 path);
+        }
     } catch (...) {
         ::munmap(const_cast<std::byte *>(m_map), m_mapSize);
         m_map = nullptr;
@@ -410,9 +427,10 @@ const TensorInfo *SafetensorsFile::find(const std::string &name) const
 std::span<const std::byte> SafetensorsFile::data(const TensorInfo &tensor) const
 {
     // Guards against a TensorInfo from another file or a moved-from object.
-    if (!m_map || tensor.begin > tensor.end || tensor.end > m_mapSize - m_dataStart)
+    if (!m_map || tensor.begin > tensor.end || tensor.end > m_mapSize - m_dataStart) {
         throw Error(ErrorKind::Internal,
             "tensor " + inQuotes(tensor.name) + " does not lie inside this file's data", m_path);
+    }
     return { m_map + m_dataStart + tensor.begin, std::size_t(tensor.end - tensor.begin) };
 }
 
@@ -438,34 +456,38 @@ void writeSafetensors(const std::filesystem::path &path, const std::vector<Tenso
             throw Error(ErrorKind::Usage, "cannot write a tensor with an empty name", path);
         if (t.name == "__metadata__")
             throw Error(ErrorKind::Usage, "'__metadata__' is not a valid tensor name", path);
-        if (t.shape.size() > kMaxRank)
+        if (t.shape.size() > kMaxRank) {
             throw Error(ErrorKind::Usage,
                 "tensor " + inQuotes(t.name) + " has rank " + std::to_string(t.shape.size())
                     + ", more than " + std::to_string(kMaxRank),
                 path);
+        }
         for (auto d : t.shape) {
-            if (d < 0)
+            if (d < 0) {
                 throw Error(ErrorKind::Usage,
                     "tensor " + inQuotes(t.name) + " has a negative dimension in shape "
                         + shapeString(t.shape),
                     path);
+            }
         }
         const auto expected = byteCount(t.shape, t.dtype);
-        if (!expected || *expected != t.bytes.size())
+        if (!expected || *expected != t.bytes.size()) {
             throw Error(ErrorKind::Internal,
                 "tensor " + inQuotes(t.name) + ": shape " + shapeString(t.shape) + " of "
                     + dtypeName(t.dtype) + " needs "
                     + (expected ? std::to_string(*expected) : std::string("too many"))
                     + " bytes but " + std::to_string(t.bytes.size()) + " were given",
                 path);
+        }
         order.push_back(&t);
     }
     std::sort(order.begin(), order.end(),
         [](const TensorToWrite *a, const TensorToWrite *b) { return a->name < b->name; });
     for (std::size_t i = 1; i < order.size(); ++i) {
-        if (order[i]->name == order[i - 1]->name)
+        if (order[i]->name == order[i - 1]->name) {
             throw Error(
                 ErrorKind::Usage, "duplicate tensor name " + inQuotes(order[i]->name), path);
+        }
     }
 
     // Built by hand rather than as one nlohmann object so that "__metadata__" comes first and each

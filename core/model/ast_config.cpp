@@ -43,9 +43,10 @@ Json parseJsonText(const std::string &text, const std::filesystem::path &file, c
     } catch (const Json::exception &e) {
         throw Error(ErrorKind::Format, std::string(what) + " is not valid JSON: " + e.what(), file);
     }
-    if (!json.is_object())
+    if (!json.is_object()) {
         throw Error(ErrorKind::Format,
             std::string(what) + " is not a JSON object but a JSON " + json.type_name(), file);
+    }
     return json;
 }
 
@@ -155,10 +156,11 @@ public:
 
     void requireAtMost(const char *key, int value, int limit) const
     {
-        if (value > limit)
+        if (value > limit) {
             fail(key,
                 "is absurdly large: " + std::to_string(value) + " (at most " + std::to_string(limit)
                     + ")");
+        }
     }
 
 private:
@@ -184,10 +186,11 @@ std::vector<std::string> readLabels(const Fields &fields)
         const auto [ptr, ec] = std::from_chars(first, last, id);
         if (ec != std::errc() || ptr != last || key.empty() || std::to_string(id) != key)
             fields.fail("id2label", "has key " + inQuotes(key) + ", which is not a label id");
-        if (id >= n)
+        if (id >= n) {
             fields.fail("id2label",
                 "has id " + key + " but only " + std::to_string(n)
                     + " labels: ids must be exactly 0.." + std::to_string(n - 1));
+        }
         if (!value.is_string())
             fields.fail("id2label", "has a non-string label for id " + key + ": " + value.dump());
         labels[id] = value.get<std::string>();
@@ -239,22 +242,26 @@ void validate(const AstConfig &c, const Fields &f)
     f.requireAtMost("num_hidden_layers", c.numHiddenLayers, kMaxLayers);
     f.requireAtMost("max_length", c.maxLength, kMaxLength);
     f.requireAtMost("num_mel_bins", c.numMelBins, kMaxMelBins);
-    if (c.hiddenSize % c.numAttentionHeads != 0)
+    if (c.hiddenSize % c.numAttentionHeads != 0) {
         f.fail("hidden_size",
             std::to_string(c.hiddenSize) + " is not divisible by num_attention_heads "
                 + std::to_string(c.numAttentionHeads));
-    if (c.patchSize > c.numMelBins)
+    }
+    if (c.patchSize > c.numMelBins) {
         f.fail("patch_size",
             std::to_string(c.patchSize) + " is larger than num_mel_bins "
                 + std::to_string(c.numMelBins));
-    if (c.patchSize > c.maxLength)
+    }
+    if (c.patchSize > c.maxLength) {
         f.fail("patch_size",
             std::to_string(c.patchSize) + " is larger than max_length "
                 + std::to_string(c.maxLength));
-    if (c.hiddenAct != "gelu")
+    }
+    if (c.hiddenAct != "gelu") {
         f.fail("hidden_act",
             "is " + inQuotes(c.hiddenAct) + "; only the exact (erf) 'gelu' is supported",
             ErrorKind::Unsupported);
+    }
     if (c.hiddenDropoutProb < 0 || c.hiddenDropoutProb >= 1)
         f.fail("hidden_dropout_prob", "must lie in [0, 1)");
     if (c.attentionProbsDropoutProb < 0 || c.attentionProbsDropoutProb >= 1)
@@ -263,9 +270,10 @@ void validate(const AstConfig &c, const Fields &f)
         f.fail("layer_norm_eps", "must be positive");
     if (c.initializerRange < 0)
         f.fail("initializer_range", "must not be negative");
-    if (c.problemType == "regression")
+    if (c.problemType == "regression") {
         f.fail("problem_type", "'regression' is not supported (classification only)",
             ErrorKind::Unsupported);
+    }
     if (!c.problemType.empty() && c.problemType != "single_label_classification"
         && c.problemType != "multi_label_classification")
         f.fail("problem_type", "has unknown value " + inQuotes(c.problemType));
@@ -293,11 +301,12 @@ AstConfig parseAstConfig(const std::string &json, const std::filesystem::path &f
     if (const Json *v = f.find("model_type")) {
         if (!v->is_string())
             f.fail("model_type", std::string("must be a string, got ") + v->dump());
-        if (v->get<std::string>() != kModelType)
+        if (v->get<std::string>() != kModelType) {
             f.fail("model_type",
                 "is " + inQuotes(v->get<std::string>())
                     + ", not an Audio Spectrogram Transformer ('" + kModelType + "')",
                 ErrorKind::Model);
+        }
     }
     f.readInt("hidden_size", c.hiddenSize);
     f.readInt("num_hidden_layers", c.numHiddenLayers);
@@ -340,16 +349,18 @@ AstConfig loadAstConfig(const std::filesystem::path &dir)
     const Json root = parseJsonText(readTextFile(prePath), prePath, "preprocessor config");
     const Fields f(root, prePath);
     f.readInt("sampling_rate", c.samplingRate);
-    if (c.samplingRate != 16000)
+    if (c.samplingRate != 16000) {
         f.fail("sampling_rate",
             "is " + std::to_string(c.samplingRate) + " Hz; AST models need 16000 Hz",
             ErrorKind::Unsupported);
+    }
     int melBins = c.numMelBins;
     f.readInt("num_mel_bins", melBins);
-    if (melBins != c.numMelBins)
+    if (melBins != c.numMelBins) {
         f.fail("num_mel_bins",
             "is " + std::to_string(melBins) + " but config.json says "
                 + std::to_string(c.numMelBins));
+    }
     // max_length is read only for its type; config.json's value defines the model input.
     int maxLength = c.maxLength;
     f.readInt("max_length", maxLength);

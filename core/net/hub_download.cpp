@@ -79,9 +79,10 @@ void ensureCurl()
 {
     // curl_global_init is not thread-safe before libcurl 7.84; the static makes it run once.
     static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (rc != CURLE_OK)
+    if (rc != CURLE_OK) {
         throw Error(ErrorKind::Internal,
             std::string("cannot initialise libcurl: ") + curl_easy_strerror(rc));
+    }
 }
 
 struct CurlDeleter
@@ -206,22 +207,23 @@ std::string curlDetail(CURLcode rc, const char *errorBuffer)
     std::ostringstream m;
     m << "HTTP " << status << " for " << file << " of " << o.repo << " at revision " << o.revision
       << " from " << s.endpoint << ": ";
-    if (status == 401)
+    if (status == 401) {
         m << "the repository is private, gated or does not exist; set HF_TOKEN to an access "
              "token that may read it";
-    else if (status == 403)
+    } else if (status == 403) {
         m << "access denied; a gated repository needs its conditions accepted on the Hub and "
              "HF_TOKEN set to an access token";
-    else if (status == 404 && code == "RepoNotFound")
+    } else if (status == 404 && code == "RepoNotFound") {
         m << "no repository " << o.repo << " (check the repository id)";
-    else if (status == 404 && code == "RevisionNotFound")
+    } else if (status == 404 && code == "RevisionNotFound") {
         m << "no revision " << o.revision << " (check the branch, tag or commit)";
-    else if (status == 404)
+    } else if (status == 404) {
         m << "not found (check the repository id, the revision and the file name)";
-    else if (status >= 500)
+    } else if (status >= 500) {
         m << "the server failed; try again later";
-    else
+    } else {
         m << "unexpected answer";
+    }
     if (const std::string text = response.header("x-error-message"); !text.empty())
         m << " (server: " << text << ")";
     throw Error(ErrorKind::Io, m.str());
@@ -518,10 +520,11 @@ TransferOutcome transfer(const Remote &remote, const fs::path &part, const fs::p
             throw Error(ErrorKind::Io, offlineMessage(s.endpoint, curlDetail(rc, errorBuffer)));
         std::ostringstream m;
         m << "the transfer stopped after " << t.done() << " of ";
-        if (remote.size >= 0)
+        if (remote.size >= 0) {
             m << remote.size;
-        else
+        } else {
             m << "?";
+        }
         m << " bytes (" << curlDetail(rc, errorBuffer) << "); run the download again to resume it";
         throw Error(ErrorKind::Io, m.str(), target);
     }
@@ -587,11 +590,12 @@ std::optional<HubFileResult> fetch(const Remote &remote, Session &s)
             throw Error(ErrorKind::Io, "the server refuses every byte range (HTTP 416)", target);
     }
     const std::int64_t size = std::int64_t(fs::file_size(part, ec));
-    if (remote.size >= 0 && size < remote.size) // the server closed early without an error
+    if (remote.size >= 0 && size < remote.size) { // the server closed early without an error
         throw Error(ErrorKind::Io,
             "the transfer stopped after " + std::to_string(size) + " of "
                 + std::to_string(remote.size) + " bytes; run the download again to resume it",
             target);
+    }
     const std::string actual = hashFile(part, remote.algorithm);
     if ((remote.size >= 0 && size != remote.size) || actual != remote.hash) {
         fs::remove(part, ec);
@@ -637,17 +641,19 @@ void checkRepoPath(const std::string &what, const std::string &value, bool slash
 std::string resolveHubEndpoint(const std::string &endpoint)
 {
     std::string e = endpoint;
-    if (e.empty())
+    if (e.empty()) {
         if (const char *env = std::getenv("HF_ENDPOINT"))
             e = env;
+    }
     if (e.empty())
         e = kDefaultEndpoint;
     while (e.size() > 1 && e.back() == '/')
         e.pop_back();
     const std::string scheme = lower(e.substr(0, e.find(':')));
-    if (e.find("://") == std::string::npos || (scheme != "http" && scheme != "https"))
+    if (e.find("://") == std::string::npos || (scheme != "http" && scheme != "https")) {
         throw Error(
             ErrorKind::Usage, "the endpoint must be an http:// or https:// URL, not '" + e + "'");
+    }
     return e;
 }
 
@@ -666,9 +672,10 @@ HubDownloadResult downloadFromHub(const HubDownloadOptions &options)
     Session s {
         .options = options, .endpoint = resolveHubEndpoint(options.endpoint), .token = options.token
     };
-    if (s.token.empty())
+    if (s.token.empty()) {
         if (const char *env = std::getenv("HF_TOKEN"))
             s.token = env;
+    }
 
     // config.json last: a folder that has it is complete.
     std::vector<std::string> files = options.files;
@@ -752,9 +759,10 @@ std::vector<KnownModel> knownModels()
 
 std::optional<KnownModel> knownModel(const std::string &name)
 {
-    for (KnownModel &m : knownModels())
+    for (KnownModel &m : knownModels()) {
         if (m.name == name)
             return std::move(m);
+    }
     return std::nullopt;
 }
 

@@ -46,10 +46,12 @@ PeftConfig readPeftJson(const JsonReader &r, const json &j)
     p.lora.alpha = r.number(lora, "alpha", "lora.alpha");
     const std::string targets = r.string(lora, "targets", "lora.targets");
     p.lora.targets.assign(targets.begin(), targets.end());
-    for (char t : p.lora.targets)
-        if (std::string("qkvo").find(t) == std::string::npos)
+    for (char t : p.lora.targets) {
+        if (std::string("qkvo").find(t) == std::string::npos) {
             throw Error(
                 ErrorKind::Format, "field lora.targets must use the letters q, k, v, o", file);
+        }
+    }
     p.lora.paperScaling = r.boolean(lora, "paper_scaling", "lora.paper_scaling");
     const json &a = r.at(j, "adapter", "adapter");
     p.adapter.block = r.enumeration<AdapterBlock>(a, "block", "adapter.block");
@@ -95,19 +97,21 @@ AdapterManifest parseAdapterManifest(const std::string &text, const std::filesys
     const json j = parseFormatDocument(text, file, "astpeft-adapter", "an astpeft adapter");
     const JsonReader r { j, file };
     const int version = r.integer(j, "format_version", "format_version", 1);
-    if (version > kAdapterFormatVersion)
+    if (version > kAdapterFormatVersion) {
         throw Error(ErrorKind::Unsupported,
             "adapter format version " + std::to_string(version) + " is newer than this program's ("
                 + std::to_string(kAdapterFormatVersion) + ")",
             file);
+    }
     AdapterManifest m;
     m.peft = readPeftJson(r, j);
 
     const json &labels = r.at(j, "labels", "labels");
-    if (!labels.is_array() || labels.empty())
+    if (!labels.is_array() || labels.empty()) {
         throw Error(ErrorKind::Format,
             "field labels must be a non-empty array of strings (an adapter always has its head)",
             file);
+    }
     for (const json &l : labels) {
         if (!l.is_string() || l.get<std::string>().empty())
             throw Error(ErrorKind::Format, "field labels must hold non-empty strings", file);
@@ -148,11 +152,12 @@ void saveAdapterManifest(const AdapterManifest &manifest, const std::filesystem:
 AdapterManifest loadAdapterManifest(const std::filesystem::path &dir)
 {
     const std::filesystem::path file = dir / kAdapterConfigFile;
-    if (!std::filesystem::exists(file))
+    if (!std::filesystem::exists(file)) {
         throw Error(ErrorKind::Io,
             std::filesystem::exists(dir) ? "no adapter_config.json in the adapter folder"
                                          : "no such adapter folder",
             std::filesystem::exists(dir) ? file : dir);
+    }
     return parseAdapterManifest(readTextFile(file), file);
 }
 

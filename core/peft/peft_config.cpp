@@ -64,17 +64,19 @@ std::int64_t adapterSize(const AdapterKnobs &a, std::int64_t d)
 
 std::string methodName(PeftMethod method)
 {
-    for (const MethodInfo &m : kMethods)
+    for (const MethodInfo &m : kMethods) {
         if (m.method == method)
             return m.name;
+    }
     return "?";
 }
 
 std::string methodSummary(PeftMethod method)
 {
-    for (const MethodInfo &m : kMethods)
+    for (const MethodInfo &m : kMethods) {
         if (m.method == method)
             return m.summary;
+    }
     return {};
 }
 
@@ -223,14 +225,15 @@ std::int64_t parseBudget(const std::string &text, std::int64_t backboneParameter
     }
     const std::string suffix = text.substr(used);
     double count = value;
-    if (suffix == "%")
+    if (suffix == "%") {
         count = value / 100.0 * double(backboneParameters);
-    else if (suffix == "k" || suffix == "K")
+    } else if (suffix == "k" || suffix == "K") {
         count = value * 1e3;
-    else if (suffix == "m" || suffix == "M")
+    } else if (suffix == "m" || suffix == "M") {
         count = value * 1e6;
-    else if (!suffix.empty())
+    } else if (!suffix.empty()) {
         throw bad();
+    }
     if (!(count >= 1.0) || !std::isfinite(count))
         throw Error(ErrorKind::Usage, "budget '" + text + "' must be at least one parameter");
     return std::int64_t(std::floor(count));
@@ -270,10 +273,11 @@ PeftConfig solveBudget(
         break;
     default: {
         const std::int64_t n = countParameters(c, base, numLabels, head).withoutHead();
-        if (n > budget)
+        if (n > budget) {
             throw Error(ErrorKind::Usage,
                 methodName(base.method) + " trains " + withThousands(n)
                     + " parameters without the head, over the budget of " + withThousands(budget));
+        }
         return base;
     }
     }
@@ -282,11 +286,12 @@ PeftConfig solveBudget(
         set(p, v);
         return countParameters(c, p, numLabels, head).withoutHead();
     };
-    if (count(lo) > budget)
+    if (count(lo) > budget) {
         throw Error(ErrorKind::Usage,
             "the smallest " + methodName(base.method) + " configuration (" + knob + " "
                 + std::to_string(lo) + ") trains " + withThousands(count(lo))
                 + " parameters without the head, over the budget of " + withThousands(budget));
+    }
     // Counts grow strictly with the knob: binary search for the largest value within budget.
     int good = lo, over = hi + step;
     while (over - good > step) {

@@ -89,9 +89,10 @@ std::vector<std::string> stringArray(
         throw Error(ErrorKind::Format, "field " + path + " must be an array of strings", r.file);
     std::vector<std::string> out;
     for (const json &item : v) {
-        if (!item.is_string())
+        if (!item.is_string()) {
             throw Error(
                 ErrorKind::Format, "field " + path + " must be an array of strings", r.file);
+        }
         out.push_back(item.get<std::string>());
     }
     return out;
@@ -133,10 +134,11 @@ ProjectClip readClip(const JsonReader &r, const json &j, const std::string &wher
     clip.trimStart = r.number(j, "trim_start", where + ".trim_start");
     clip.trimEnd = r.number(j, "trim_end", where + ".trim_end");
     if (!(clip.trimStart >= 0.0) || !(clip.trimEnd >= 0.0)
-        || (clip.trimEnd > 0.0 && clip.trimEnd <= clip.trimStart))
+        || (clip.trimEnd > 0.0 && clip.trimEnd <= clip.trimStart)) {
         throw Error(ErrorKind::Format,
             "fields " + where + ".trim_start/trim_end: need 0 <= start < end (end 0 = to the end)",
             r.file);
+    }
     clip.seconds = r.number(j, "seconds", where + ".seconds");
     clip.sampleRate = r.integer(j, "sample_rate", where + ".sample_rate", 0);
     clip.channels = r.integer(j, "channels", where + ".channels", 0);
@@ -188,10 +190,11 @@ void renderTrim(const fs::path &source, const ProjectClip &clip, const fs::path 
     const AudioInfo info = probeAudio(source);
     const int channels = std::max(1, info.channels);
     std::vector<std::vector<float>> perChannel;
-    for (int c = 0; c < channels; ++c)
+    for (int c = 0; c < channels; ++c) {
         perChannel.push_back(
             decodeAudio(source, { .targetRate = info.sampleRate, .channel = channels > 1 ? c : -1 })
                 .samples);
+    }
     const std::int64_t frames = std::int64_t(perChannel.front().size());
     const std::int64_t begin =
         std::clamp<std::int64_t>(std::llround(clip.trimStart * info.sampleRate), 0, frames);
@@ -205,10 +208,12 @@ void renderTrim(const fs::path &source, const ProjectClip &clip, const fs::path 
         throw Error(ErrorKind::Usage, message.str(), source);
     }
     std::vector<float> interleaved(std::size_t(end - begin) * std::size_t(channels));
-    for (std::int64_t i = begin; i < end; ++i)
-        for (int c = 0; c < channels; ++c)
+    for (std::int64_t i = begin; i < end; ++i) {
+        for (int c = 0; c < channels; ++c) {
             interleaved[std::size_t(i - begin) * std::size_t(channels) + std::size_t(c)] =
                 perChannel[std::size_t(c)][std::size_t(i)];
+        }
+    }
 
     fs::path partial = target;
     partial.replace_extension(".partial.wav");
@@ -254,9 +259,10 @@ fs::path storedPath(const Project &project, const fs::path &path)
     std::error_code ec1, ec2;
     const fs::path canonicalPath = fs::weakly_canonical(absolute, ec1);
     const fs::path canonicalDir = fs::weakly_canonical(dir, ec2);
-    if (!ec1 && !ec2)
+    if (!ec1 && !ec2) {
         if (const fs::path relative = inside(canonicalPath, canonicalDir); !relative.empty())
             return relative;
+    }
     return absolute;
 }
 
@@ -298,12 +304,14 @@ Project createProject(const fs::path &dirIn, const std::string &name)
     if (fs::exists(dir, ec)) {
         if (!fs::is_directory(dir, ec))
             throw Error(ErrorKind::Usage, "not a folder", dir);
-        if (isProjectDir(dir))
+        if (isProjectDir(dir)) {
             throw Error(ErrorKind::Usage, "the folder already holds a project; open it instead",
                 dir / ProjectFiles::project);
-        if (!fs::is_empty(dir, ec) || ec)
+        }
+        if (!fs::is_empty(dir, ec) || ec) {
             throw Error(ErrorKind::Usage,
                 "the folder is not empty and holds no project; choose a new or empty folder", dir);
+        }
     }
     createDirectories(dir / ProjectFiles::recordings);
     createDirectories(dir / ProjectFiles::runs);
@@ -319,9 +327,10 @@ Project loadProject(const fs::path &dirIn)
     const fs::path dir = normalAbsolute(dirIn);
     const fs::path file = dir / ProjectFiles::project;
     std::error_code ec;
-    if (!fs::is_regular_file(file, ec))
+    if (!fs::is_regular_file(file, ec)) {
         throw Error(ErrorKind::Io,
             fs::exists(file, ec) ? "not a file" : "missing: the folder holds no project", file);
+    }
     const std::string text = readTextFile(file);
     json j;
     try {
@@ -329,21 +338,23 @@ Project loadProject(const fs::path &dirIn)
     } catch (const json::parse_error &e) {
         throw Error(ErrorKind::Format, std::string("not valid JSON: ") + e.what(), file);
     }
-    if (!j.is_object() || !j.contains("format") || j["format"] != kFormat)
+    if (!j.is_object() || !j.contains("format") || j["format"] != kFormat) {
         throw Error(ErrorKind::Format,
             std::string("not an AST PEFT Studio project (field format must be \"") + kFormat
                 + "\")",
             file);
+    }
     const JsonReader r { j, file };
     Project p;
     p.dir = dir;
     p.version = r.integer(j, "version", "version", 1);
-    if (p.version > kProjectVersion)
+    if (p.version > kProjectVersion) {
         throw Error(ErrorKind::Unsupported,
             "written by a newer version of AST PEFT Studio (project version "
                 + std::to_string(p.version) + "; this one reads up to "
                 + std::to_string(kProjectVersion) + ")",
             file);
+    }
     p.name = r.string(j, "name", "name");
     p.backbone = r.string(j, "backbone", "backbone");
     p.classes = stringArray(r, j, "classes", "classes");
@@ -362,12 +373,14 @@ Project loadProject(const fs::path &dirIn)
     for (std::size_t i = 0; i < clips.size(); ++i) {
         const std::string where = "clips[" + std::to_string(i) + "]";
         ProjectClip clip = readClip(r, clips[i], where);
-        if (!ids.insert(clip.id).second)
+        if (!ids.insert(clip.id).second) {
             throw Error(ErrorKind::Format,
                 "field " + where + ".id: " + std::to_string(clip.id) + " is used twice", file);
-        if (!classes.contains(clip.label))
+        }
+        if (!classes.contains(clip.label)) {
             throw Error(ErrorKind::Format,
                 "field " + where + ".label: '" + clip.label + "' is not one of the classes", file);
+        }
         maxId = std::max(maxId, clip.id);
         p.clips.push_back(std::move(clip));
     }
@@ -467,9 +480,10 @@ fs::path clipPath(const Project &project, const ProjectClip &clip)
 
 const ProjectClip *findClip(const Project &project, std::uint64_t id)
 {
-    for (const ProjectClip &clip : project.clips)
+    for (const ProjectClip &clip : project.clips) {
         if (clip.id == id)
             return &clip;
+    }
     return nullptr;
 }
 
@@ -599,17 +613,18 @@ std::vector<std::string> balanceWarnings(const Project &project)
     std::vector<std::string> warnings;
     for (const ClassCount &c : counts) {
         std::ostringstream line;
-        if (c.clips == 0)
+        if (c.clips == 0) {
             line << "'" << c.label << "' has no clips";
-        else if (c.clips < kMinimum)
+        } else if (c.clips < kMinimum) {
             line << "'" << c.label << "' has only " << c.clips
                  << (c.clips == 1 ? " clip" : " clips") << " (at least " << kMinimum
                  << " recommended)";
-        else if (c.clips < 0.5 * median)
+        } else if (c.clips < 0.5 * median) {
             line << "'" << c.label << "' has " << c.clips
                  << " clips, fewer than half the median of the classes (" << median << ")";
-        else
+        } else {
             continue;
+        }
         warnings.push_back(line.str());
     }
     return warnings;

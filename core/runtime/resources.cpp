@@ -62,9 +62,10 @@ fs::path resourceDir()
 {
     if (const std::string env = envDir(); !env.empty() && !isDir(env))
         throw Error(ErrorKind::Io, std::string("not a folder (from ") + kEnvironment + ")", env);
-    for (const fs::path &dir : resourceSearchPath())
+    for (const fs::path &dir : resourceSearchPath()) {
         if (isDir(dir))
             return dir;
+    }
     throw Error(ErrorKind::Io, "no resource folder found; " + searched());
 }
 
@@ -72,12 +73,13 @@ fs::path bundledBackboneDir()
 {
     const fs::path dir = resourceDir() / "backbone";
     std::error_code ec;
-    if (!fs::is_regular_file(dir / "config.json", ec))
+    if (!fs::is_regular_file(dir / "config.json", ec)) {
         throw Error(ErrorKind::Io,
             "no bundled backbone here (no config.json); give a Hugging Face AST folder with "
             "--model instead; resource folders "
                 + searched(),
             dir);
+    }
     return dir;
 }
 

@@ -61,10 +61,11 @@ LayerElements layerElements(const AstConfig &c, const PeftConfig &p, std::int64_
         };
         const double r = p.lora.rank;
         const double targets = double(p.lora.targets.size());
-        if (has('k') && has('v'))
+        if (has('k') && has('v')) {
             qkv = 2 * d * n;
-        else if (has('k') || has('v'))
+        } else if (has('k') || has('v')) {
             extra += d * n; // the new k or v next to the fused storage
+        }
         extra += (has('q') || has('k') || has('v') ? d * n : 0); // LayerNorm output for LoRA down
         extra += has('o') ? d * n : 0; // the attention context for LoRA down on o
         extra += targets * r * n; // each LoRA down output, kept by its up projection
@@ -129,10 +130,11 @@ MemoryEstimate estimateTrainingMemory(const AstConfig &c, const PeftConfig &p, i
     if (p.method == PeftMethod::Full)
         saved += batch * productBytes * double(c.maxLength) * c.numMelBins;
     if (gradLayers > 0) {
-        if (checkpointActivations) // layer inputs (fp32), one layer recomputed in backward
+        if (checkpointActivations) { // layer inputs (fp32), one layer recomputed in backward
             saved += double(gradLayers) * batch * 4.0 * double(d * tokens) + perLayer;
-        else
+        } else {
             saved += double(gradLayers) * perLayer;
+        }
         saved += perLayer; // gradient buffers of the layer in backward, about its saved size
     }
     m.activationBytes = std::int64_t(saved);

@@ -34,13 +34,15 @@ std::string csvField(const std::string &text)
 ClassificationMetrics computeMetrics(
     const std::vector<int> &truth, const std::vector<int> &predicted, int numClasses)
 {
-    if (numClasses <= 0)
+    if (numClasses <= 0) {
         throw Error(
             ErrorKind::Usage, "metrics need at least one class, got " + std::to_string(numClasses));
-    if (truth.size() != predicted.size())
+    }
+    if (truth.size() != predicted.size()) {
         throw Error(ErrorKind::Usage,
             "metrics: " + std::to_string(truth.size()) + " true labels but "
                 + std::to_string(predicted.size()) + " predictions");
+    }
 
     const auto n = std::size_t(numClasses);
     ClassificationMetrics m;
@@ -50,11 +52,12 @@ ClassificationMetrics computeMetrics(
     for (std::size_t i = 0; i < truth.size(); ++i) {
         const int t = truth[i];
         const int p = predicted[i];
-        if (t < 0 || t >= numClasses || p < 0 || p >= numClasses)
+        if (t < 0 || t >= numClasses || p < 0 || p >= numClasses) {
             throw Error(ErrorKind::Usage,
                 "metrics: example " + std::to_string(i) + " has true class " + std::to_string(t)
                     + " and predicted class " + std::to_string(p) + ", outside [0, "
                     + std::to_string(numClasses) + ")");
+        }
         ++m.confusion[std::size_t(t)][std::size_t(p)];
         correct += t == p ? 1 : 0;
     }
@@ -95,10 +98,11 @@ std::string confusionCsv(
     const ClassificationMetrics &metrics, const std::vector<std::string> &labels)
 {
     const std::size_t n = metrics.confusion.size();
-    if (labels.size() != n)
+    if (labels.size() != n) {
         throw Error(ErrorKind::Usage,
             "confusion CSV: " + std::to_string(labels.size()) + " labels for " + std::to_string(n)
                 + " classes");
+    }
     std::string csv = "true\\pred";
     for (const std::string &label : labels)
         csv += ',' + csvField(label);

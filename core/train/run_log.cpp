@@ -56,9 +56,10 @@ void readMetrics(const json &o, const std::vector<std::string> &labels, Classifi
     const json perClass =
         o.contains("per_class") && o["per_class"].is_object() ? o["per_class"] : json::object();
     std::vector<std::string> order = labels;
-    if (order.empty()) // no import event: the keys, in the object's (sorted) order
+    if (order.empty()) { // no import event: the keys, in the object's (sorted) order
         for (const auto &[label, c] : perClass.items())
             order.push_back(label);
+    }
     for (const std::string &label : order) {
         const json c = perClass.value(label, json::object());
         ClassMetrics k;
@@ -68,13 +69,14 @@ void readMetrics(const json &o, const std::vector<std::string> &labels, Classifi
         k.support = value<int>(c, "support");
         m.perClass.push_back(k);
     }
-    if (const auto it = o.find("confusion"); it != o.end() && it->is_array())
+    if (const auto it = o.find("confusion"); it != o.end() && it->is_array()) {
         for (const json &row : *it) {
             std::vector<std::int64_t> counts;
             for (const json &n : row)
                 counts.push_back(n.is_number() ? n.get<std::int64_t>() : 0);
             m.confusion.push_back(std::move(counts));
         }
+    }
     m.examples = 0;
     for (const ClassMetrics &k : m.perClass)
         m.examples += k.support;
@@ -149,9 +151,10 @@ void addEvent(RunLog &log, const json &o, bool &imported)
     if (event == "import") {
         imported = true;
         log.labels.clear();
-        for (const json &c : o.value("classes", json::array()))
+        for (const json &c : o.value("classes", json::array())) {
             if (c.is_string())
                 log.labels.push_back(c.get<std::string>());
+        }
         log.method = value<std::string>(o, "method");
         log.trainableParameters =
             value<std::int64_t>(o.value("parameters", json::object()), "trainable");
@@ -213,9 +216,10 @@ double RunLog::bestValAccuracy() const
     if (finished)
         return finished->bestValAccuracy;
     double best = 0.0;
-    for (const EpochEvent &e : epochs)
+    for (const EpochEvent &e : epochs) {
         if (e.hasValidation)
             best = std::max(best, e.validation.accuracy);
+    }
     return best;
 }
 

@@ -79,9 +79,10 @@ TrainFlag integer(std::string name, Field field, int min = std::numeric_limits<i
     return { name, true, Group::Options,
         [=](TrainOptions &o, const std::string &v) {
             const int n = flagInteger(name, v);
-            if (n < min)
+            if (n < min) {
                 usage(tooSmall.empty() ? "--" + name + " must be at least " + std::to_string(min)
                                        : tooSmall);
+            }
             field(o) = n;
         },
         [=](const TrainOptions &o) -> Text {
@@ -400,18 +401,21 @@ std::vector<TrainFlag> knobRows()
 
 const TrainFlag &row(const std::string &name)
 {
-    for (const TrainFlag &f : trainFlags())
+    for (const TrainFlag &f : trainFlags()) {
         if (f.name == name)
             return f;
+    }
     throw Error(ErrorKind::Usage, "no training flag --" + name);
 }
 
 void apply(TrainOptions &o, const FlagValues &flags, Group group)
 {
-    for (const TrainFlag &f : trainFlags())
-        if (f.group == group)
+    for (const TrainFlag &f : trainFlags()) {
+        if (f.group == group) {
             if (const auto it = flags.find(f.name); it != flags.end())
                 f.read(o, it->second);
+        }
+    }
 }
 
 } // namespace
@@ -452,9 +456,10 @@ const std::vector<TrainFlag> &trainFlags()
 TrainFlagNames trainFlagNames(std::initializer_list<TrainFlag::Group> groups)
 {
     TrainFlagNames names;
-    for (const TrainFlag &f : trainFlags())
+    for (const TrainFlag &f : trainFlags()) {
         if (std::find(groups.begin(), groups.end(), f.group) != groups.end())
             (f.takesValue ? names.values : names.switches).insert(f.name);
+    }
     return names;
 }
 
@@ -483,9 +488,10 @@ PeftConfig peftFromFlags(const FlagValues &flags, PeftMethod method)
 std::vector<std::pair<std::string, std::string>> flagsOf(const TrainOptions &options)
 {
     std::vector<std::pair<std::string, std::string>> out;
-    for (const TrainFlag &f : trainFlags())
+    for (const TrainFlag &f : trainFlags()) {
         if (const Text value = f.write(options))
             out.emplace_back(f.name, *value);
+    }
     return out;
 }
 

@@ -378,9 +378,10 @@ private Q_SLOTS:
     {
         RUN_EXPECT(r, (QStringList { "info", m_model }), 0);
         QVERIFY2(r.out.contains("3 labels"), r.out.constData());
-        for (int i = 0; i < kLabels.size(); ++i)
+        for (int i = 0; i < kLabels.size(); ++i) {
             QVERIFY2(r.out.contains(QStringLiteral("%1  %2\n").arg(i, 4).arg(kLabels[i]).toUtf8()),
                 r.out.constData());
+        }
         QVERIFY(r.out.contains("100 frames x 128 mel bins"));
         QVERIFY(r.err.isEmpty());
     }
@@ -461,12 +462,13 @@ private Q_SLOTS:
         };
         const std::vector<float> expected = features(channel);
         QCOMPARE(ours.data.size(), expected.size());
-        for (std::size_t i = 0; i < expected.size(); ++i)
+        for (std::size_t i = 0; i < expected.size(); ++i) {
             QVERIFY2(std::abs(ours.data[i] - expected[i]) <= 1e-5f,
                 qPrintable(QStringLiteral("element %1: %2, core %3")
                                .arg(i)
                                .arg(ours.data[i])
                                .arg(expected[i])));
+        }
         // The options made a difference, so the comparison shows they reached core.
         if (channel >= 0)
             QVERIFY(features(-1) != expected);

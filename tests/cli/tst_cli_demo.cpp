@@ -127,9 +127,10 @@ private Q_SLOTS:
         ASTPEFT_RUN_EXPECT(
             run, resumed, (QStringList { "train", "--demo", "--resume", "--epochs", "2" }), 0);
         int epochs = 0;
-        for (const QJsonObject &e : jsonLines(readAll(runDir + "/metrics.jsonl")))
+        for (const QJsonObject &e : jsonLines(readAll(runDir + "/metrics.jsonl"))) {
             if (e["event"].toString() == "epoch")
                 epochs = std::max(epochs, e["epoch"].toInt());
+        }
         QCOMPARE(epochs, 2);
     }
 

@@ -58,9 +58,10 @@ class TestCliListen : public QObject
     static QList<QPair<double, QString>> detections(const QList<QJsonObject> &lines)
     {
         QList<QPair<double, QString>> out;
-        for (const QJsonObject &o : lines)
+        for (const QJsonObject &o : lines) {
             if (o.value("event").toString() == "detection")
                 out.append({ o.value("time").toDouble(), o.value("label").toString() });
+        }
         return out;
     }
 
@@ -284,9 +285,10 @@ private Q_SLOTS:
         // print its complaints around it.)
         const QString quoted = "\"" + device + "\"";
         QString message;
-        for (const QByteArray &line : r.err.split('\n'))
+        for (const QByteArray &line : r.err.split('\n')) {
             if (line.startsWith("astpeft: "))
                 message = QString::fromUtf8(line);
+        }
         QVERIFY2(message.contains("audio input " + quoted) && message.contains(reason)
                 && message.contains("device unplugged or driver error"),
             r.err.constData());

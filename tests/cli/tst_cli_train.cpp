@@ -56,9 +56,10 @@ QList<QJsonObject> metricsOf(const QString &run)
 QList<QJsonObject> eventsNamed(const QList<QJsonObject> &events, const QString &name)
 {
     QList<QJsonObject> out;
-    for (const QJsonObject &e : events)
+    for (const QJsonObject &e : events) {
         if (e.value("event").toString() == name)
             out.append(e);
+    }
     return out;
 }
 
@@ -68,14 +69,15 @@ QStringList eventKeys(const QList<QJsonObject> &events)
     QStringList keys;
     for (const QJsonObject &e : events) {
         const QString name = e.value("event").toString();
-        if (name == "step")
+        if (name == "step") {
             keys << QStringLiteral("step %1.%2")
                         .arg(e.value("epoch").toInt())
                         .arg(e.value("step").toInteger());
-        else if (name == "epoch")
+        } else if (name == "epoch") {
             keys << QStringLiteral("epoch %1").arg(e.value("epoch").toInt());
-        else
+        } else {
             keys << name;
+        }
     }
     return keys;
 }
@@ -84,9 +86,10 @@ QStringList eventKeys(const QList<QJsonObject> &events)
 std::optional<QJsonObject> bestEpoch(const QList<QJsonObject> &events)
 {
     std::optional<QJsonObject> best;
-    for (const QJsonObject &e : eventsNamed(events, "epoch"))
+    for (const QJsonObject &e : eventsNamed(events, "epoch")) {
         if (e.value("best").toBool())
             best = e;
+    }
     return best;
 }
 
@@ -107,9 +110,10 @@ Matrix matrixOf(const QJsonArray &rows)
 qint64 total(const Matrix &m)
 {
     qint64 sum = 0;
-    for (const auto &row : m)
+    for (const auto &row : m) {
         for (qint64 v : row)
             sum += v;
+    }
     return sum;
 }
 
@@ -120,9 +124,10 @@ Matrix zeros(int n)
 
 Matrix plus(Matrix a, const Matrix &b)
 {
-    for (int i = 0; i < a.size() && i < b.size(); ++i)
+    for (int i = 0; i < a.size() && i < b.size(); ++i) {
         for (int j = 0; j < a[i].size() && j < b[i].size(); ++j)
             a[i][j] += b[i][j];
+    }
     return a;
 }
 
@@ -159,9 +164,10 @@ QStringList csvFields(const QString &line)
 QList<QStringList> csvRows(const QString &file)
 {
     QList<QStringList> rows;
-    for (const QString &line : QString::fromUtf8(readAll(file)).split('\n'))
+    for (const QString &line : QString::fromUtf8(readAll(file)).split('\n')) {
         if (!line.isEmpty())
             rows << csvFields(line);
+    }
     return rows;
 }
 
@@ -291,11 +297,13 @@ class TestCliTrain : public QObject
     QStringList validClips() const
     {
         QStringList files;
-        for (const QString &word : kWords)
+        for (const QString &word : kWords) {
             for (const QString &name :
-                QDir(m_data + "/" + word).entryList({ "*.wav" }, QDir::Files))
+                QDir(m_data + "/" + word).entryList({ "*.wav" }, QDir::Files)) {
                 if (name != "corrupt.wav")
                     files << m_data + "/" + word + "/" + name;
+            }
+        }
         return files;
     }
 
@@ -377,10 +385,11 @@ private Q_SLOTS:
         QCOMPARE(options.value("noise_files").toArray(), (QJsonArray { noise, missing }));
         QCOMPARE(options.value("augment").toObject().value("noise_probability").toDouble(), 1.0);
         QStringList skipped; // "FILE: reason" of the import event
-        for (const QByteArray &line : readAll(out + "/metrics.jsonl").split('\n'))
+        for (const QByteArray &line : readAll(out + "/metrics.jsonl").split('\n')) {
             for (const QJsonValue &v :
                 QJsonDocument::fromJson(line).object().value("skipped").toArray())
                 skipped << v["file"].toString() + ": " + v["reason"].toString();
+        }
         QVERIFY2(
             skipped.contains(missing + ": noise file not found"), qPrintable(skipped.join('|')));
         for (const QString &line : skipped)
@@ -625,13 +634,14 @@ private Q_SLOTS:
                              lb = b[i].value("logits").toArray();
             QCOMPARE(la.size(), kWords.size());
             QCOMPARE(la.size(), lb.size());
-            for (int k = 0; k < la.size(); ++k)
+            for (int k = 0; k < la.size(); ++k) {
                 QVERIFY2(qAbs(la[k].toDouble() - lb[k].toDouble()) < 1e-4,
                     qPrintable(QString("clip %1 logit %2: %3 vs %4")
                                    .arg(i)
                                    .arg(k)
                                    .arg(la[k].toDouble())
                                    .arg(lb[k].toDouble())));
+            }
             QCOMPARE(a[i].value("top").toArray().first().toObject().value("label"),
                 b[i].value("top").toArray().first().toObject().value("label"));
         }
@@ -731,9 +741,10 @@ private Q_SLOTS:
         // The fields named in the contract, explicitly.
         const auto epochRows = [](const QList<QJsonObject> &events) {
             QList<QList<double>> rows;
-            for (const QJsonObject &e : eventsNamed(events, "epoch"))
+            for (const QJsonObject &e : eventsNamed(events, "epoch")) {
                 rows.append({ e.value("epoch").toDouble(), e.value("train_loss").toDouble(),
                     e.value("val_loss").toDouble(), e.value("val_accuracy").toDouble() });
+            }
             return rows;
         };
         QCOMPARE(epochRows(pieced), epochRows(whole));

@@ -125,10 +125,11 @@ private Q_SLOTS:
         QFETCH(QString, phrase);
         nlohmann::json j = nlohmann::json::parse(adapterManifestJson(sample()));
         const nlohmann::json::json_pointer ptr(pointer.toStdString());
-        if (value == "<remove>")
+        if (value == "<remove>") {
             j[ptr.parent_pointer()].erase(ptr.back());
-        else
+        } else {
             j[ptr] = nlohmann::json::parse(value.toStdString());
+        }
         QTemporaryDir tmp;
         const fs::path dir(tmp.path().toStdString());
         std::ofstream(dir / kAdapterConfigFile) << j.dump();

@@ -357,70 +357,73 @@ void TestAstConfig::malformedConfig_data()
     QTest::addColumn<QString>("json");
     QTest::addColumn<ErrorKind>("kind");
     QTest::addColumn<QString>("phrase");
-    const auto F = ErrorKind::Format;
+    const auto format = ErrorKind::Format;
 
-    QTest::addRow("invalid JSON") << R"({"hidden_size": 768,)" << F << "config is not valid JSON";
-    QTest::addRow("not an object") << "[768]" << F << "config is not a JSON object";
-    QTest::addRow("string for int") << R"({"hidden_size": "768"})" << F
+    QTest::addRow("invalid JSON") << R"({"hidden_size": 768,)" << format
+                                  << "config is not valid JSON";
+    QTest::addRow("not an object") << "[768]" << format << "config is not a JSON object";
+    QTest::addRow("string for int") << R"({"hidden_size": "768"})" << format
                                     << "field 'hidden_size' must be an integer, got \"768\"";
-    QTest::addRow("float for int")
-        << R"({"num_hidden_layers": 12.5})" << F << "field 'num_hidden_layers' must be an integer";
+    QTest::addRow("float for int") << R"({"num_hidden_layers": 12.5})" << format
+                                   << "field 'num_hidden_layers' must be an integer";
     QTest::addRow("int out of range")
-        << R"({"patch_size": 99999999999})" << F << "field 'patch_size' is out of range";
+        << R"({"patch_size": 99999999999})" << format << "field 'patch_size' is out of range";
     QTest::addRow("number for bool")
-        << R"({"qkv_bias": 1})" << F << "field 'qkv_bias' must be true or false";
+        << R"({"qkv_bias": 1})" << format << "field 'qkv_bias' must be true or false";
     QTest::addRow("string for double")
-        << R"({"layer_norm_eps": "1e-12"})" << F << "field 'layer_norm_eps' must be a number";
+        << R"({"layer_norm_eps": "1e-12"})" << format << "field 'layer_norm_eps' must be a number";
     QTest::addRow("number for string")
-        << R"({"hidden_act": 1})" << F << "field 'hidden_act' must be a string";
+        << R"({"hidden_act": 1})" << format << "field 'hidden_act' must be a string";
     QTest::addRow("architectures not an array")
-        << R"({"architectures": "AST"})" << F << "field 'architectures' must be an array";
+        << R"({"architectures": "AST"})" << format << "field 'architectures' must be an array";
     QTest::addRow("hidden_size not divisible")
-        << R"({"hidden_size": 770, "num_attention_heads": 12})" << F
+        << R"({"hidden_size": 770, "num_attention_heads": 12})" << format
         << "field 'hidden_size' 770 is not divisible by num_attention_heads 12";
     QTest::addRow("hidden_act gelu_new")
         << R"({"hidden_act": "gelu_new"})" << ErrorKind::Unsupported
         << "field 'hidden_act' is 'gelu_new'";
     QTest::addRow("hidden_act relu") << R"({"hidden_act": "relu"})" << ErrorKind::Unsupported
                                      << "only the exact (erf) 'gelu' is supported";
-    QTest::addRow("id2label gap") << R"({"id2label": {"0": "a", "2": "c"}})" << F
+    QTest::addRow("id2label gap") << R"({"id2label": {"0": "a", "2": "c"}})" << format
                                   << "field 'id2label' has id 2 but only 2 labels";
     QTest::addRow("id2label starts at 1")
-        << R"({"id2label": {"1": "a"}})" << F << "ids must be exactly 0..0";
-    QTest::addRow("id2label non-numeric key") << R"({"id2label": {"0": "a", "one": "b"}})" << F
+        << R"({"id2label": {"1": "a"}})" << format << "ids must be exactly 0..0";
+    QTest::addRow("id2label non-numeric key") << R"({"id2label": {"0": "a", "one": "b"}})" << format
                                               << "has key 'one', which is not a label id";
-    QTest::addRow("id2label leading zero") << R"({"id2label": {"00": "a"}})" << F << "has key '00'";
-    QTest::addRow("id2label negative key") << R"({"id2label": {"-1": "a"}})" << F << "has key '-1'";
+    QTest::addRow("id2label leading zero")
+        << R"({"id2label": {"00": "a"}})" << format << "has key '00'";
+    QTest::addRow("id2label negative key")
+        << R"({"id2label": {"-1": "a"}})" << format << "has key '-1'";
     QTest::addRow("id2label non-string label")
-        << R"({"id2label": {"0": 5}})" << F << "non-string label for id 0";
+        << R"({"id2label": {"0": 5}})" << format << "non-string label for id 0";
     QTest::addRow("id2label array")
-        << R"({"id2label": ["a", "b"]})" << F << "field 'id2label' must be an object";
+        << R"({"id2label": ["a", "b"]})" << format << "field 'id2label' must be an object";
     QTest::addRow("wrong model_type")
         << R"({"model_type": "vit"})" << ErrorKind::Model << "field 'model_type' is 'vit'";
     QTest::addRow("negative max_length")
-        << R"({"max_length": -5})" << F << "field 'max_length' must be positive, got -5";
+        << R"({"max_length": -5})" << format << "field 'max_length' must be positive, got -5";
     QTest::addRow("zero hidden_size")
-        << R"({"hidden_size": 0})" << F << "field 'hidden_size' must be positive";
+        << R"({"hidden_size": 0})" << format << "field 'hidden_size' must be positive";
     QTest::addRow("zero time_stride")
-        << R"({"time_stride": 0})" << F << "field 'time_stride' must be positive";
+        << R"({"time_stride": 0})" << format << "field 'time_stride' must be positive";
     QTest::addRow("negative frequency_stride")
-        << R"({"frequency_stride": -10})" << F << "field 'frequency_stride' must be positive";
+        << R"({"frequency_stride": -10})" << format << "field 'frequency_stride' must be positive";
     QTest::addRow("patch larger than mel bins")
-        << R"({"patch_size": 16, "num_mel_bins": 8})" << F
+        << R"({"patch_size": 16, "num_mel_bins": 8})" << format
         << "field 'patch_size' 16 is larger than num_mel_bins 8";
     QTest::addRow("patch larger than max_length")
-        << R"({"patch_size": 32, "max_length": 20})" << F << "is larger than max_length 20";
+        << R"({"patch_size": 32, "max_length": 20})" << format << "is larger than max_length 20";
     QTest::addRow("zero layer_norm_eps")
-        << R"({"layer_norm_eps": 0})" << F << "field 'layer_norm_eps' must be positive";
-    QTest::addRow("dropout of 1") << R"({"hidden_dropout_prob": 1.0})" << F
+        << R"({"layer_norm_eps": 0})" << format << "field 'layer_norm_eps' must be positive";
+    QTest::addRow("dropout of 1") << R"({"hidden_dropout_prob": 1.0})" << format
                                   << "field 'hidden_dropout_prob' must lie in [0, 1)";
     QTest::addRow("absurd hidden_size") << R"({"hidden_size": 32768, "num_attention_heads": 16})"
-                                        << F << "field 'hidden_size' is absurdly large";
-    QTest::addRow("absurd layers")
-        << R"({"num_hidden_layers": 1000})" << F << "field 'num_hidden_layers' is absurdly large";
+                                        << format << "field 'hidden_size' is absurdly large";
+    QTest::addRow("absurd layers") << R"({"num_hidden_layers": 1000})" << format
+                                   << "field 'num_hidden_layers' is absurdly large";
     QTest::addRow("absurd max_length")
-        << R"({"max_length": 200000})" << F << "field 'max_length' is absurdly large";
-    QTest::addRow("unknown problem_type") << R"({"problem_type": "ranking"})" << F
+        << R"({"max_length": 200000})" << format << "field 'max_length' is absurdly large";
+    QTest::addRow("unknown problem_type") << R"({"problem_type": "ranking"})" << format
                                           << "field 'problem_type' has unknown value 'ranking'";
     QTest::addRow("regression") << R"({"problem_type": "regression"})" << ErrorKind::Unsupported
                                 << "field 'problem_type' 'regression' is not supported";
@@ -452,7 +455,7 @@ void TestAstConfig::malformedFolder_data()
     QTest::addColumn<ErrorKind>("kind");
     QTest::addColumn<QString>("file");
     QTest::addColumn<QString>("phrase");
-    const auto F = ErrorKind::Format;
+    const auto format = ErrorKind::Format;
 
     QTest::addRow("missing folder") << "-"
                                     << "-" << false << ErrorKind::Io << "model"
@@ -461,36 +464,38 @@ void TestAstConfig::malformedFolder_data()
                                          << "{}" << true << ErrorKind::Io << "config.json"
                                          << "missing config.json";
     QTest::addRow("invalid config.json") << "{"
-                                         << "-" << true << F << "config.json"
+                                         << "-" << true << format << "config.json"
                                          << "config is not valid JSON";
     QTest::addRow("sampling_rate 44100") << "{}"
                                          << R"({"sampling_rate": 44100})" << true
                                          << ErrorKind::Unsupported << "preprocessor_config.json"
                                          << "field 'sampling_rate' is 44100 Hz";
     QTest::addRow("std 0") << "{}"
-                           << R"({"std": 0})" << true << F << "preprocessor_config.json"
+                           << R"({"std": 0})" << true << format << "preprocessor_config.json"
                            << "field 'std' must be positive";
     QTest::addRow("negative std") << "{}"
-                                  << R"({"std": -4.5})" << true << F << "preprocessor_config.json"
+                                  << R"({"std": -4.5})" << true << format
+                                  << "preprocessor_config.json"
                                   << "field 'std' must be positive";
     QTest::addRow("mel bins disagree")
         << R"({"num_mel_bins": 128})"
-        << R"({"num_mel_bins": 80})" << true << F << "preprocessor_config.json"
+        << R"({"num_mel_bins": 80})" << true << format << "preprocessor_config.json"
         << "field 'num_mel_bins' is 80 but config.json says 128";
     QTest::addRow("mean not a number")
         << "{}"
-        << R"({"mean": "0"})" << true << F << "preprocessor_config.json"
+        << R"({"mean": "0"})" << true << format << "preprocessor_config.json"
         << "field 'mean' must be a number";
     QTest::addRow("do_normalize not a bool")
         << "{}"
-        << R"({"do_normalize": "yes"})" << true << F << "preprocessor_config.json"
+        << R"({"do_normalize": "yes"})" << true << format << "preprocessor_config.json"
         << "field 'do_normalize' must be true or false";
-    QTest::addRow("preprocessor not JSON") << "{}"
-                                           << "mean=0" << true << F << "preprocessor_config.json"
-                                           << "preprocessor config is not valid JSON";
+    QTest::addRow("preprocessor not JSON")
+        << "{}"
+        << "mean=0" << true << format << "preprocessor_config.json"
+        << "preprocessor config is not valid JSON";
     QTest::addRow("preprocessor max_length not an int")
         << "{}"
-        << R"({"max_length": "1024"})" << true << F << "preprocessor_config.json"
+        << R"({"max_length": "1024"})" << true << format << "preprocessor_config.json"
         << "field 'max_length' must be an integer";
 }
 

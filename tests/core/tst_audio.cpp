@@ -349,9 +349,10 @@ void TestAudio::stereoSelection()
     QCOMPARE(audio.samples.size(), left.size());
     for (std::size_t i = 0; i < left.size(); ++i) {
         const float expected = float(left[i] * expectedAmplitude / 0.5);
-        if (std::abs(audio.samples[i] - expected) > 1e-6f)
+        if (std::abs(audio.samples[i] - expected) > 1e-6f) {
             QFAIL(qPrintable(
                 QString("sample %1: %2, expected %3").arg(i).arg(audio.samples[i]).arg(expected)));
+        }
     }
 
     const auto error =
@@ -427,10 +428,11 @@ void TestAudio::pcm16DecodesExactly()
     QCOMPARE(audio.samples.size(), values.size());
     for (std::size_t i = 0; i < values.size(); ++i) {
         const float expected = float(values[i]) / 32768.0f;
-        if (audio.samples[i] != expected)
+        if (audio.samples[i] != expected) {
             QFAIL(qPrintable(QString("value %1 decoded as %2")
                                  .arg(values[i])
                                  .arg(double(audio.samples[i]), 0, 'g', 9)));
+        }
     }
 }
 
@@ -634,10 +636,11 @@ void TestAudio::badInputs()
         QVERIFY(writeBytes(file, wav16({}, 16000, 1)));
     } else if (kind == "nan" || kind == "inf") {
         std::vector<float> samples = second;
-        if (kind == "nan")
+        if (kind == "nan") {
             samples[100] = std::numeric_limits<float>::quiet_NaN();
-        else
+        } else {
             samples[12345] = std::numeric_limits<float>::infinity();
+        }
         core::writeAudio(fsPath(file), samples, 16000, 1, "FLOAT");
     }
 

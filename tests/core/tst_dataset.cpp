@@ -71,13 +71,14 @@ QStringList skippedList(const core::Dataset &dataset, const fs::path &base)
 QStringList clipList(const core::Dataset &dataset, const fs::path &base)
 {
     QStringList out;
-    for (const auto &clip : dataset.clips)
+    for (const auto &clip : dataset.clips) {
         out << QStringLiteral("%1 %2 %3 %4 %5")
                    .arg(relativeName(clip.file, base),
                        qs(dataset.labels.at(std::size_t(clip.label))),
                        qs(core::enumName(clip.split)))
                    .arg(clip.fold)
                    .arg(qs(clip.group));
+    }
     return out;
 }
 
@@ -125,12 +126,14 @@ std::vector<std::map<core::Split, int>> countsOf(const core::Dataset &dataset)
 bool groupsStraddle(const core::Dataset &dataset)
 {
     std::map<std::string, std::set<core::Split>> splits;
-    for (const auto &clip : dataset.clips)
+    for (const auto &clip : dataset.clips) {
         if (!clip.group.empty())
             splits[clip.group].insert(clip.split);
-    for (const auto &[group, set] : splits)
+    }
+    for (const auto &[group, set] : splits) {
         if (set.size() > 1)
             return true;
+    }
     return false;
 }
 
@@ -161,8 +164,8 @@ core::Dataset speakerDataset()
     dataset.layout = core::DatasetLayout::Csv;
     dataset.labels = { "down", "go", "left", "stop", "up" };
     core::Rng rng { 7 };
-    for (int speaker = 0; speaker < 60; ++speaker)
-        for (int label = 0; label < 5; ++label)
+    for (int speaker = 0; speaker < 60; ++speaker) {
+        for (int label = 0; label < 5; ++label) {
             for (std::uint64_t take = 0, n = rng.below(4); take < n; ++take) {
                 core::Clip clip;
                 clip.file = std::to_string(label) + "/" + std::to_string(speaker) + "_"
@@ -171,13 +174,16 @@ core::Dataset speakerDataset()
                 clip.group = "speaker" + std::to_string(speaker);
                 dataset.clips.push_back(clip);
             }
-    for (int label = 0; label < 5; ++label)
+        }
+    }
+    for (int label = 0; label < 5; ++label) {
         for (int i = 0; i < 5; ++i) {
             core::Clip clip;
             clip.file = QString("loose%1_%2.wav").arg(label).arg(i).toStdString();
             clip.label = label;
             dataset.clips.push_back(clip);
         }
+    }
     return dataset;
 }
 
@@ -295,14 +301,16 @@ void TestDataset::initTestCase()
     {
         const fs::path r = path("tsv");
         std::string tsv = "file_name\tclass\tfold\n";
-        for (const char *label : { "10", "2", "1" })
-            for (int fold = 1; fold <= 3; ++fold)
+        for (const char *label : { "10", "2", "1" }) {
+            for (int fold = 1; fold <= 3; ++fold) {
                 for (int take = 0; take < 2; ++take) {
                     const std::string file = "sub/" + std::string(label) + "_"
                         + std::to_string(fold) + "_" + std::to_string(take) + ".wav";
                     writeTone(r / file, 0.1);
                     tsv += file + "\t" + label + "\t" + std::to_string(fold) + "\n";
                 }
+            }
+        }
         writeText(r / "list.tsv", tsv);
     }
     // ESC-50: targets not in alphabetical order, folds 1-5, two takes of one source recording,
@@ -311,7 +319,7 @@ void TestDataset::initTestCase()
         const fs::path r = path("esc50");
         const char *categories[] = { "dog", "rooster", "cat" };
         std::string csv = "filename,fold,target,category,esc10,src_file,take\n";
-        for (int fold = 1; fold <= 5; ++fold)
+        for (int fold = 1; fold <= 5; ++fold) {
             for (int target = 0; target < 3; ++target) {
                 const std::string source = std::to_string(100 + fold * 10 + target);
                 for (const char *take : { "A", "B" }) {
@@ -324,15 +332,17 @@ void TestDataset::initTestCase()
                         + categories[target] + ",False," + source + "," + take + "\n";
                 }
             }
+        }
         csv += "5-999-A-0.wav,5,0,dog,False,999,A\n";
         writeText(r / "meta" / "esc50.csv", csv);
     }
     // Speech Commands v2.
     {
         const fs::path r = path("speech-commands");
-        for (const char *word : { "yes", "no", "up" })
+        for (const char *word : { "yes", "no", "up" }) {
             for (const char *speaker : { "aaaa1111", "bbbb2222", "cccc3333", "dddd4444" })
                 writeTone(r / word / (std::string(speaker) + "_nohash_0.wav"), 0.1);
+        }
         writeTone(r / "yes" / "aaaa1111_nohash_1.wav", 0.1);
         writeTone(r / "_background_noise_" / "white_noise.wav", 0.5);
         writeTone(r / "_background_noise_" / "running_tap.wav", 0.4, 44100);
@@ -351,8 +361,8 @@ void TestDataset::initTestCase()
         const std::pair<int, const char *> classes[] = { { 0, "air_conditioner" },
             { 3, "dog_bark" }, { 1, "car_horn" } };
         std::string csv = "slice_file_name,fsID,start,end,salience,fold,classID,class\n";
-        for (int fold = 1; fold <= 10; ++fold)
-            for (const auto &[id, name] : classes)
+        for (int fold = 1; fold <= 10; ++fold) {
+            for (const auto &[id, name] : classes) {
                 for (int slice = 0; slice < 2; ++slice) {
                     const std::string fsid = std::to_string(1000 * (id + 1) + fold);
                     const std::string file =
@@ -361,6 +371,8 @@ void TestDataset::initTestCase()
                     csv += file + "," + fsid + ",0.0,4.0,1," + std::to_string(fold) + ","
                         + std::to_string(id) + "," + name + "\n";
                 }
+            }
+        }
         writeText(r / "metadata" / "UrbanSound8K.csv", csv);
     }
     // Fluent Speech Commands.
@@ -372,7 +384,7 @@ void TestDataset::initTestCase()
         auto rows = [&](const std::vector<std::string> &speakers) {
             std::string csv = header;
             int index = 0;
-            for (const std::string &speaker : speakers)
+            for (const std::string &speaker : speakers) {
                 for (const auto &intent : intents) {
                     const std::string file = "wavs/speakers/" + speaker + "/" + intent[0][0]
                         + std::to_string(index) + ".wav";
@@ -380,6 +392,7 @@ void TestDataset::initTestCase()
                     csv += std::to_string(index++) + "," + file + "," + speaker + ",\"say it, "
                         + intent[0] + "\"," + intent[0] + "," + intent[1] + "," + intent[2] + "\n";
                 }
+            }
             return csv;
         };
         writeText(r / "data" / "train_data.csv", rows({ "spkA", "spkB" }));
@@ -1137,9 +1150,10 @@ void TestDataset::splitKeepsLayoutSplits()
         counts[0], (std::map<S, int> { { S::Train, 3 }, { S::Validation, 1 }, { S::Test, 1 } }));
     QCOMPARE(
         counts[1], (std::map<S, int> { { S::Train, 1 }, { S::Validation, 1 }, { S::Test, 1 } }));
-    for (std::size_t i = 0; i < tt.clips.size(); ++i)
+    for (std::size_t i = 0; i < tt.clips.size(); ++i) {
         if (tt.clips[i].layoutSplit == S::Test)
             QCOMPARE(tt.clips[i].split, S::Test);
+    }
 }
 
 void TestDataset::splitFolds()
@@ -1160,12 +1174,14 @@ void TestDataset::splitFolds()
         core::assignSplits(us, { .seed = seed, .validationFraction = 0.1 });
         QVERIFY(!groupsStraddle(us));
         const auto counts = countsOf(us);
-        for (const auto &n : counts)
+        for (const auto &n : counts) {
             QCOMPARE(
                 n, (std::map<S, int> { { S::Train, 16 }, { S::Validation, 2 }, { S::Test, 2 } }));
-        for (const auto &clip : us.clips)
+        }
+        for (const auto &clip : us.clips) {
             if (clip.fold == 10)
                 QCOMPARE(clip.split, S::Test);
+        }
     }
     core::assignSplits(us, { .validationFold = 3 });
     for (const auto &clip : us.clips)
@@ -1227,10 +1243,11 @@ void TestDataset::fewShot()
     }
     // Validation and test are those of the full split; kept clips were training clips.
     for (std::size_t i = 0; i < few.clips.size(); ++i) {
-        if (few.clips[i].split == S::Train || few.clips[i].split == S::Unassigned)
+        if (few.clips[i].split == S::Train || few.clips[i].split == S::Unassigned) {
             QCOMPARE(full.clips[i].split, S::Train);
-        else
+        } else {
             QCOMPARE(few.clips[i].split, full.clips[i].split);
+        }
     }
     // Seeded.
     core::Dataset again = memoryDataset(sizes);

@@ -388,12 +388,14 @@ void TestFeatureCache::concurrentUse()
     constexpr int kCalls = 3;
     std::atomic<int> mismatches { 0 };
     std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t)
+    for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&] {
-            for (int i = 0; i < kCalls; ++i)
+            for (int i = 0; i < kCalls; ++i) {
                 if (!sameBits(expected, cache.features(m_wav, fe)))
                     ++mismatches;
+            }
         });
+    }
     for (std::thread &thread : threads)
         thread.join();
     QCOMPARE(mismatches.load(), 0);

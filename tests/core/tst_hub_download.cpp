@@ -308,9 +308,10 @@ private Q_SLOTS:
         // another host, such as the Hub's CDN; here the CDN is the same host).
         const auto requests = m_server->requests();
         QVERIFY(!requests.empty());
-        for (const HubRequest &r : requests)
+        for (const HubRequest &r : requests) {
             if (r.path.rfind("/cdn/", 0) != 0)
                 QCOMPARE(r.authorization, std::string("Bearer hf_secret"));
+        }
     }
 
     void privateRepositoryNeedsToken()

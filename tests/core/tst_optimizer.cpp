@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// core/internal/train/optimizer.h: AdamW's foreach update is the per-tensor torch.optim.AdamW update bit
-// for bit, leaves tensors without a gradient alone, and the fused kernel (libtorch 2.4+ on the
-// CPU, 2.0+ on CUDA) agrees with it; where the kernel is missing, asking for it is refused.
+// core/internal/train/optimizer.h: AdamW's foreach update is the per-tensor torch.optim.AdamW
+// update bit for bit, leaves tensors without a gradient alone, and the fused kernel (libtorch 2.4+
+// on the CPU, 2.0+ on CUDA) agrees with it; where the kernel is missing, asking for it is refused.
 #include "error.h"
 #include "runtime/torch_compat.h"
 #include "train/optimizer.h"

@@ -38,10 +38,12 @@ void writeTone(const fs::path &path, double seconds, int rate = 16000, int chann
     fs::create_directories(path.parent_path());
     const std::size_t frames = std::size_t(std::llround(seconds * rate));
     std::vector<float> samples(frames * std::size_t(channels));
-    for (std::size_t i = 0; i < frames; ++i)
-        for (int c = 0; c < channels; ++c)
+    for (std::size_t i = 0; i < frames; ++i) {
+        for (int c = 0; c < channels; ++c) {
             samples[i * std::size_t(channels) + std::size_t(c)] = float(
                 (0.3 / (c + 1)) * std::sin(2.0 * std::numbers::pi * frequency * double(i) / rate));
+        }
+    }
     core::writeAudio(path, samples, rate, channels);
 }
 
@@ -350,9 +352,10 @@ private Q_SLOTS:
         QCOMPARE(labels["y2.wav"], std::string("yes"));
         QCOMPARE(labels["n1.wav"], std::string("no"));
         const core::ProjectClip *n1 = nullptr;
-        for (const core::ProjectClip &clip : p.clips)
+        for (const core::ProjectClip &clip : p.clips) {
             if (clip.file.filename() == "n1.wav")
                 n1 = &clip;
+        }
         QVERIFY(n1);
         QCOMPARE(n1->sampleRate, 22050);
         QCOMPARE(n1->channels, 2);
@@ -550,12 +553,13 @@ private Q_SLOTS:
         p.classes = { "a", "b", "c", "d", "e" };
         const std::map<std::string, int> sizes = { { "a", 12 }, { "b", 12 }, { "c", 5 }, { "d", 3 },
             { "e", 0 } };
-        for (const auto &[label, n] : sizes)
+        for (const auto &[label, n] : sizes) {
             for (int i = 0; i < n; ++i) {
                 core::ProjectClip clip = makeClip(p, label + std::to_string(i) + ".wav", label);
                 clip.seconds = 2.0;
                 p.clips.push_back(clip);
             }
+        }
         p.clips.front().trimStart = 0.5; // a's first clip: 1.5 s
         p.clips.front().trimEnd = 1.5; // ...now 1 s
         const std::vector<core::ClassCount> counts = core::classCounts(p);
@@ -577,9 +581,10 @@ private Q_SLOTS:
         p.classes = { "a", "b", "c" };
         p.clips.clear();
         for (const auto &[label, n] :
-            std::map<std::string, int> { { "a", 20 }, { "b", 21 }, { "c", 6 } })
+            std::map<std::string, int> { { "a", 20 }, { "b", 21 }, { "c", 6 } }) {
             for (int i = 0; i < n; ++i)
                 p.clips.push_back(makeClip(p, label + std::to_string(i) + ".wav", label));
+        }
         warnings = core::balanceWarnings(p);
         QCOMPARE(warnings.size(), std::size_t(1));
         QVERIFY2(qs(warnings[0]).contains("'c' has 6 clips, fewer than half the median"),

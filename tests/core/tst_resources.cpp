@@ -48,10 +48,11 @@ public:
 private:
     void set(const std::optional<std::string> &value)
     {
-        if (value)
+        if (value) {
             ::setenv(m_name, value->c_str(), 1);
-        else
+        } else {
             ::unsetenv(m_name);
+        }
     }
     const char *m_name;
     std::optional<std::string> m_old;

@@ -339,108 +339,111 @@ void TestSafetensors::malformed_data()
     QTest::addColumn<ErrorKind>("kind");
     QTest::addColumn<QString>("phrase");
 
-    const auto F = ErrorKind::Format;
+    const auto format = ErrorKind::Format;
     auto one = [](const char *entry, const QByteArray &data = {}) {
         return fileBytes(QByteArray(R"({"t":)") + entry + "}", data);
     };
 
-    QTest::addRow("empty file") << QByteArray() << F << "too short";
-    QTest::addRow("too short") << QByteArray("\x08\x00\x00", 3) << F << "too short";
+    QTest::addRow("empty file") << QByteArray() << format << "too short";
+    QTest::addRow("too short") << QByteArray("\x08\x00\x00", 3) << format << "too short";
     QTest::addRow("header length exceeds file")
-        << fileBytes(100, "{}      ") << F << "header length 100 exceeds the file size of 16";
-    QTest::addRow("zero header length") << fileBytes(0, "{}      ") << F << "header length is 0";
+        << fileBytes(100, "{}      ") << format << "header length 100 exceeds the file size of 16";
+    QTest::addRow("zero header length")
+        << fileBytes(0, "{}      ") << format << "header length is 0";
     QTest::addRow("huge header length")
-        << fileBytes(std::uint64_t(1) << 40, "{}      ") << F << "exceeds the maximum";
+        << fileBytes(std::uint64_t(1) << 40, "{}      ") << format << "exceeds the maximum";
     QTest::addRow("all-ones header length")
-        << fileBytes(~std::uint64_t(0), "{}      ") << F << "exceeds the maximum";
-    QTest::addRow("invalid JSON") << fileBytes(R"({"t": )") << F << "header is not valid JSON";
-    QTest::addRow("trailing garbage") << fileBytes("{} xx") << F << "header is not valid JSON";
-    QTest::addRow("invalid UTF-8") << fileBytes("{\"\xff\":1}") << F << "header is not valid JSON";
-    QTest::addRow("JSON array") << fileBytes("[1, 2, 3]") << F << "header is not a JSON object";
-    QTest::addRow("leading space") << fileBytes(" {}") << F << "does not start with '{'";
+        << fileBytes(~std::uint64_t(0), "{}      ") << format << "exceeds the maximum";
+    QTest::addRow("invalid JSON") << fileBytes(R"({"t": )") << format << "header is not valid JSON";
+    QTest::addRow("trailing garbage") << fileBytes("{} xx") << format << "header is not valid JSON";
+    QTest::addRow("invalid UTF-8")
+        << fileBytes("{\"\xff\":1}") << format << "header is not valid JSON";
+    QTest::addRow("JSON array") << fileBytes("[1, 2, 3]") << format
+                                << "header is not a JSON object";
+    QTest::addRow("leading space") << fileBytes(" {}") << format << "does not start with '{'";
     QTest::addRow("duplicate tensor name") << fileBytes(
         R"({"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
         R"("t":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})",
-        "ab") << F << "duplicate header key 't'";
+        "ab") << format << "duplicate header key 't'";
     QTest::addRow("unknown dtype F8_E4M3")
         << one(R"({"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]})", "a")
         << ErrorKind::Unsupported << "tensor 't': unsupported dtype 'F8_E4M3'";
     QTest::addRow("unknown dtype Q4") << one(R"({"dtype":"Q4","shape":[1],"data_offsets":[0,1]})",
         "a") << ErrorKind::Unsupported << "unsupported dtype 'Q4'";
     QTest::addRow("dtype not a string") << one(R"({"dtype":4,"shape":[1],"data_offsets":[0,1]})",
-        "a") << F << "dtype is not a string";
+        "a") << format << "dtype is not a string";
     QTest::addRow("negative shape") << one(R"({"dtype":"F32","shape":[-1],"data_offsets":[0,0]})")
-                                    << F << "shape dimension -1 is negative";
+                                    << format << "shape dimension -1 is negative";
     QTest::addRow("fractional shape")
-        << one(R"({"dtype":"F32","shape":[1.5],"data_offsets":[0,4]})", "abcd") << F
+        << one(R"({"dtype":"F32","shape":[1.5],"data_offsets":[0,4]})", "abcd") << format
         << "shape dimension 1.5 is not an integer";
     QTest::addRow("string shape") << one(R"({"dtype":"F32","shape":["1"],"data_offsets":[0,4]})",
-        "abcd") << F << "is not an integer";
+        "abcd") << format << "is not an integer";
     QTest::addRow("shape not an array") << one(R"({"dtype":"F32","shape":1,"data_offsets":[0,4]})",
-        "abcd") << F << "shape is not an array";
+        "abcd") << format << "shape is not an array";
     QTest::addRow("rank 9") << one(
         R"({"dtype":"U8","shape":[1,1,1,1,1,1,1,1,1],"data_offsets":[0,1]})", "a")
-                            << F << "rank 9";
+                            << format << "rank 9";
     QTest::addRow("element count overflow")
-        << one(R"({"dtype":"F32","shape":[4294967296,4294967296,4],"data_offsets":[0,0]})") << F
-        << "overflows the element count";
+        << one(R"({"dtype":"F32","shape":[4294967296,4294967296,4],"data_offsets":[0,0]})")
+        << format << "overflows the element count";
     QTest::addRow("data_offsets three entries")
-        << one(R"({"dtype":"U8","shape":[1],"data_offsets":[0,1,2]})", "a") << F
+        << one(R"({"dtype":"U8","shape":[1],"data_offsets":[0,1,2]})", "a") << format
         << "data_offsets must be an array of exactly 2";
     QTest::addRow("data_offsets one entry")
-        << one(R"({"dtype":"U8","shape":[1],"data_offsets":[1]})", "a") << F
+        << one(R"({"dtype":"U8","shape":[1],"data_offsets":[1]})", "a") << format
         << "data_offsets must be an array of exactly 2";
     QTest::addRow("negative data_offsets")
-        << one(R"({"dtype":"U8","shape":[1],"data_offsets":[-1,0]})", "a") << F
+        << one(R"({"dtype":"U8","shape":[1],"data_offsets":[-1,0]})", "a") << format
         << "is not a non-negative integer";
     QTest::addRow("begin > end") << one(R"({"dtype":"U8","shape":[1],"data_offsets":[2,1]})", "abc")
-                                 << F << "data_offsets begin 2 is greater than end 1";
+                                 << format << "data_offsets begin 2 is greater than end 1";
     QTest::addRow("byte count mismatch")
-        << one(R"({"dtype":"F32","shape":[2],"data_offsets":[0,4]})", "abcd") << F
+        << one(R"({"dtype":"F32","shape":[2],"data_offsets":[0,4]})", "abcd") << format
         << "byte count mismatch: shape [2] of F32 needs 8 bytes but data_offsets span 4";
     QTest::addRow("truncated data") << one(R"({"dtype":"F32","shape":[4],"data_offsets":[0,16]})",
-        "abcdefgh") << F << "but the data section has only 8 bytes (out of range; truncated";
+        "abcdefgh") << format << "but the data section has only 8 bytes (out of range; truncated";
     QTest::addRow("end beyond data") << fileBytes(
         R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},)"
         R"("b":{"dtype":"U8","shape":[2],"data_offsets":[1000,1002]}})",
-        "ab") << F << "tensor 'b' ends at data byte 1002";
+        "ab") << format << "tensor 'b' ends at data byte 1002";
     QTest::addRow("overlapping tensors") << fileBytes(
         R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
         R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-        "0123456789ab") << F << "tensors 'a' and 'b' overlap";
+        "0123456789ab") << format << "tensors 'a' and 'b' overlap";
     QTest::addRow("identical offsets") << fileBytes(
         R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},)"
         R"("b":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})",
-        "0123") << F << "overlap";
+        "0123") << format << "overlap";
     QTest::addRow("hole between tensors") << fileBytes(
         R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
         R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
-        "0123456789ab") << F << "hole in the data section: bytes 4 to 8";
+        "0123456789ab") << format << "hole in the data section: bytes 4 to 8";
     QTest::addRow("hole at the start") << one(R"({"dtype":"U8","shape":[2],"data_offsets":[2,4]})",
-        "abcd") << F << "hole in the data section: bytes 0 to 2";
+        "abcd") << format << "hole in the data section: bytes 0 to 2";
     QTest::addRow("trailing data") << one(R"({"dtype":"U8","shape":[2],"data_offsets":[0,2]})",
-        "abcd") << F << "hole in the data section: bytes 2 to 4 at its end";
-    QTest::addRow("data without tensors") << fileBytes("{}", "junk") << F << "hole";
+        "abcd") << format << "hole in the data section: bytes 2 to 4 at its end";
+    QTest::addRow("data without tensors") << fileBytes("{}", "junk") << format << "hole";
     QTest::addRow("metadata value not a string")
-        << fileBytes(R"({"__metadata__":{"epochs":3}})") << F
+        << fileBytes(R"({"__metadata__":{"epochs":3}})") << format
         << "__metadata__ must map strings to strings, but key 'epochs' has a number value";
-    QTest::addRow("metadata nested object")
-        << fileBytes(R"({"__metadata__":{"a":{"b":"c"}}})") << F << "must map strings to strings";
+    QTest::addRow("metadata nested object") << fileBytes(R"({"__metadata__":{"a":{"b":"c"}}})")
+                                            << format << "must map strings to strings";
     QTest::addRow("metadata not an object")
-        << fileBytes(R"({"__metadata__":["a"]})") << F << "__metadata__ is not a JSON object";
-    QTest::addRow("missing dtype") << one(R"({"shape":[1],"data_offsets":[0,1]})", "a") << F
+        << fileBytes(R"({"__metadata__":["a"]})") << format << "__metadata__ is not a JSON object";
+    QTest::addRow("missing dtype") << one(R"({"shape":[1],"data_offsets":[0,1]})", "a") << format
                                    << "tensor 't': missing field 'dtype'";
     QTest::addRow("missing shape")
-        << one(R"({"dtype":"U8","data_offsets":[0,1]})", "a") << F << "missing field 'shape'";
+        << one(R"({"dtype":"U8","data_offsets":[0,1]})", "a") << format << "missing field 'shape'";
     QTest::addRow("missing data_offsets")
-        << one(R"({"dtype":"U8","shape":[1]})", "a") << F << "missing field 'data_offsets'";
+        << one(R"({"dtype":"U8","shape":[1]})", "a") << format << "missing field 'data_offsets'";
     QTest::addRow("extra field") << one(
         R"({"dtype":"U8","shape":[1],"data_offsets":[0,1],"stride":[1]})", "a")
-                                 << F << "unexpected field 'stride'";
+                                 << format << "unexpected field 'stride'";
     QTest::addRow("entry not an object")
-        << one("[1]") << F << "tensor 't': header entry is not a JSON object";
+        << one("[1]") << format << "tensor 't': header entry is not a JSON object";
     QTest::addRow("empty tensor name")
-        << fileBytes(R"({"":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})", "a") << F
+        << fileBytes(R"({"":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})", "a") << format
         << "empty tensor name";
 }
 

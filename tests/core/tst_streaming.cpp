@@ -223,9 +223,10 @@ private Q_SLOTS:
             WindowResult w = window(p[i]);
             QVERIFY(!detector.add(0.25 * double(i + 1), w));
             QCOMPARE(w.smoothed.size(), std::size_t(2));
-            for (std::size_t k = 0; k < 2; ++k)
+            for (std::size_t k = 0; k < 2; ++k) {
                 QVERIFY2(std::abs(w.smoothed[k] - expected[i][k]) < 1e-6f,
                     qPrintable(QStringLiteral("window %1 label %2").arg(i).arg(k)));
+            }
         }
         WindowResult w = window({ 0.2f, 0.8f });
         detector.add(1.5, w);

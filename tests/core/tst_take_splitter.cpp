@@ -23,9 +23,10 @@ std::vector<float> take(double seconds, const std::vector<std::pair<double, doub
         s = s * 1664525u + 1013904223u;
         x[i] = float((double(s >> 8) / double(1 << 24) - 0.5) * 0.002); // about -60 dBFS
     }
-    for (const auto &[a, b] : bursts)
+    for (const auto &[a, b] : bursts) {
         for (std::size_t i = std::size_t(a * kRate); i < std::size_t(b * kRate); ++i)
             x[i] += float(0.5 * std::sin(2 * M_PI * 440.0 * double(i) / kRate));
+    }
     return x;
 }
 

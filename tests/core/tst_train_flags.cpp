@@ -105,9 +105,10 @@ private Q_SLOTS:
         QCOMPARE(core::trainOptionsJson(roundTrip(o)), core::trainOptionsJson(o));
         // And each of them was written (a field without a row would come back as its default).
         const FlagValues flags = asFlags(core::flagsOf(o));
-        for (const TrainFlag &f : core::trainFlags())
+        for (const TrainFlag &f : core::trainFlags()) {
             if (f.group == TrainFlag::Group::Options)
                 QVERIFY2(flags.count(f.name), f.name.c_str());
+        }
     }
 
     void knobsRoundTrip_data()

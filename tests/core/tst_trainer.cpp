@@ -452,9 +452,10 @@ private Q_SLOTS:
         const FinishedEvent f = train(o, r);
         QVERIFY(f.hasTest);
         const EpochEvent *best = nullptr;
-        for (const EpochEvent &e : r.epochs)
+        for (const EpochEvent &e : r.epochs) {
             if (e.best)
                 best = &e;
+        }
         QVERIFY(best);
         const EvalResult v = evaluateRun({ .run = o.out, .split = Split::Validation });
         QCOMPARE(v.metrics.accuracy, best->validation.accuracy);

@@ -31,9 +31,10 @@ const std::string kRepo = "MIT/ast-finetuned-audioset-10-10-0.4593";
 
 QPushButton *button(QWidget *dialog, const QString &text)
 {
-    for (QPushButton *b : dialog->findChildren<QPushButton *>())
+    for (QPushButton *b : dialog->findChildren<QPushButton *>()) {
         if (b->text().remove('&') == text)
             return b;
+    }
     return nullptr;
 }
 
@@ -166,11 +167,14 @@ private Q_SLOTS:
         ui::MainWindow window;
         window.show();
         QAction *action = nullptr;
-        for (QAction *menu : window.menuBar()->actions())
-            if (menu->menu())
-                for (QAction *a : menu->menu()->actions())
+        for (QAction *menu : window.menuBar()->actions()) {
+            if (menu->menu()) {
+                for (QAction *a : menu->menu()->actions()) {
                     if (a->text().remove('&') == "Get the AST AudioSet checkpoint...")
                         action = a;
+                }
+            }
+        }
         QVERIFY(action);
         action->trigger();
         auto *dialog = window.findChild<ui::DownloadDialog *>();

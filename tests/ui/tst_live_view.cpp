@@ -86,9 +86,10 @@ class TestLiveView : public QObject
     QList<ui::LiveDetection> sequenceDetections(const ui::LiveView &view) const
     {
         QList<ui::LiveDetection> got;
-        for (const ui::LiveDetection &d : view.detections())
+        for (const ui::LiveDetection &d : view.detections()) {
             if (d.seconds <= m_listen.streamSeconds)
                 got.prepend(d);
+        }
         return got;
     }
     // The index of a shown window in a timeline of the fixture's 0.25 s hop.
@@ -151,9 +152,10 @@ private Q_SLOTS:
         const core::AstClassifier model(m_model.toStdString(), { .adapter = m_run.toStdString() });
         m_timeline = core::classifyTimeline(model, wav.toStdString(), listenDetectOptions());
         QCOMPARE(m_timeline.detections.size(), m_listen.expected.size());
-        for (std::size_t i = 0; i < m_listen.expected.size(); ++i)
+        for (std::size_t i = 0; i < m_listen.expected.size(); ++i) {
             QCOMPARE(
                 QString::fromStdString(m_timeline.detections[i].label), m_listen.expected[i].label);
+        }
     }
 
     void offersOnlyFinishedRuns()
@@ -281,9 +283,10 @@ private Q_SLOTS:
         QVERIFY(started.wait(120000));
         QVERIFY2(stopped.isEmpty(), qPrintable(view.message()));
         QComboBox *picker = nullptr;
-        for (QComboBox *box : view.findChildren<QComboBox *>())
+        for (QComboBox *box : view.findChildren<QComboBox *>()) {
             if (box->accessibleName() == "Speed")
                 picker = box;
+        }
         QVERIFY(picker);
         QVERIFY(!picker->isEnabled()); // fixed while listening
         waitForTheSequence(windows);

@@ -111,9 +111,10 @@ private Q_SLOTS:
         deliver(window, drop2);
         QVERIFY(ready.wait(60000));
         dialog = nullptr;
-        for (auto *d : window.findChildren<ui::ImportSummaryDialog *>())
+        for (auto *d : window.findChildren<ui::ImportSummaryDialog *>()) {
             if (d->isVisible())
                 dialog = d;
+        }
         QVERIFY(dialog);
         QCOMPARE(dialog->classLines().size(), 1);
         QVERIFY(dialog->classLines()[0].startsWith("yes: 1 clips"));
@@ -397,9 +398,10 @@ private Q_SLOTS:
         }
         QVERIFY(hasOpen);
         QVERIFY(hasStart);
-        for (QLabel *l : window.modelInfo()->findChildren<QLabel *>())
+        for (QLabel *l : window.modelInfo()->findChildren<QLabel *>()) {
             if (!l->objectName().isEmpty())
                 QVERIFY2(!l->accessibleName().isEmpty(), qPrintable(l->objectName()));
+        }
     }
 
 private:

@@ -79,9 +79,10 @@ double otherValue(const ui::FieldLook &look, double current)
     case ui::FieldKind::Check:
         return current != 0.0 ? 0.0 : 1.0;
     case ui::FieldKind::Combo:
-        for (const ui::ComboChoice &choice : look.choices)
+        for (const ui::ComboChoice &choice : look.choices) {
             if (choice.value != int(current))
                 return choice.value;
+        }
         qFatal("%s has one choice", look.name);
     default:
         break;
@@ -111,16 +112,17 @@ double shownValue(const QWidget &view, const ui::FieldLook &look)
 void editField(const QWidget &view, const ui::FieldLook &look, double value)
 {
     QWidget *w = child<QWidget>(view, look.name);
-    if (auto *box = qobject_cast<QSpinBox *>(w))
+    if (auto *box = qobject_cast<QSpinBox *>(w)) {
         box->setValue(int(value));
-    else if (auto *box = qobject_cast<QDoubleSpinBox *>(w))
+    } else if (auto *box = qobject_cast<QDoubleSpinBox *>(w)) {
         box->setValue(value);
-    else if (auto *combo = qobject_cast<QComboBox *>(w))
+    } else if (auto *combo = qobject_cast<QComboBox *>(w)) {
         combo->setCurrentIndex(combo->findData(int(value)));
-    else if (auto *check = qobject_cast<QCheckBox *>(w))
+    } else if (auto *check = qobject_cast<QCheckBox *>(w)) {
         check->setChecked(value != 0.0);
-    else
+    } else {
         qFatal("%s: not a field widget", look.name);
+    }
 }
 
 QByteArray mismatch(const char *name, double got, double expected)
@@ -179,9 +181,10 @@ QByteArray setEachField(ui::MethodView &view, const std::vector<ui::SettingField
         core::TrainOptions back = applied(view);
         if (!same(f.read(part(back)), value))
             return mismatch(f.look.name, f.read(part(back)), value);
-        for (const ui::SettingField<Options> &g : fields)
+        for (const ui::SettingField<Options> &g : fields) {
             if (&g != &f && !same(g.read(part(back)), g.read(part(base))))
                 return QByteArray(g.look.name) + " changed with " + f.look.name;
+        }
     }
     return {};
 }
@@ -197,16 +200,18 @@ QByteArray editEachField(const ui::MethodView &view,
     for (const ui::SettingField<Options> &f : fields) {
         const double value = otherValue(f.look, f.read(part(before)));
         editField(view, f.look, value);
-        if (changed.count() != 1)
+        if (changed.count() != 1) {
             return QByteArray(f.look.name) + ": changed() fired "
                 + QByteArray::number(changed.count()) + " times";
+        }
         changed.clear();
         core::TrainOptions after = applied(view);
         if (!same(f.read(part(after)), value))
             return mismatch(f.look.name, f.read(part(after)), value);
-        for (const ui::SettingField<Options> &g : fields)
+        for (const ui::SettingField<Options> &g : fields) {
             if (&g != &f && !same(g.read(part(after)), g.read(part(before))))
                 return QByteArray(g.look.name) + " changed with " + f.look.name;
+        }
         before = after;
     }
     return {};

@@ -59,12 +59,13 @@ State stateOf(const ui::ProjectModel &model)
 QString describe(const State &s)
 {
     QStringList out;
-    for (const auto &c : s.clips)
+    for (const auto &c : s.clips) {
         out << QString("%1:%2:%3:%4-%5")
                    .arg(c.id)
                    .arg(QString::fromStdString(c.file.string()), QString::fromStdString(c.label))
                    .arg(c.trimStart)
                    .arg(c.trimEnd);
+    }
     QStringList classes;
     for (const auto &c : s.classes)
         classes << QString::fromStdString(c);
@@ -73,9 +74,10 @@ QString describe(const State &s)
 
 quint64 idOf(const ui::ProjectModel &model, const char *fileName)
 {
-    for (const auto &c : model.project().clips)
+    for (const auto &c : model.project().clips) {
         if (c.file.filename() == fileName)
             return c.id;
+    }
     return 0;
 }
 
@@ -201,9 +203,10 @@ private Q_SLOTS:
         writeTone(another, 0.2, 1200);
         const quint64 fresh = model.addRecording(QString::fromStdString(another.string()), "x");
         QVERIFY(fresh > 0);
-        for (const State &s : states)
+        for (const State &s : states) {
             for (const auto &c : s.clips)
                 QVERIFY(c.id != fresh);
+        }
     }
 
     void autosaveWritesTheEdit()

@@ -173,9 +173,10 @@ private Q_SLOTS:
         for (std::size_t i = 0; i < e.size(); ++i) {
             QVERIFY(e[i].hasValidation);
             qint64 lastStep = 0;
-            for (const core::StepEvent &step : s)
+            for (const core::StepEvent &step : s) {
                 if (step.epoch == e[i].epoch)
                     lastStep = step.step;
+            }
             QCOMPARE(valLoss[qsizetype(i)].x(), double(lastStep));
             QCOMPARE(valLoss[qsizetype(i)].y(), e[i].valLoss);
             QCOMPARE(valAccuracy[qsizetype(i)].y(), e[i].validation.accuracy);
@@ -193,10 +194,12 @@ private Q_SLOTS:
         QCOMPARE(view.plots()->classBars()->labels(), (QStringList { "down", "no", "up", "yes" }));
         ui::ConfusionPlot *confusion = view.plots()->confusion();
         QCOMPARE(confusion->classCount(), n);
-        for (int t = 0; t < n; ++t)
-            for (int p = 0; p < n; ++p)
+        for (int t = 0; t < n; ++t) {
+            for (int p = 0; p < n; ++p) {
                 QCOMPARE(confusion->cellValue(t, p),
                     double(last.validation.confusion[std::size_t(t)][std::size_t(p)]));
+            }
+        }
 
         // Every validation clip is predicted once, consistently with the confusion matrix.
         QCOMPARE(int(last.predictions.size()), last.validation.examples);
@@ -207,12 +210,13 @@ private Q_SLOTS:
 
         // Clicking a cell lists exactly the validation clips with that (truth, predicted) pair.
         int nonEmptyCells = 0;
-        for (int t = 0; t < n; ++t)
+        for (int t = 0; t < n; ++t) {
             for (int p = 0; p < n; ++p) {
                 std::multiset<QString> expected;
-                for (const core::ClipPrediction &c : last.predictions)
+                for (const core::ClipPrediction &c : last.predictions) {
                     if (c.truth == t && c.predicted == p)
                         expected.insert(QString::fromStdString(c.file.string()));
+                }
                 QCOMPARE(qint64(expected.size()),
                     last.validation.confusion[std::size_t(t)][std::size_t(p)]);
                 QTest::mouseClick(
@@ -221,6 +225,7 @@ private Q_SLOTS:
                 QCOMPARE(std::multiset<QString>(listed.begin(), listed.end()), expected);
                 nonEmptyCells += !expected.empty();
             }
+        }
         QVERIFY(nonEmptyCells > 0);
 
         // The keyboard reaches every cell too: arrows move (clamped at the edges), Home and End
@@ -242,9 +247,10 @@ private Q_SLOTS:
         QCOMPARE(cells[0][1].toInt(), 1);
         {
             std::multiset<QString> expected;
-            for (const core::ClipPrediction &c : last.predictions)
+            for (const core::ClipPrediction &c : last.predictions) {
                 if (c.truth == 2 && c.predicted == 1)
                     expected.insert(QString::fromStdString(c.file.string()));
+            }
             const QStringList listed = view.listedClips();
             QCOMPARE(std::multiset<QString>(listed.begin(), listed.end()), expected);
         }
@@ -266,11 +272,12 @@ private Q_SLOTS:
 
         // Double-clicking a listed clip asks for it to be played.
         int t = 0, p = 0;
-        for (const core::ClipPrediction &c : last.predictions)
+        for (const core::ClipPrediction &c : last.predictions) {
             if (c.truth == c.predicted || (t == 0 && p == 0)) {
                 t = c.truth;
                 p = c.predicted;
             }
+        }
         QTest::mouseClick(confusion->canvas(), Qt::LeftButton, {}, confusion->cellPosition(t, p));
         QVERIFY(view.clipList()->count() > 0);
         QSignalSpy activated(&view, &ui::TrainingView::clipActivated);
@@ -288,9 +295,10 @@ private Q_SLOTS:
             double sum = 0;
             for (auto c : row)
                 sum += double(c);
-            for (int c = 0; c < n; ++c)
+            for (int c = 0; c < n; ++c) {
                 QCOMPARE(
                     confusion->cellValue(r, c), sum > 0 ? double(row[std::size_t(c)]) / sum : 0.0);
+            }
         }
         view.setNormalised(false);
         QCOMPARE(confusion->cellValue(0, 0), double(last.validation.confusion[0][0]));
@@ -300,7 +308,7 @@ private Q_SLOTS:
         const QString out = m_tmp.path() + "/exports";
         QDir().mkpath(out);
         using Plot = ui::TrainingView::Plot;
-        for (Plot plot : { Plot::Curves, Plot::ClassAccuracy, Plot::Confusion })
+        for (Plot plot : { Plot::Curves, Plot::ClassAccuracy, Plot::Confusion }) {
             for (const QString suffix : { "png", "pdf", "svg" }) {
                 const QString file = QString("%1/plot%2.%3").arg(out).arg(int(plot)).arg(suffix);
                 QVERIFY2(view.exportPlot(plot, file), qPrintable(view.message()));
@@ -313,14 +321,16 @@ private Q_SLOTS:
                 if (suffix == "svg") {
                     QXmlStreamReader xml(bytes);
                     bool sawSvg = false;
-                    while (!xml.atEnd())
+                    while (!xml.atEnd()) {
                         if (xml.readNext() == QXmlStreamReader::StartElement
                             && xml.name() == QLatin1String("svg"))
                             sawSvg = true;
+                    }
                     QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
                     QVERIFY(sawSvg);
                 }
             }
+        }
         QVERIFY(!view.exportPlot(Plot::Curves, out + "/plot.bmp"));
         QVERIFY2(view.message().contains("plot.bmp"), qPrintable(view.message()));
         QVERIFY(!view.exportPlot(Plot::Curves, out + "/no/such/folder/plot.png"));
@@ -434,10 +444,12 @@ private Q_SLOTS:
             QCOMPARE(curves->validationLoss()[qsizetype(i)].y(), m_finishedEpochs[i].valLoss);
         }
         const core::EpochEvent &last = m_finishedEpochs.back();
-        for (int t = 0; t < 4; ++t)
-            for (int p = 0; p < 4; ++p)
+        for (int t = 0; t < 4; ++t) {
+            for (int p = 0; p < 4; ++p) {
                 QCOMPARE(view.plots()->confusion()->cellValue(t, p),
                     double(last.validation.confusion[std::size_t(t)][std::size_t(p)]));
+            }
+        }
         QCOMPARE(view.plots()->classBars()->accuracies()[1], last.validation.perClass[1].recall);
         QVERIFY2(view.message().contains("lora"), qPrintable(view.message()));
         QCOMPARE(view.metricsCsv().trimmed().count('\n'), 3);
@@ -507,9 +519,10 @@ private Q_SLOTS:
         QTest::mouseDClick(view.table()->viewport(), Qt::LeftButton, {}, rect.center());
         QCOMPARE(activated.count(), 1);
         QCOMPARE(activated.first().first().toString(), m_finishedRun);
-        for (QAbstractButton *b : view.findChildren<QAbstractButton *>())
+        for (QAbstractButton *b : view.findChildren<QAbstractButton *>()) {
             if (b->accessibleName() == "Compare methods")
                 b->click();
+        }
         QCOMPARE(compare.count(), 1);
 
         // Sorting keeps rows and their runs together: by best accuracy, by name.
@@ -530,10 +543,12 @@ private Q_SLOTS:
             QVERIFY(!a->toolTip().isEmpty());
             QVERIFY(!a->isEnabled()); // nothing runs yet
         }
-        for (QWidget *w : view.findChildren<QWidget *>())
-            if (qobject_cast<QAbstractButton *>(w) || qobject_cast<QListWidget *>(w))
+        for (QWidget *w : view.findChildren<QWidget *>()) {
+            if (qobject_cast<QAbstractButton *>(w) || qobject_cast<QListWidget *>(w)) {
                 QVERIFY2(!w->accessibleName().isEmpty() || !w->toolTip().isEmpty(),
                     qPrintable(w->metaObject()->className()));
+            }
+        }
     }
 };
 

@@ -23,11 +23,12 @@ void DownloadWorker::download(const QString &endpoint, const QString &repo, cons
     };
     try {
         const core::HubDownloadResult r = core::downloadFromHub(o);
-        if (r.cancelled)
+        if (r.cancelled) {
             Q_EMIT cancelled();
-        else
+        } else {
             Q_EMIT finished(QString::fromStdString(r.dir.string()), r.offline,
                 QString::fromStdString(r.offlineReason));
+        }
     } catch (const std::exception &e) { // a core::Error, or out of memory: never past the thread
         Q_EMIT failed(QString::fromStdString(e.what()));
     }
