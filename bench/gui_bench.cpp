@@ -13,7 +13,7 @@
 #include "audio/audio_file.h"
 #include "inference/classifier.h"
 #include "peft/peft_config.h"
-#include "plots/training_plots.h"
+#include "plots/curves_plot.h"
 #include "runtime/jemalloc_conf.h"
 #include "runtime/runtime.h"
 #include "train/trainer.h"

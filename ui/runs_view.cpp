@@ -3,7 +3,7 @@
 
 #include "format.h"
 
-#include "plots/training_plots.h"
+#include "plots/runs_plot.h"
 
 #include <QDir>
 #include <QHBoxLayout>

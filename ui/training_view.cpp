@@ -4,6 +4,9 @@
 #include "format.h"
 
 #include "io/atomic_file.h"
+#include "plots/class_bars_plot.h"
+#include "plots/confusion_plot.h"
+#include "plots/curves_plot.h"
 #include "plots/training_plots.h"
 #include "train/run_log.h"
 #include "workers/training_worker.h"

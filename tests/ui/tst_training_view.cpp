@@ -5,6 +5,10 @@
 // pause/resume, cancel, a failing start, exports, a run folder read back, and the runs table.
 #include "format.h"
 #include "inference/classifier.h"
+#include "plots/class_bars_plot.h"
+#include "plots/confusion_plot.h"
+#include "plots/curves_plot.h"
+#include "plots/runs_plot.h"
 #include "plots/training_plots.h"
 #include "runs_view.h"
 #include "train/run_log.h"
