@@ -46,7 +46,7 @@ void ClassBarsPlot::setAccuracies(const QStringList &labels, const QVector<doubl
     p->xAxis->setTicker(labelTicker(labels));
     p->xAxis->setTickLabelRotation(labels.size() > 6 ? 60 : 0);
     p->clearItems();
-    if (accuracy.size() <= 30)
+    if (accuracy.size() <= 30) {
         for (int i = 0; i < accuracy.size(); ++i) {
             auto *text = new QCPItemText(p);
             text->position->setType(QCPItemPosition::ptPlotCoords);
@@ -55,6 +55,7 @@ void ClassBarsPlot::setAccuracies(const QStringList &labels, const QVector<doubl
             text->setText(percent(accuracy[i]));
             text->setClipToAxisRect(true);
         }
+    }
     resetView();
 }
 

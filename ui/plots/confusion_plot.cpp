@@ -192,7 +192,7 @@ void ConfusionPlot::rebuild()
         QFont small = font();
         if (n > 10)
             small.setPointSizeF(small.pointSizeF() * 0.75);
-        for (int t = 0; t < n; ++t)
+        for (int t = 0; t < n; ++t) {
             for (int q = 0; q < n; ++q) {
                 const double value = data->cell(q, t);
                 auto *text = new QCPItemText(p);
@@ -203,6 +203,7 @@ void ConfusionPlot::rebuild()
                 text->setColor(value > 0.5 * top ? Qt::white : Qt::black);
                 text->setClipToAxisRect(true);
             }
+        }
     }
     m_outline = new QCPItemRect(p); // the keyboard's current cell
     m_outline->topLeft->setType(QCPItemPosition::ptPlotCoords);

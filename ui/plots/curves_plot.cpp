@@ -137,11 +137,12 @@ void CurvesPlot::setSmoothing(double weight)
     // The EMA state at the last point, so that addStep() continues the same curve.
     m_emaLast = 0.0;
     m_emaCount = 0;
-    for (double v : m_losses)
+    for (double v : m_losses) {
         if (std::isfinite(v)) {
             m_emaLast = m_emaLast * m_smoothing + (1.0 - m_smoothing) * v;
             ++m_emaCount;
         }
+    }
     requestReplot();
 }
 

@@ -185,10 +185,11 @@ void PlotWidget::exportInteractively(const QString &suffix)
         file += "." + suffix;
     settings.setValue("plots/lastExportFolder", QFileInfo(file).absolutePath());
     QString error;
-    if (exportTo(file, &error))
+    if (exportTo(file, &error)) {
         Q_EMIT exported(file);
-    else
+    } else {
         Q_EMIT exportFailed(error);
+    }
 }
 
 } // namespace astpeft::ui
