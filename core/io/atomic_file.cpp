@@ -48,6 +48,24 @@ void syncFolder(const std::filesystem::path &folder, const std::filesystem::path
     }
 }
 
+// Only a regular file (or nothing) may be replaced: renaming over a device node, a FIFO or a
+// symbolic link would put a plain file in its place (as root, /dev/null).
+void checkReplaceable(const std::filesystem::path &path)
+{
+    struct stat st
+    {
+    };
+    if (::lstat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode))
+        return;
+    const char *what = S_ISLNK(st.st_mode)           ? "a symbolic link"
+        : S_ISDIR(st.st_mode)                        ? "a folder"
+        : S_ISFIFO(st.st_mode)                       ? "a FIFO"
+        : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                                                     : "not a regular file";
+    throw Error(ErrorKind::Io,
+        std::string("is ") + what + ", not a regular file: refusing to write over it", path);
+}
+
 } // namespace
 
 AtomicFile::AtomicFile(const std::filesystem::path &path)
@@ -55,6 +73,7 @@ AtomicFile::AtomicFile(const std::filesystem::path &path)
 {
     if (path.filename().empty())
         throw Error(ErrorKind::Usage, "not a file name", path);
+    checkReplaceable(path);
     const std::filesystem::path folder = parentOf(path);
     // Built by appending: GCC 12 gives a false -Wrestrict for "." + std::string.
     std::string name(1, '.');
@@ -135,6 +154,12 @@ void AtomicFile::commit()
     // close() can report a deferred write error (NFS, quotas); it must not be retried on EINTR.
     if (::close(fd) != 0 && errno != EINTR)
         fail("close failed", errno);
+    try {
+        checkReplaceable(m_path); // again: it may have appeared meanwhile
+    } catch (const Error &) {
+        ::unlink(m_tmp.c_str());
+        throw;
+    }
     if (::rename(m_tmp.c_str(), m_path.c_str()) != 0)
         fail("cannot rename " + m_tmp.string() + " over the target", errno);
     syncFolder(parentOf(m_path), m_path);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Atomic file replacement: write to a temporary file beside the target, fsync, rename over the
 // target, fsync the folder. On any failure (full disk included) the previous file stays intact
-// and the temporary file is removed.
+// and the temporary file is removed. Only a regular file or a missing path is replaced: a symbolic
+// link, FIFO, device node or folder as the target is refused (core::Error(Io) naming it) and
+// left as it is.
 #pragma once
 
 #include <cstddef>

@@ -57,6 +57,7 @@ private slots:
     void readOnlyFolderThrows();
     void commitTwiceThrows();
     void relativePath();
+    void refusesWhatIsNotARegularFile();
 
 private:
     // Names in `folder` other than `keep`: temporary files that should not be there.
@@ -218,6 +219,40 @@ void TestAtomicFile::relativePath()
     QVERIFY2(!error.has_value(), error ? error->what() : "");
     QCOMPARE(readAll(dir.filePath("plain.txt")), QByteArray("here"));
     QCOMPARE(leftovers(dir.path(), "plain.txt"), QStringList());
+}
+
+// `astpeft fbank clip.wav --out /dev/full` replaced the device node with a plain file (issue 17):
+// a target that is not a regular file is refused, before anything is written, and stays as it
+// was. A FIFO stands in for device nodes (the same check; no real device is risked here).
+void TestAtomicFile::refusesWhatIsNotARegularFile()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const std::filesystem::path root = dir.path().toStdString();
+    const std::filesystem::path fifo = root / "fifo", link = root / "link",
+                                target = root / "target.txt", folder = root / "folder";
+    QCOMPARE(::mkfifo(fifo.c_str(), 0644), 0);
+    core::writeFileAtomic(target, std::string_view("kept"));
+    std::filesystem::create_symlink(target, link);
+    std::filesystem::create_directory(folder);
+    const std::pair<std::filesystem::path, std::string> cases[] = { { fifo, "is a FIFO" },
+        { link, "is a symbolic link" }, { folder, "is a folder" } };
+    for (const auto &item : cases) {
+        const std::filesystem::path &path = item.first;
+        const std::string &what = item.second;
+        const auto error =
+            captureError([&] { core::writeFileAtomic(path, std::string_view("x")); });
+        QVERIFY2(error, path.c_str());
+        QCOMPARE(error->kind(), core::ErrorKind::Io);
+        QVERIFY2(error->reason().find(what) == 0, error->what());
+        QCOMPARE(error->file(), path);
+    }
+    QVERIFY(std::filesystem::is_fifo(fifo));
+    QVERIFY(std::filesystem::is_symlink(link));
+    QVERIFY(std::filesystem::is_directory(folder));
+    QCOMPARE(readAll(QString::fromStdString(target.string())), QByteArray("kept"));
+    // No temporary file was left behind.
+    QCOMPARE(leftovers(dir.path()), QStringList({ "fifo", "folder", "link", "target.txt" }));
 }
 
 QTEST_GUILESS_MAIN(TestAtomicFile)
