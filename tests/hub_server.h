@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
-// A tiny HTTP/1.1 server on 127.0.0.1 that answers as the Hugging Face Hub does for downloads
-// (header-only; POSIX sockets + one std::thread; Qt only for the hashes), for the tests of
-// core::downloadFromHub and `astpeft download`:
+// A tiny HTTP/1.1 server on 127.0.0.1 (and on the same port of 127.0.0.2, a second host) that
+// answers as the Hugging Face Hub does for downloads (header-only; POSIX sockets + one std::thread;
+// Qt only for the hashes), for the tests of core::downloadFromHub and `astpeft download`:
 //   HEAD/GET /{repo}/resolve/{revision}/{file}
 //     regular file: 200, ETag: "<git blob sha1>", X-Repo-Commit
 //     LFS file:     302 to /cdn/{file}, X-Linked-Etag: "<sha256>", X-Linked-Size, X-Repo-Commit
 //     unknown file: 404, X-Error-Code: EntryNotFound; another repository: RepoNotFound
 //   HEAD/GET /cdn/{file}: the bytes; "Range: bytes=N-" gives 206 (416 past the end).
 // Knobs to misbehave: cut a GET short, corrupt a file (the advertised hashes stay those of the
-// true bytes), ignore Range, send slowly. Every request is logged. One connection at a time,
+// true bytes), ignore Range, send slowly, redirect resolve requests to the other host. Every
+// request is logged with the address it arrived at. One connection at a time,
 // "Connection: close" after each answer.
 #pragma once
 
@@ -41,6 +42,7 @@ struct HubRequest
     std::string path;
     std::string range; // the Range header, or empty
     std::string authorization; // the Authorization header, or empty
+    std::string host; // the address the connection arrived at: "127.0.0.1" or "127.0.0.2"
 };
 
 class HubServer
@@ -59,19 +61,12 @@ public:
         : m_repo(std::move(repo))
         , m_files(std::move(files))
     {
-        m_listen = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        const int one = 1;
-        ::setsockopt(m_listen, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        sockaddr_in addr {};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = 0;
-        socklen_t length = sizeof addr;
-        if (m_listen < 0 || ::bind(m_listen, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0
-            || ::listen(m_listen, 16) != 0
-            || ::getsockname(m_listen, reinterpret_cast<sockaddr *>(&addr), &length) != 0)
+        m_port = listenOn(m_listen, "127.0.0.1", 0);
+        if (m_port == 0)
             return; // port() stays 0; the test fails on it
-        m_port = ntohs(addr.sin_port);
+        // The second host, for redirects to another host; a test that needs it checks
+        // otherHostListening().
+        listenOn(m_listenOther, "127.0.0.2", m_port);
         m_thread = std::thread([this] { serve(); });
     }
     ~HubServer()
@@ -81,12 +76,15 @@ public:
             m_thread.join();
         if (m_listen >= 0)
             ::close(m_listen);
+        if (m_listenOther >= 0)
+            ::close(m_listenOther);
     }
     HubServer(const HubServer &) = delete;
     HubServer &operator=(const HubServer &) = delete;
 
     int port() const { return m_port; }
     std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+    bool otherHostListening() const { return m_listenOther >= 0; }
 
     // The next GET of `file`'s bytes announces the whole length but sends only `bytes` of the
     // body, then closes the connection.
@@ -109,6 +107,10 @@ public:
         std::lock_guard lock(m_mutex);
         m_token = token;
     }
+    // Answers resolve requests that arrive at 127.0.0.1 with "307 Temporary Redirect" to the
+    // same path on 127.0.0.2 (as a renamed repository moved to another host would), which
+    // then answers them as usual.
+    void setRedirectToOtherHost(bool redirect) { m_redirectToOther = redirect; }
     // Sends bodies `chunk` bytes at a time with `pauseMs` between chunks (0: at once).
     void setThrottle(int chunk, int pauseMs)
     {
@@ -167,19 +169,44 @@ public:
     }
 
 private:
+    // Binds a listening socket to `address`:`port` (0: any free port); returns the port, 0 when
+    // that fails.
+    static int listenOn(int &fd, const char *address, int port)
+    {
+        fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return 0;
+        const int one = 1;
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in addr {};
+        addr.sin_family = AF_INET;
+        ::inet_pton(AF_INET, address, &addr.sin_addr);
+        addr.sin_port = htons(std::uint16_t(port));
+        socklen_t length = sizeof addr;
+        if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0
+            || ::listen(fd, 16) != 0
+            || ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &length) != 0) {
+            ::close(fd);
+            fd = -1;
+            return 0;
+        }
+        return ntohs(addr.sin_port);
+    }
+
     void serve()
     {
         while (!m_stop) {
-            pollfd p { m_listen, POLLIN, 0 };
-            if (::poll(&p, 1, 50) <= 0)
+            pollfd p[2] { { m_listen, POLLIN, 0 }, { m_listenOther, POLLIN, 0 } };
+            if (::poll(p, m_listenOther >= 0 ? 2 : 1, 50) <= 0)
                 continue;
-            const int fd = ::accept4(m_listen, nullptr, nullptr, SOCK_CLOEXEC);
+            const int listening = (p[0].revents & POLLIN) ? m_listen : m_listenOther;
+            const int fd = ::accept4(listening, nullptr, nullptr, SOCK_CLOEXEC);
             if (fd < 0)
                 continue;
             timeval timeout { 5, 0 }; // a silent client cannot hang the server
             ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
             ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-            handle(fd);
+            handle(fd, listening == m_listen ? "127.0.0.1" : "127.0.0.2");
             ::shutdown(fd, SHUT_WR);
             ::close(fd);
         }
@@ -232,7 +259,7 @@ private:
         return nullptr;
     }
 
-    void handle(int fd)
+    void handle(int fd, const std::string &host)
     {
         std::string head;
         char buffer[4096];
@@ -247,7 +274,7 @@ private:
         if (sp1 == std::string::npos || sp2 == std::string::npos)
             return;
         HubRequest request { head.substr(0, sp1), head.substr(sp1 + 1, sp2 - sp1 - 1),
-            headerValue(head, "range"), headerValue(head, "authorization") };
+            headerValue(head, "range"), headerValue(head, "authorization"), host };
         {
             std::lock_guard lock(m_mutex);
             m_log.push_back(request);
@@ -265,6 +292,11 @@ private:
             return respond(fd, "401 Unauthorized",
                 "X-Error-Code: RepoNotFound\r\nX-Error-Message: Invalid username or password.\r\n",
                 "Unauthorized", withBody);
+        }
+        if (m_redirectToOther && host == "127.0.0.1" && path.rfind(resolve, 0) == 0) {
+            return respond(fd, "307 Temporary Redirect",
+                "Location: http://127.0.0.2:" + std::to_string(m_port) + path + "\r\n", "Moved",
+                withBody);
         }
         if (path.rfind("/cdn/", 0) == 0) {
             if (const File *f = find(path.substr(5)))
@@ -343,10 +375,12 @@ private:
     std::string m_repo;
     std::vector<File> m_files;
     int m_listen = -1;
+    int m_listenOther = -1; // on 127.0.0.2
     int m_port = 0;
     std::thread m_thread;
     std::atomic<bool> m_stop { false };
     std::atomic<bool> m_ignoreRange { false };
+    std::atomic<bool> m_redirectToOther { false };
     std::atomic<int> m_chunk { 0 };
     std::atomic<int> m_pauseMs { 0 };
     mutable std::mutex m_mutex;

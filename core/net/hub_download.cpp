@@ -132,11 +132,40 @@ struct Remote
     std::string commit; // X-Repo-Commit
 };
 
+struct CurlUrlDeleter
+{
+    void operator()(CURLU *u) const { curl_url_cleanup(u); }
+};
+
+// Who a URL talks to: "scheme://host:port", lower-case, with the scheme's default port when the
+// URL names none. Empty for a URL libcurl cannot parse.
+std::string originOf(const std::string &url)
+{
+    const std::unique_ptr<CURLU, CurlUrlDeleter> u(curl_url());
+    if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
+        return {};
+    const auto part = [&u](CURLUPart which, unsigned flags) {
+        char *text = nullptr;
+        std::string value;
+        if (curl_url_get(u.get(), which, &text, flags) == CURLUE_OK && text)
+            value = lower(text);
+        curl_free(text);
+        return value;
+    };
+    const std::string scheme = part(CURLUPART_SCHEME, 0);
+    const std::string host = part(CURLUPART_HOST, 0);
+    const std::string port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+    if (scheme.empty() || host.empty() || port.empty())
+        return {};
+    return scheme + "://" + host + ":" + port;
+}
+
 // One downloadFromHub() call.
 struct Session
 {
     const HubDownloadOptions &options;
     std::string endpoint;
+    std::string endpointOrigin; // originOf(endpoint): the only one the token goes to
     std::string token;
     std::int64_t allTotal = 0;
     std::int64_t allDoneBefore = 0; // bytes of the files finished so far
@@ -253,12 +282,14 @@ CurlHandle newRequest(
     return curl;
 }
 
-Slist requestHeaders(const Session &s)
+// The headers of a request to `url`: the token only when `url` is on the endpoint's host (same
+// scheme, host and port), whatever the kind of request. A request that libcurl redirects keeps
+// these headers but drops Authorization when the redirect leaves that host
+// (CURLOPT_UNRESTRICTED_AUTH is off), as lookUp() does for the redirects it follows itself.
+Slist requestHeaders(const Session &s, const std::string &url)
 {
     curl_slist *list = nullptr;
-    // libcurl sends the Authorization header to the first host only, not to the CDN a
-    // redirect leads to (unless CURLOPT_UNRESTRICTED_AUTH).
-    if (!s.token.empty())
+    if (!s.token.empty() && !s.endpointOrigin.empty() && originOf(url) == s.endpointOrigin)
         list = curl_slist_append(list, ("Authorization: Bearer " + s.token).c_str());
     return Slist(list);
 }
@@ -280,10 +311,10 @@ Remote lookUp(const std::string &file, Session &s)
     r.url = s.endpoint + "/" + o.repo + "/resolve/" + urlEscape(o.revision, false) + "/"
         + urlEscape(file, true);
     std::string url = r.url;
-    const Slist headers = requestHeaders(s);
     for (int hop = 0;; ++hop) {
         Response response;
         char errorBuffer[CURL_ERROR_SIZE] = {};
+        const Slist headers = requestHeaders(s, url); // each hop: it may lead to another host
         CurlHandle curl = newRequest(url, response, headers.get(), errorBuffer);
         curl_easy_setopt(curl.get(), CURLOPT_NOBODY, 1L);
         curl_easy_setopt(curl.get(), CURLOPT_NOPROGRESS, 0L);
@@ -472,7 +503,7 @@ TransferOutcome transfer(const Remote &remote, const fs::path &part, const fs::p
 
     Response response;
     char errorBuffer[CURL_ERROR_SIZE] = {};
-    const Slist headers = requestHeaders(s);
+    const Slist headers = requestHeaders(s, remote.url);
     CurlHandle curl = newRequest(remote.url, response, headers.get(), errorBuffer);
     Transfer t;
     t.session = &s;
@@ -483,6 +514,7 @@ TransferOutcome transfer(const Remote &remote, const fs::path &part, const fs::p
     t.offset = offset;
     CURL *c = curl.get();
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L); // the default, relied upon
     if (offset > 0) // kept for the redirected request too
         curl_easy_setopt(c, CURLOPT_RANGE, (std::to_string(offset) + "-").c_str());
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, onBody);
@@ -669,9 +701,11 @@ HubDownloadResult downloadFromHub(const HubDownloadOptions &options)
         throw Error(ErrorKind::Usage, "no destination folder");
     ensureCurl();
 
-    Session s {
-        .options = options, .endpoint = resolveHubEndpoint(options.endpoint), .token = options.token
-    };
+    Session s { .options = options,
+        .endpoint = resolveHubEndpoint(options.endpoint),
+        .endpointOrigin = {},
+        .token = options.token };
+    s.endpointOrigin = originOf(s.endpoint);
     if (s.token.empty()) {
         if (const char *env = std::getenv("HF_TOKEN"))
             s.token = env;

@@ -5,7 +5,8 @@
 // loads; a transfer cut short that resumes with a Range request to identical bytes; a corrupted
 // file that is refused and removed; a server that ignores Range; 404s; a refused connection;
 // HF_ENDPOINT; complete files not fetched again; complete files accepted unverified when the
-// endpoint cannot be reached (and refused when one is missing); cancel keeping the partial file.
+// endpoint cannot be reached (and refused when one is missing); cancel keeping the partial file;
+// HF_TOKEN sent to the endpoint's host only.
 #include "inference/classifier.h"
 #include "net/hub_download.h"
 
@@ -19,6 +20,7 @@
 #include <QtTest>
 
 #include <memory>
+#include <set>
 
 using namespace astpeft;
 using namespace astpeft::test;
@@ -312,6 +314,35 @@ private Q_SLOTS:
             if (r.path.rfind("/cdn/", 0) != 0)
                 QCOMPARE(r.authorization, std::string("Bearer hf_secret"));
         }
+    }
+
+    // Issue 17, defect 3: the HEAD sent HF_TOKEN along a redirect to another host. Resolve
+    // requests at 127.0.0.1 (the endpoint) are redirected to 127.0.0.2: every kind of request
+    // (HEAD, GET, ranged GET) carries the token at the endpoint's host and never at the other.
+    void tokenOnlyToTheEndpointsHost()
+    {
+        QVERIFY2(m_server->otherHostListening(), "the test needs 127.0.0.2 as a second host");
+        m_server->setRedirectToOtherHost(true);
+        qputenv("HF_TOKEN", "hf_secret");
+        const QString dir = freshDir();
+        m_server->cutNextGet("model.safetensors", 50000); // the second run resumes with a Range
+        const auto cut = captureError([&] { core::downloadFromHub(options(dir)); });
+        const auto error = captureError([&] { core::downloadFromHub(options(dir)); });
+        qunsetenv("HF_TOKEN");
+        QVERIFY(cut);
+        QVERIFY2(!error, error ? error->what() : "");
+        m_served.verifyFolder(dir);
+        std::set<std::string> seen; // "HEAD 127.0.0.2", "GET 127.0.0.1 ranged", ...
+        for (const HubRequest &r : m_server->requests()) {
+            const std::string kind = r.method + " " + r.host + (r.range.empty() ? "" : " ranged");
+            QVERIFY2(r.authorization
+                    == (r.host == "127.0.0.1" ? std::string("Bearer hf_secret") : std::string()),
+                qPrintable(QString::fromStdString(kind + " " + r.path + ": " + r.authorization)));
+            seen.insert(kind);
+        }
+        for (const std::string kind : { "HEAD 127.0.0.1", "HEAD 127.0.0.2", "GET 127.0.0.1",
+                 "GET 127.0.0.2", "GET 127.0.0.1 ranged", "GET 127.0.0.2 ranged" })
+            QVERIFY2(seen.count(kind), kind.c_str());
     }
 
     void privateRepositoryNeedsToken()
