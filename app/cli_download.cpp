@@ -130,6 +130,9 @@ int cmdDownload(const Args &args)
     }
     if (args.has("revision"))
         o.revision = args.value("revision");
+    // Checked before the first line on stderr, so that a usage error is one line.
+    core::checkHubPath("repository id", o.repo);
+    core::checkHubPath("revision", o.revision);
     o.endpoint = core::resolveHubEndpoint(args.value("endpoint"));
     o.dest =
         args.has("out") ? std::filesystem::path(args.value("out")) : core::defaultModelDir(name);

@@ -308,8 +308,8 @@ Remote lookUp(const std::string &file, Session &s)
     const HubDownloadOptions &o = s.options;
     Remote r;
     r.name = file;
-    r.url = s.endpoint + "/" + o.repo + "/resolve/" + urlEscape(o.revision, false) + "/"
-        + urlEscape(file, true);
+    r.url = s.endpoint + "/" + urlEscape(o.repo, true) + "/resolve/" + urlEscape(o.revision, false)
+        + "/" + urlEscape(file, true);
     std::string url = r.url;
     for (int hop = 0;; ++hop) {
         Response response;
@@ -656,18 +656,6 @@ bool allComplete(const std::vector<std::string> &files, const fs::path &dest)
     return true;
 }
 
-void checkRepoPath(const std::string &what, const std::string &value, bool slashes)
-{
-    const bool bad = value.empty() || value.front() == '/' || value.back() == '/'
-        || value.find("..") != std::string::npos || value.find("//") != std::string::npos
-        || value.find('\\') != std::string::npos
-        || (!slashes && value.find('/') != std::string::npos)
-        || std::any_of(
-            value.begin(), value.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
-    if (bad)
-        throw Error(ErrorKind::Usage, "invalid " + what + " '" + value + "'");
-}
-
 } // namespace
 
 std::string resolveHubEndpoint(const std::string &endpoint)
@@ -689,14 +677,46 @@ std::string resolveHubEndpoint(const std::string &endpoint)
     return e;
 }
 
+// A repository id, revision, file name or local folder name: '/'-separated parts, none of them
+// empty, "." or "..", without backslashes or control characters (so that dest / value stays inside
+// dest, and a URL path holds it as it is).
+void checkHubPath(const std::string &what, const std::string &value)
+{
+    std::string problem;
+    if (value.empty()) {
+        problem = "it is empty";
+    } else if (value.front() == '/') {
+        problem = "it must not be an absolute path";
+    } else if (value.find('\\') != std::string::npos
+        || std::any_of(
+            value.begin(), value.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+        problem = "it must not contain '\\' or control characters";
+    } else {
+        std::size_t start = 0;
+        while (problem.empty() && start <= value.size()) {
+            const std::size_t end = std::min(value.find('/', start), value.size());
+            const std::string part = value.substr(start, end - start);
+            if (part.empty() || part == "." || part == "..")
+                problem = "it must not have an empty, '.' or '..' part";
+            start = end + 1;
+        }
+    }
+    if (!problem.empty()) {
+        std::string shown = value; // on one line
+        std::replace_if(
+            shown.begin(), shown.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }, '?');
+        throw Error(ErrorKind::Usage, "invalid " + what + " '" + shown + "': " + problem);
+    }
+}
+
 HubDownloadResult downloadFromHub(const HubDownloadOptions &options)
 {
-    checkRepoPath("repository id", options.repo, true);
-    checkRepoPath("revision", options.revision, true);
+    checkHubPath("repository id", options.repo);
+    checkHubPath("revision", options.revision);
     if (options.files.empty())
         throw Error(ErrorKind::Usage, "no files to download from " + options.repo);
     for (const std::string &f : options.files)
-        checkRepoPath("file name", f, true);
+        checkHubPath("file name", f);
     if (options.dest.empty())
         throw Error(ErrorKind::Usage, "no destination folder");
     ensureCurl();
@@ -802,10 +822,10 @@ std::optional<KnownModel> knownModel(const std::string &name)
 
 fs::path defaultModelDir(const std::string &name)
 {
+    checkHubPath("model name or repository id", name); // "a/." would be the models folder
     std::string leaf = name;
     if (const auto slash = leaf.rfind('/'); slash != std::string::npos)
         leaf = leaf.substr(slash + 1);
-    checkRepoPath("model name", leaf, false);
     return userDataDir("the download") / "models" / leaf;
 }
 

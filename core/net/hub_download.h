@@ -82,11 +82,18 @@ struct HubDownloadResult
 // (ErrorKind::Io, "you may be offline"), HTTP 401/403/404 and other
 // HTTP failures (Io), an interrupted transfer (Io; the partial file stays for a resume), a
 // checksum mismatch (Format; the partial file is deleted, the message has both hashes), a file
-// that cannot be written (Io). Blocks the calling thread.
+// that cannot be written (Io), an invalid repository id, revision or file name ('.', '..' or
+// empty parts, absolute; Usage). Blocks the calling thread.
 HubDownloadResult downloadFromHub(const HubDownloadOptions &options);
 
 // options.endpoint, or $HF_ENDPOINT, or https://huggingface.co, without a trailing '/'.
 std::string resolveHubEndpoint(const std::string &endpoint = {});
+
+// Throws core::Error (Usage) naming `what` and `value` unless `value` (a repository id, revision,
+// file name or local folder name) is a relative '/'-separated path whose parts are neither
+// empty, "." nor "..", without backslashes or control characters. downloadFromHub() and
+// defaultModelDir() check their names with it.
+void checkHubPath(const std::string &what, const std::string &value);
 
 // A model the studio knows by name.
 struct KnownModel

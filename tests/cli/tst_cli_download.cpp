@@ -182,6 +182,25 @@ private Q_SLOTS:
             (QStringList {
                 "download", "ast-audioset", "--endpoint", "ftp://x", "--out", freshDir() }),
             2);
+        // Issue 17: "a/." downloaded into the models folder itself.
+        for (const QString name : { "a/.", "a/..", "../a", "a//b", "/tmp/a" }) {
+            for (const QStringList &out : { QStringList {}, QStringList { "--out", freshDir() } }) {
+                ASTPEFT_RUN_EXPECT(run, bad,
+                    (QStringList { "download", name, "--endpoint", endpoint() } + out), 2);
+                QVERIFY2(isOneLine(bad.err)
+                        && bad.err.contains(("invalid repository id '" + name + "'").toUtf8()),
+                    bad.err.constData());
+            }
+        }
+        ASTPEFT_RUN_EXPECT(run, revision,
+            (QStringList {
+                "download", "ast-audioset", "--revision", "..", "--endpoint", endpoint() }),
+            2);
+        QVERIFY2(isOneLine(revision.err) && revision.err.contains("invalid revision '..'"),
+            revision.err.constData());
+        QVERIFY(m_server->requests().empty());
+        for (const char *file : { "config.json", "model.safetensors" })
+            QVERIFY(!QFileInfo::exists(m_tmp.filePath("xdg/astpeft/models/") + file));
         ASTPEFT_RUN_EXPECT(run, help, (QStringList { "download", "--help" }), 0);
         QVERIFY(help.out.contains("HF_ENDPOINT"));
     }

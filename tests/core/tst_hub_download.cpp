@@ -447,6 +447,48 @@ private Q_SLOTS:
         QCOMPARE(error->kind(), core::ErrorKind::Usage);
         QVERIFY(m_server->requests().empty());
     }
+
+    // Issue 17: "a/." named the models folder itself; '.', '..' and empty parts are refused in
+    // every name that becomes a path (repository id, revision, file name, local folder name).
+    void dotAndEmptyPartsAreRefused_data()
+    {
+        QTest::addColumn<QString>("field");
+        QTest::addColumn<QString>("value");
+        for (const char *repo : { "a/.", "a/..", "./a", "../a", "a//b", "", "/abs/x", "a/b/" })
+            QTest::addRow("repo %s", repo) << "repo" << repo;
+        for (const char *file : { "x/./y.bin", "x/../../y.bin", ".", "x//y.bin", "x/" })
+            QTest::addRow("file %s", file) << "file" << file;
+        for (const char *revision : { "..", "refs/./main", "" })
+            QTest::addRow("revision %s", revision) << "revision" << revision;
+        for (const char *name : { "a/.", "a/..", ".", "..", "", "/abs", "a/" })
+            QTest::addRow("local name %s", name) << "local" << name;
+    }
+    void dotAndEmptyPartsAreRefused()
+    {
+        QFETCH(QString, field);
+        QFETCH(QString, value);
+        const QString dir = freshDir();
+        core::HubDownloadOptions o = options(dir);
+        if (field == "repo")
+            o.repo = value.toStdString();
+        if (field == "file")
+            o.files = { value.toStdString() };
+        if (field == "revision")
+            o.revision = value.toStdString();
+        const auto error = captureError([&] {
+            if (field == "local") {
+                core::defaultModelDir(value.toStdString());
+            } else {
+                core::downloadFromHub(o);
+            }
+        });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), core::ErrorKind::Usage);
+        const QString what = error->what();
+        QVERIFY2(what.contains("invalid") && what.contains("'" + value + "'"), qPrintable(what));
+        QVERIFY(m_server->requests().empty());
+        QVERIFY(!QFileInfo::exists(dir));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestHubDownload)
