@@ -8,14 +8,15 @@
 //     unknown file: 404, X-Error-Code: EntryNotFound; another repository: RepoNotFound
 //   HEAD/GET /cdn/{file}: the bytes; "Range: bytes=N-" gives 206 (416 past the end).
 // Knobs to misbehave: cut a GET short, corrupt a file (the advertised hashes stay those of the
-// true bytes), ignore Range, send slowly, redirect resolve requests to the other host. Every
-// request is logged with the address it arrived at. One connection at a time,
-// "Connection: close" after each answer.
+// true bytes), announce a wrong size, send bytes past the end, ignore Range, send slowly,
+// redirect resolve requests to the other host. Every request is logged with the
+// address it arrived at. One connection at a time, "Connection: close" after each answer.
 #pragma once
 
 #include <QByteArray>
 #include <QCryptographicHash>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -43,6 +44,7 @@ struct HubRequest
     std::string range; // the Range header, or empty
     std::string authorization; // the Authorization header, or empty
     std::string host; // the address the connection arrived at: "127.0.0.1" or "127.0.0.2"
+    std::int64_t sent = 0; // body bytes of a file the server could send before the client left
 };
 
 class HubServer
@@ -98,6 +100,20 @@ public:
     {
         std::lock_guard lock(m_mutex);
         m_corrupt[file] = corrupt;
+    }
+    // HEAD announces `file` with `delta` more bytes than it has (X-Linked-Size, or Content-Length
+    // of a regular file); GET still sends the true bytes with their true length.
+    void setSizeSkew(const std::string &file, std::int64_t delta)
+    {
+        std::lock_guard lock(m_mutex);
+        m_skew[file] = delta;
+    }
+    // GETs of `file` send `bytes` zero bytes after its content (their Content-Length includes
+    // them), as a server streaming something else would.
+    void setTrailingBytes(const std::string &file, std::int64_t bytes)
+    {
+        std::lock_guard lock(m_mutex);
+        m_trailing[file] = bytes;
     }
     void setIgnoreRange(bool ignore) { m_ignoreRange = ignore; }
     // Answers resolve requests without "Authorization: Bearer <token>" with 401, as the Hub
@@ -278,6 +294,7 @@ private:
         {
             std::lock_guard lock(m_mutex);
             m_log.push_back(request);
+            m_current = m_log.size() - 1;
         }
         const bool withBody = request.method != "HEAD";
         const std::string &path = request.path;
@@ -312,11 +329,16 @@ private:
             }
             const std::string common = std::string("X-Repo-Commit: ") + kCommit + "\r\n";
             if (f->lfs) {
+                std::int64_t skew = 0;
+                {
+                    std::lock_guard lock(m_mutex);
+                    skew = m_skew[f->name];
+                }
                 return respond(fd, "302 Found",
                     common + "Location: /cdn/" + f->name + "\r\nX-Linked-Etag: \""
                         + sha256Hex(f->bytes)
-                        + "\"\r\nX-Linked-Size: " + std::to_string(f->bytes.size()) + "\r\nETag: \""
-                        + gitSha1Hex(f->bytes) + "\"\r\n",
+                        + "\"\r\nX-Linked-Size: " + std::to_string(f->bytes.size() + skew)
+                        + "\r\nETag: \"" + gitSha1Hex(f->bytes) + "\"\r\n",
                     "Found. Redirecting", withBody);
             }
             return sendContent(
@@ -331,8 +353,11 @@ private:
     {
         QByteArray body = file.bytes;
         std::optional<std::int64_t> cut;
+        std::int64_t extraLength = 0; // HEAD: the size skew; GET: the trailing bytes
         {
             std::lock_guard lock(m_mutex);
+            extraLength = request.method == "HEAD" ? (file.lfs ? 0 : m_skew[file.name])
+                                                   : m_trailing[file.name];
             if (m_corrupt[file.name] && !body.isEmpty())
                 body[body.size() / 2] = char(body[body.size() / 2] ^ 0x5a);
             if (request.method == "GET" && m_cuts.count(file.name)) {
@@ -355,18 +380,28 @@ private:
             headers += "Content-Range: bytes " + std::to_string(from) + "-"
                 + std::to_string(size - 1) + "/" + std::to_string(size) + "\r\n";
         }
-        const std::string head = "HTTP/1.1 " + status + "\r\n" + headers
-            + "Content-Length: " + std::to_string(size - from) + "\r\nConnection: close\r\n\r\n";
+        const std::string head = "HTTP/1.1 " + status + "\r\n" + headers + "Content-Length: "
+            + std::to_string(size - from + extraLength) + "\r\nConnection: close\r\n\r\n";
         if (!sendAll(fd, head.data(), head.size()) || request.method == "HEAD")
             return;
-        std::int64_t end = size;
+        std::int64_t end = size + extraLength; // past `size`: zero bytes
         if (cut)
             end = std::min(size, from + *cut);
-        const int chunk = m_chunk > 0 ? m_chunk.load() : int(size);
-        for (std::int64_t at = from; at < end; at += chunk) {
-            const std::int64_t n = std::min<std::int64_t>(chunk, end - at);
-            if (!sendAll(fd, body.constData() + at, std::size_t(n)))
+        static const QByteArray zeros(65536, '\0');
+        const std::int64_t chunk = m_chunk > 0 ? m_chunk.load() : std::int64_t(zeros.size());
+        for (std::int64_t at = from; at < end;) {
+            // Content and zero bytes never in one piece.
+            const std::int64_t n = at < size
+                ? std::min({ chunk, std::min(size, end) - at })
+                : std::min({ chunk, end - at, std::int64_t(zeros.size()) });
+            if (!sendAll(fd, at < size ? body.constData() + at : zeros.constData(), std::size_t(n)))
                 return; // the client went away (cancelled)
+            at += n;
+            {
+                std::lock_guard lock(m_mutex);
+                if (m_current < m_log.size())
+                    m_log[m_current].sent = at - from;
+            }
             if (m_pauseMs > 0)
                 std::this_thread::sleep_for(std::chrono::milliseconds(m_pauseMs.load()));
         }
@@ -387,6 +422,9 @@ private:
     std::vector<HubRequest> m_log;
     std::map<std::string, std::int64_t> m_cuts;
     std::map<std::string, bool> m_corrupt;
+    std::map<std::string, std::int64_t> m_skew;
+    std::map<std::string, std::int64_t> m_trailing;
+    std::size_t m_current = 0; // the request being answered, in m_log
     std::string m_token;
 };
 

@@ -137,27 +137,46 @@ struct CurlUrlDeleter
     void operator()(CURLU *u) const { curl_url_cleanup(u); }
 };
 
-// Who a URL talks to: "scheme://host:port", lower-case, with the scheme's default port when the
-// URL names none. Empty for a URL libcurl cannot parse.
-std::string originOf(const std::string &url)
+// One part of a URL (CURLUPART_HOST...), lower-case; empty when libcurl cannot parse the URL or
+// it has no such part.
+std::string urlPart(const std::string &url, CURLUPart which, unsigned flags = 0)
 {
     const std::unique_ptr<CURLU, CurlUrlDeleter> u(curl_url());
     if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
         return {};
-    const auto part = [&u](CURLUPart which, unsigned flags) {
-        char *text = nullptr;
-        std::string value;
-        if (curl_url_get(u.get(), which, &text, flags) == CURLUE_OK && text)
-            value = lower(text);
-        curl_free(text);
-        return value;
-    };
-    const std::string scheme = part(CURLUPART_SCHEME, 0);
-    const std::string host = part(CURLUPART_HOST, 0);
-    const std::string port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+    char *text = nullptr;
+    std::string value;
+    if (curl_url_get(u.get(), which, &text, flags) == CURLUE_OK && text)
+        value = lower(text);
+    curl_free(text);
+    return value;
+}
+
+// Who a URL talks to: "scheme://host:port", with the scheme's default port when the URL names
+// none. Empty for a URL libcurl cannot parse.
+std::string originOf(const std::string &url)
+{
+    const std::string scheme = urlPart(url, CURLUPART_SCHEME);
+    const std::string host = urlPart(url, CURLUPART_HOST);
+    const std::string port = urlPart(url, CURLUPART_PORT, CURLU_DEFAULT_PORT);
     if (scheme.empty() || host.empty() || port.empty())
         return {};
     return scheme + "://" + host + ":" + port;
+}
+
+// "host" or "host:port" of a URL, for messages.
+std::string hostOf(const std::string &url)
+{
+    const std::string port = urlPart(url, CURLUPART_PORT);
+    return urlPart(url, CURLUPART_HOST) + (port.empty() ? "" : ":" + port);
+}
+
+// The URL a handle ended at (after redirects).
+std::string effectiveUrl(CURL *c)
+{
+    char *url = nullptr;
+    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &url);
+    return url ? url : "";
 }
 
 // One downloadFromHub() call.
@@ -385,6 +404,7 @@ struct Transfer
     bool decided = false; // the status of the final response has been looked at
     bool httpError = false; // the final response is an error: its body is not file content
     bool badRange = false; // a 206 that does not start at `offset`
+    bool tooLong = false; // the body went past the size the HEAD announced
     int writeError = 0; // errno of a failed write
     std::exception_ptr callbackError; // thrown by the progress callback
     Clock::time_point start = Clock::now();
@@ -444,6 +464,12 @@ extern "C" std::size_t onBody(char *data, std::size_t size, std::size_t count, v
     }
     if (t->httpError)
         return bytes; // an error page: dropped
+    // Never past the announced size: a server that streams on is stopped at once, not after
+    // the whole stream (issue 17, defect 6).
+    if (t->remote->size >= 0 && t->done() + std::int64_t(bytes) > t->remote->size) {
+        t->tooLong = true;
+        return 0;
+    }
     std::size_t left = bytes;
     while (left > 0) {
         const ssize_t n = ::write(t->fd, data + (bytes - left), left);
@@ -488,9 +514,10 @@ enum class TransferOutcome { Complete, Cancelled, RangeNotSatisfiable };
 // GETs the rest of `remote` into `part` (which holds `offset` bytes): Range "bytes=offset-"
 // when offset > 0. Returns once the server has sent its body; throws on failures.
 // `kept` is set to the bytes of the earlier partial file that stayed (0 when the server
-// ignored the Range and sent the whole file).
+// ignored the Range and sent the whole file); `whole` to whether the response announced its
+// length and sent all of it (so that a file still short is no interruption to resume).
 TransferOutcome transfer(const Remote &remote, const fs::path &part, const fs::path &target,
-    Session &s, std::int64_t &kept)
+    Session &s, std::int64_t &kept, bool &whole)
 {
     std::error_code ec;
     const std::int64_t offset = fs::exists(part, ec) ? std::int64_t(fs::file_size(part, ec)) : 0;
@@ -531,6 +558,9 @@ TransferOutcome transfer(const Remote &remote, const fs::path &part, const fs::p
     const CURLcode rc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_off_t length = -1;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    whole = rc == CURLE_OK && length >= 0;
     syncAndClose(fd, part);
     kept = t.offset;
 
@@ -538,6 +568,14 @@ TransferOutcome transfer(const Remote &remote, const fs::path &part, const fs::p
         std::rethrow_exception(t.callbackError);
     if (rc == CURLE_ABORTED_BY_CALLBACK && s.options.stop.stop_requested())
         return TransferOutcome::Cancelled;
+    if (t.tooLong) {
+        fs::remove(part, ec);
+        throw Error(ErrorKind::Io,
+            hostOf(effectiveUrl(c)) + " sent more than the " + std::to_string(remote.size)
+                + " bytes announced for this file; the transfer was stopped there and the "
+                  "partial file deleted",
+            target);
+    }
     if (t.writeError)
         throw Error(ErrorKind::Io, "cannot write: " + errnoText(t.writeError), part);
     if (t.badRange) {
@@ -610,11 +648,12 @@ std::optional<HubFileResult> fetch(const Remote &remote, Session &s)
     }
     result.resumedFrom = have;
     result.downloaded = true;
+    bool whole = false;
     if (remote.size < 0 || have < remote.size) {
-        TransferOutcome outcome = transfer(remote, part, target, s, result.resumedFrom);
+        TransferOutcome outcome = transfer(remote, part, target, s, result.resumedFrom, whole);
         if (outcome == TransferOutcome::RangeNotSatisfiable) {
             fs::remove(part, ec);
-            outcome = transfer(remote, part, target, s, result.resumedFrom);
+            outcome = transfer(remote, part, target, s, result.resumedFrom, whole);
         }
         if (outcome == TransferOutcome::Cancelled)
             return std::nullopt;
@@ -622,7 +661,8 @@ std::optional<HubFileResult> fetch(const Remote &remote, Session &s)
             throw Error(ErrorKind::Io, "the server refuses every byte range (HTTP 416)", target);
     }
     const std::int64_t size = std::int64_t(fs::file_size(part, ec));
-    if (remote.size >= 0 && size < remote.size) { // the server closed early without an error
+    // The server closed early without an error (and without a length that says so): resumable.
+    if (remote.size >= 0 && size < remote.size && !whole) {
         throw Error(ErrorKind::Io,
             "the transfer stopped after " + std::to_string(size) + " of "
                 + std::to_string(remote.size) + " bytes; run the download again to resume it",
@@ -632,11 +672,17 @@ std::optional<HubFileResult> fetch(const Remote &remote, Session &s)
     if ((remote.size >= 0 && size != remote.size) || actual != remote.hash) {
         fs::remove(part, ec);
         std::ostringstream m;
-        m << "checksum mismatch: expected " << remote.algorithm << " " << remote.hash;
-        if (remote.size >= 0)
-            m << " (" << remote.size << " bytes)";
-        m << ", got " << actual << " (" << size
-          << " bytes); the damaged download was deleted, run the download again";
+        if (actual == remote.hash) { // the content is as announced, its size is not
+            m << "size mismatch: expected " << remote.size << " bytes, got " << size << " (the "
+              << remote.algorithm
+              << " matches); the server announces a wrong size, the download was deleted";
+        } else {
+            m << "checksum mismatch: expected " << remote.algorithm << " " << remote.hash;
+            if (remote.size >= 0)
+                m << " (" << remote.size << " bytes)";
+            m << ", got " << actual << " (" << size
+              << " bytes); the damaged download was deleted, run the download again";
+        }
         throw Error(ErrorKind::Format, m.str(), target);
     }
     publish(part, target);

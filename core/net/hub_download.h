@@ -81,9 +81,11 @@ struct HubDownloadResult
 // core::Error naming the file or folder: unreachable endpoint with some file missing
 // (ErrorKind::Io, "you may be offline"), HTTP 401/403/404 and other
 // HTTP failures (Io), an interrupted transfer (Io; the partial file stays for a resume), a
-// checksum mismatch (Format; the partial file is deleted, the message has both hashes), a file
-// that cannot be written (Io), an invalid repository id, revision or file name ('.', '..' or
-// empty parts, absolute; Usage). Blocks the calling thread.
+// server sending more than the size it announced (Io; stopped there, the partial file is
+// deleted), a checksum mismatch (Format; the partial file is deleted, the message has both
+// hashes, or both sizes when only the size differs), a file that cannot be written (Io), an invalid
+// repository id, revision or file name ('.', '..' or empty parts, absolute; Usage). Blocks the
+// calling thread.
 HubDownloadResult downloadFromHub(const HubDownloadOptions &options);
 
 // options.endpoint, or $HF_ENDPOINT, or https://huggingface.co, without a trailing '/'.

@@ -178,6 +178,79 @@ private Q_SLOTS:
         QVERIFY(!QFile::exists(dir + "/config.json.incomplete"));
     }
 
+    // Issue 17, defect 6: a server streaming past the announced size had 200 MB written before
+    // the checksum refused it. The transfer stops at the announced size and leaves no file.
+    void streamPastTheSizeIsStopped()
+    {
+        constexpr std::int64_t kTrailing = std::int64_t(64) << 20;
+        const std::int64_t size = m_served.weights.size();
+        m_server->setTrailingBytes("model.safetensors", kTrailing);
+        const QString dir = freshDir();
+        core::HubDownloadOptions o = options(dir);
+        std::int64_t mostDone = 0;
+        o.progress = [&](const core::DownloadProgress &p) {
+            if (p.file == "model.safetensors")
+                mostDone = std::max(mostDone, p.done);
+        };
+        const auto error = captureError([&] { core::downloadFromHub(o); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), core::ErrorKind::Io);
+        const QString what = error->what();
+        QVERIFY2(what.contains("model.safetensors") && what.contains("127.0.0.1")
+                && what.contains(QStringLiteral("more than the %1 bytes").arg(size))
+                && !what.contains('\n'),
+            qPrintable(what));
+        QVERIFY2(mostDone <= size, qPrintable(QString::number(mostDone)));
+        QVERIFY(!QFile::exists(dir + "/model.safetensors.incomplete"));
+        QVERIFY(!QFile::exists(dir + "/model.safetensors"));
+        // The client hung up at the size: the server could not send its stream.
+        const auto gets = m_server->gets("model.safetensors");
+        QVERIFY(!gets.empty());
+        QVERIFY2(
+            gets.back().sent < size + kTrailing, qPrintable(QString::number(gets.back().sent)));
+    }
+
+    // Issue 17: a file whose size alone differs from the announced one printed the same hash as
+    // expected and got. Larger than announced: stopped there; smaller (and the response says it
+    // is whole): the two sizes, not a resume that cannot help.
+    void sizeOnlyMismatchSaysTheSizes_data()
+    {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<qint64>("skew");
+        for (const char *file : { "model.safetensors", "config.json" }) {
+            QTest::addRow("%s announced larger", file) << file << qint64(10);
+            QTest::addRow("%s announced smaller", file) << file << qint64(-10);
+        }
+    }
+    void sizeOnlyMismatchSaysTheSizes()
+    {
+        QFETCH(QString, file);
+        QFETCH(qint64, skew);
+        const QByteArray &bytes = file == "config.json" ? m_served.config : m_served.weights;
+        const qint64 size = bytes.size();
+        m_server->setSizeSkew(file.toStdString(), skew);
+        const QString dir = freshDir();
+        const auto error = captureError([&] { core::downloadFromHub(options(dir)); });
+        QVERIFY(error);
+        const QString what = error->what();
+        QVERIFY2(what.contains(file) && !what.contains('\n'), qPrintable(what));
+        if (skew > 0) {
+            QCOMPARE(error->kind(), core::ErrorKind::Format);
+            QVERIFY2(what.contains(
+                         QStringLiteral("expected %1 bytes, got %2").arg(size + skew).arg(size)),
+                qPrintable(what));
+        } else {
+            QCOMPARE(error->kind(), core::ErrorKind::Io);
+            QVERIFY2(what.contains(QStringLiteral("more than the %1 bytes").arg(size + skew)),
+                qPrintable(what));
+        }
+        for (const std::string &hash :
+            { HubServer::sha256Hex(bytes), HubServer::gitSha1Hex(bytes) })
+            QVERIFY2(what.count(QString::fromStdString(hash)) <= 1, qPrintable(what));
+        QVERIFY(!QFile::exists(dir + "/" + file + ".incomplete"));
+        QVERIFY(!QFile::exists(dir + "/" + file));
+    }
+
     void serverIgnoringRangeRestarts()
     {
         const QString dir = freshDir();
