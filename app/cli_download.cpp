@@ -134,6 +134,7 @@ int cmdDownload(const Args &args)
     core::checkHubPath("repository id", o.repo);
     core::checkHubPath("revision", o.revision);
     o.endpoint = core::resolveHubEndpoint(args.value("endpoint"));
+    o.timeoutSeconds = core::resolveHubTimeout();
     o.dest =
         args.has("out") ? std::filesystem::path(args.value("out")) : core::defaultModelDir(name);
     ProgressLine line;
@@ -202,7 +203,9 @@ std::vector<Command> downloadCommands()
         "REPO_ID names another repository with the same files. --out DIR (default:\n"
         "$XDG_DATA_HOME/astpeft/models/NAME, or ~/.local/share/astpeft/models/NAME).\n"
         "--endpoint URL downloads from a mirror (default: $HF_ENDPOINT, or\n"
-        "https://huggingface.co); $HF_TOKEN is sent for gated or private repositories.\n"
+        "https://huggingface.co); $HF_TOKEN is sent for gated or private repositories, to the\n"
+        "endpoint's host only. A server that does not answer within $HF_HUB_DOWNLOAD_TIMEOUT\n"
+        "seconds (default 30), or sends under 1 kB/s over that long, fails the download.\n"
         "Each file is checked against the server's sha256 (git blob id for small files) before\n"
         "it is put in place; an interrupted download (Ctrl-C, lost connection) resumes where it\n"
         "stopped when the command is run again, and files already there are not fetched again.\n"

@@ -8,8 +8,8 @@
 //     unknown file: 404, X-Error-Code: EntryNotFound; another repository: RepoNotFound
 //   HEAD/GET /cdn/{file}: the bytes; "Range: bytes=N-" gives 206 (416 past the end).
 // Knobs to misbehave: cut a GET short, corrupt a file (the advertised hashes stay those of the
-// true bytes), announce a wrong size, send bytes past the end, ignore Range, send slowly,
-// redirect resolve requests to the other host. Every request is logged with the
+// true bytes), announce a wrong size, send bytes past the end, ignore Range, send slowly, leave
+// HEADs unanswered, redirect resolve requests to the other host. Every request is logged with the
 // address it arrived at. One connection at a time, "Connection: close" after each answer.
 #pragma once
 
@@ -127,6 +127,8 @@ public:
     // same path on 127.0.0.2 (as a renamed repository moved to another host would), which
     // then answers them as usual.
     void setRedirectToOtherHost(bool redirect) { m_redirectToOther = redirect; }
+    // Leaves HEAD requests unanswered until the client gives up (a server that hangs).
+    void setHangHeads(bool hang) { m_hangHeads = hang; }
     // Sends bodies `chunk` bytes at a time with `pauseMs` between chunks (0: at once).
     void setThrottle(int chunk, int pauseMs)
     {
@@ -297,6 +299,15 @@ private:
             m_current = m_log.size() - 1;
         }
         const bool withBody = request.method != "HEAD";
+        if (!withBody && m_hangHeads) {
+            while (!m_stop) { // until the client hangs up
+                pollfd p { fd, POLLIN, 0 };
+                char byte;
+                if (::poll(&p, 1, 50) > 0 && ::recv(fd, &byte, 1, 0) <= 0)
+                    return;
+            }
+            return;
+        }
         const std::string &path = request.path;
         const std::string resolve = "/" + m_repo + "/resolve/";
         std::string token;
@@ -416,6 +427,7 @@ private:
     std::atomic<bool> m_stop { false };
     std::atomic<bool> m_ignoreRange { false };
     std::atomic<bool> m_redirectToOther { false };
+    std::atomic<bool> m_hangHeads { false };
     std::atomic<int> m_chunk { 0 };
     std::atomic<int> m_pauseMs { 0 };
     mutable std::mutex m_mutex;

@@ -34,7 +34,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char *kDefaultEndpoint = "https://huggingface.co";
 constexpr long kConnectTimeoutSeconds = 30;
-constexpr long kStallSeconds = 60; // a transfer with no byte for this long fails (resumable)
+constexpr int kDefaultTimeoutSeconds = 30; // HubDownloadOptions::timeoutSeconds
+constexpr int kMaxTimeoutSeconds = 24 * 3600;
+// A transfer that gets fewer bytes than this per second over the timeout fails (resumable).
+constexpr std::int64_t kMinBytesPerSecond = 1024;
 constexpr auto kReportInterval = std::chrono::milliseconds(100);
 
 std::string lower(std::string s)
@@ -186,6 +189,7 @@ struct Session
     std::string endpoint;
     std::string endpointOrigin; // originOf(endpoint): the only one the token goes to
     std::string token;
+    int timeoutSeconds = kDefaultTimeoutSeconds; // as resolved
     std::int64_t allTotal = 0;
     std::int64_t allDoneBefore = 0; // bytes of the files finished so far
     std::int64_t transferred = 0;
@@ -229,12 +233,21 @@ std::string offlineMessage(const std::string &endpoint, const std::string &detai
     return m.str();
 }
 
-// Thrown by lookUp() when the endpoint cannot be reached at all; downloadFromHub() turns it
-// into an offline result (every file already complete) or into the offline core::Error.
+// Thrown by lookUp() when the endpoint cannot be reached at all or does not answer;
+// downloadFromHub() turns it into an offline result (every file already complete) or into a
+// core::Error.
 struct Unreachable
 {
-    std::string detail; // libcurl's text
+    std::string detail; // why, in a few words: libcurl's text, or "HOST did not answer..."
+    std::string message; // the whole error message
 };
+
+// Whether a handle got connected (a timeout after that is the server not answering).
+bool connected(CURL *c)
+{
+    curl_off_t micros = 0;
+    return curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &micros) == CURLE_OK && micros > 0;
+}
 
 bool isConnectionFailure(CURLcode rc)
 {
@@ -277,9 +290,10 @@ std::string curlDetail(CURLcode rc, const char *errorBuffer)
     throw Error(ErrorKind::Io, m.str());
 }
 
-// Options every request shares. `errorBuffer` must outlive the handle.
-CurlHandle newRequest(
-    const std::string &url, Response &response, curl_slist *headers, char *errorBuffer)
+// Options every request shares. `errorBuffer` must outlive the handle. Connecting may take up
+// to the timeout (30 s at most); what comes after is each request's own deadline.
+CurlHandle newRequest(const std::string &url, Response &response, curl_slist *headers,
+    char *errorBuffer, const Session &s)
 {
     CurlHandle curl(curl_easy_init());
     if (!curl)
@@ -292,9 +306,8 @@ CurlHandle newRequest(
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &response);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errorBuffer);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, kConnectTimeoutSeconds);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, kStallSeconds);
+    curl_easy_setopt(
+        c, CURLOPT_CONNECTTIMEOUT, std::min<long>(kConnectTimeoutSeconds, s.timeoutSeconds));
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
@@ -334,8 +347,9 @@ Remote lookUp(const std::string &file, Session &s)
         Response response;
         char errorBuffer[CURL_ERROR_SIZE] = {};
         const Slist headers = requestHeaders(s, url); // each hop: it may lead to another host
-        CurlHandle curl = newRequest(url, response, headers.get(), errorBuffer);
+        CurlHandle curl = newRequest(url, response, headers.get(), errorBuffer, s);
         curl_easy_setopt(curl.get(), CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, long(s.timeoutSeconds)); // connect included
         curl_easy_setopt(curl.get(), CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(curl.get(), CURLOPT_XFERINFOFUNCTION, onStopCheck);
         curl_easy_setopt(curl.get(), CURLOPT_XFERINFODATA, &o.stop);
@@ -343,8 +357,19 @@ Remote lookUp(const std::string &file, Session &s)
         if (rc == CURLE_ABORTED_BY_CALLBACK)
             return {};
         if (rc != CURLE_OK) {
-            if (isConnectionFailure(rc) || rc == CURLE_OPERATION_TIMEDOUT)
-                throw Unreachable { curlDetail(rc, errorBuffer) };
+            if (isConnectionFailure(rc)
+                || (rc == CURLE_OPERATION_TIMEDOUT && !connected(curl.get()))) {
+                const std::string detail = curlDetail(rc, errorBuffer);
+                throw Unreachable { detail, offlineMessage(s.endpoint, detail) };
+            }
+            if (rc == CURLE_OPERATION_TIMEDOUT) { // connected, but no answer: not offline
+                const std::string detail = hostOf(url) + " did not answer within "
+                    + std::to_string(s.timeoutSeconds) + " s";
+                throw Unreachable { detail,
+                    detail + " (asked about " + file + " of " + o.repo
+                        + "); try again later, or download through a mirror: set HF_ENDPOINT to "
+                          "its URL (or pass --endpoint URL to astpeft download)" };
+            }
             throw Error(ErrorKind::Io,
                 "cannot ask " + s.endpoint + " about " + file + ": " + curlDetail(rc, errorBuffer));
         }
@@ -405,6 +430,10 @@ struct Transfer
     bool httpError = false; // the final response is an error: its body is not file content
     bool badRange = false; // a 206 that does not start at `offset`
     bool tooLong = false; // the body went past the size the HEAD announced
+    bool stalled = false; // fewer than kMinBytesPerSecond over the timeout
+    std::int64_t stallBytes = 0; // what came in that window
+    Clock::time_point windowStart = Clock::now(); // of the current progress window
+    std::int64_t windowWritten = 0; // `written` at windowStart
     int writeError = 0; // errno of a failed write
     std::exception_ptr callbackError; // thrown by the progress callback
     Clock::time_point start = Clock::now();
@@ -491,6 +520,20 @@ extern "C" int onTransferProgress(void *user, curl_off_t, curl_off_t, curl_off_t
     auto *t = static_cast<Transfer *>(user);
     if (t->session->options.stop.stop_requested())
         return 1;
+    // Too little progress over a whole window (the timeout) fails; libcurl calls this about
+    // once a second even when nothing arrives. Connecting has its own timeout.
+    const auto now = Clock::now();
+    if (!connected(t->curl)) {
+        t->windowStart = now;
+    } else if (now - t->windowStart >= std::chrono::seconds(t->session->timeoutSeconds)) {
+        t->stallBytes = t->written - t->windowWritten;
+        if (t->stallBytes < kMinBytesPerSecond * t->session->timeoutSeconds) {
+            t->stalled = true;
+            return 1;
+        }
+        t->windowStart = now;
+        t->windowWritten = t->written;
+    }
     try {
         t->report(false);
     } catch (...) { // never through libcurl's C frames
@@ -531,7 +574,7 @@ TransferOutcome transfer(const Remote &remote, const fs::path &part, const fs::p
     Response response;
     char errorBuffer[CURL_ERROR_SIZE] = {};
     const Slist headers = requestHeaders(s, remote.url);
-    CurlHandle curl = newRequest(remote.url, response, headers.get(), errorBuffer);
+    CurlHandle curl = newRequest(remote.url, response, headers.get(), errorBuffer, s);
     Transfer t;
     t.session = &s;
     t.remote = &remote;
@@ -578,6 +621,19 @@ TransferOutcome transfer(const Remote &remote, const fs::path &part, const fs::p
     }
     if (t.writeError)
         throw Error(ErrorKind::Io, "cannot write: " + errnoText(t.writeError), part);
+    if (t.stalled) {
+        std::ostringstream m;
+        m << hostOf(effectiveUrl(c)) << " sent " << t.stallBytes << " bytes in the last "
+          << s.timeoutSeconds << " s (at least " << kMinBytesPerSecond
+          << " bytes/s needed); the transfer stopped after " << t.done() << " of ";
+        if (remote.size >= 0) {
+            m << remote.size;
+        } else {
+            m << "?";
+        }
+        m << " bytes, run the download again to resume it";
+        throw Error(ErrorKind::Io, m.str(), target);
+    }
     if (t.badRange) {
         fs::remove(part, ec);
         throw Error(ErrorKind::Io,
@@ -755,6 +811,29 @@ void checkHubPath(const std::string &what, const std::string &value)
     }
 }
 
+int resolveHubTimeout(int seconds)
+{
+    const auto bad = [](const std::string &what) {
+        return Error(ErrorKind::Usage,
+            what + " must be a whole number of seconds from 1 to "
+                + std::to_string(kMaxTimeoutSeconds));
+    };
+    if (seconds < 0 || seconds > kMaxTimeoutSeconds)
+        throw bad("the download timeout (" + std::to_string(seconds) + ")");
+    if (seconds > 0)
+        return seconds;
+    const char *env = std::getenv("HF_HUB_DOWNLOAD_TIMEOUT");
+    if (!env || !*env)
+        return kDefaultTimeoutSeconds;
+    char *end = nullptr;
+    errno = 0;
+    const long value = std::strtol(env, &end, 10);
+    if (errno != 0 || *end != '\0' || !std::isdigit(static_cast<unsigned char>(*env)) || value < 1
+        || value > kMaxTimeoutSeconds)
+        throw bad("HF_HUB_DOWNLOAD_TIMEOUT ('" + std::string(env) + "')");
+    return int(value);
+}
+
 HubDownloadResult downloadFromHub(const HubDownloadOptions &options)
 {
     checkHubPath("repository id", options.repo);
@@ -772,6 +851,7 @@ HubDownloadResult downloadFromHub(const HubDownloadOptions &options)
         .endpointOrigin = {},
         .token = options.token };
     s.endpointOrigin = originOf(s.endpoint);
+    s.timeoutSeconds = resolveHubTimeout(options.timeoutSeconds);
     if (s.token.empty()) {
         if (const char *env = std::getenv("HF_TOKEN"))
             s.token = env;
@@ -807,7 +887,7 @@ HubDownloadResult downloadFromHub(const HubDownloadOptions &options)
     } catch (const Unreachable &u) {
         // Offline: a folder downloaded earlier is usable as it is, just not re-checked.
         if (!allComplete(files, options.dest))
-            throw Error(ErrorKind::Io, offlineMessage(s.endpoint, u.detail));
+            throw Error(ErrorKind::Io, u.message);
         result.offline = true;
         result.offlineReason = u.detail;
         result.commit.clear();

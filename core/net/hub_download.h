@@ -41,7 +41,14 @@ struct HubDownloadOptions
     // also holds the weights.
     std::vector<std::string> files {};
     std::filesystem::path dest {}; // created if needed
-    std::string token {}; // "" = $HF_TOKEN (sent as a bearer token; none without either)
+    // "" = $HF_TOKEN. Sent as a bearer token (none without either), only to the endpoint's
+    // host (scheme, host and port), never along a redirect to another one.
+    std::string token {};
+    // 0 = $HF_HUB_DOWNLOAD_TIMEOUT, or 30. A server that does not answer a HEAD within this many
+    // seconds fails it (connected but silent: "HOST did not answer within N s"; not connected:
+    // the offline error); a transfer that gets under 1 kB/s over this many seconds fails
+    // (resumable). From 1 to 86400.
+    int timeoutSeconds = 0;
     std::function<void(const DownloadProgress &)> progress {};
     // Stops the transfer within about a second; the partial file stays for a later resume.
     std::stop_token stop {};
@@ -65,9 +72,10 @@ struct HubDownloadResult
     std::vector<HubFileResult> files {}; // the completed ones, in download order
     std::int64_t bytesTransferred = 0; // over the network in this call
     bool cancelled = false; // options.stop was requested: the folder is incomplete
-    // The endpoint could not be reached (refused, no DNS, timed out) but every requested file
-    // was already complete in dest (present, no ".incomplete" beside it): they are returned
-    // as they are, NOT re-checked against the server (their checksum is "", commit is "").
+    // The endpoint could not be reached (refused, no DNS, connecting timed out, or no answer to
+    // a HEAD within the timeout) but every requested file was already complete in dest (present,
+    // no ".incomplete" beside it): they are returned as they are, NOT re-checked against the
+    // server (their checksum is "", commit is "").
     bool offline = false;
     std::string offlineReason {}; // why the endpoint could not be reached, when offline
 };
@@ -79,17 +87,21 @@ struct HubDownloadResult
 // right checksum is not downloaded again. When the endpoint cannot be reached but every file
 // is already complete in dest, returns them without network with `offline` set. Throws
 // core::Error naming the file or folder: unreachable endpoint with some file missing
-// (ErrorKind::Io, "you may be offline"), HTTP 401/403/404 and other
-// HTTP failures (Io), an interrupted transfer (Io; the partial file stays for a resume), a
-// server sending more than the size it announced (Io; stopped there, the partial file is
-// deleted), a checksum mismatch (Format; the partial file is deleted, the message has both
-// hashes, or both sizes when only the size differs), a file that cannot be written (Io), an invalid
-// repository id, revision or file name ('.', '..' or empty parts, absolute; Usage). Blocks the
-// calling thread.
+// (ErrorKind::Io, "you may be offline"), an endpoint that does not answer in time (Io, "HOST did
+// not answer within N s"), HTTP 401/403/404 and other HTTP failures (Io), an interrupted or
+// stalled transfer (Io; the partial file stays for a resume), a server sending more than the
+// size it announced (Io; stopped there, the partial file is deleted), a checksum mismatch
+// (Format; the partial file is deleted, the message has both hashes, or both sizes when only
+// the size differs), a file that cannot be written (Io), an invalid repository id, revision or
+// file name ('.', '..' or empty parts, absolute; Usage). Blocks the calling thread.
 HubDownloadResult downloadFromHub(const HubDownloadOptions &options);
 
 // options.endpoint, or $HF_ENDPOINT, or https://huggingface.co, without a trailing '/'.
 std::string resolveHubEndpoint(const std::string &endpoint = {});
+
+// options.timeoutSeconds when positive, or $HF_HUB_DOWNLOAD_TIMEOUT, or 30. Throws core::Error
+// (Usage) for a value outside 1..86400 or a variable that is not a whole number.
+int resolveHubTimeout(int seconds = 0);
 
 // Throws core::Error (Usage) naming `what` and `value` unless `value` (a repository id, revision,
 // file name or local folder name) is a relative '/'-separated path whose parts are neither

@@ -173,6 +173,35 @@ private Q_SLOTS:
         QVERIFY2(missing.err.contains("you may be offline"), missing.err.constData());
     }
 
+    // Issue 17: a server sending 2 bytes/s kept `download` busy for minutes; a HEAD without an
+    // answer said "you may be offline". $HF_HUB_DOWNLOAD_TIMEOUT (1 s here) bounds both.
+    void stalledAndSilentServers()
+    {
+        m_env.insert("HF_HUB_DOWNLOAD_TIMEOUT", "1");
+        const QString dir = freshDir();
+        const QStringList args { "download", "ast-audioset", "--endpoint", endpoint(), "--out",
+            dir };
+        const QString host = QStringLiteral("127.0.0.1:%1").arg(m_server->port());
+        m_server->setThrottle(2, 1000);
+        ASTPEFT_RUN_EXPECT(run, stalled, args, 1);
+        QVERIFY2(stalled.err.contains((host + " sent ").toUtf8())
+                && stalled.err.contains("in the last 1 s") && stalled.err.contains("resume"),
+            stalled.err.constData());
+        QVERIFY(QFile::exists(dir + "/model.safetensors.incomplete"));
+
+        m_server->setThrottle(0, 0);
+        m_server->setHangHeads(true);
+        ASTPEFT_RUN_EXPECT(run, silent, args, 1);
+        QVERIFY2(silent.err.contains((host + " did not answer within 1 s").toUtf8())
+                && !silent.err.contains("offline"),
+            silent.err.constData());
+
+        m_env.insert("HF_HUB_DOWNLOAD_TIMEOUT", "soon");
+        ASTPEFT_RUN_EXPECT(run, bad, args, 2);
+        QVERIFY2(
+            isOneLine(bad.err) && bad.err.contains("HF_HUB_DOWNLOAD_TIMEOUT"), bad.err.constData());
+    }
+
     void usageErrors()
     {
         ASTPEFT_RUN_EXPECT(run, unknown, (QStringList { "download", "nope" }), 2);

@@ -251,6 +251,69 @@ private Q_SLOTS:
         QVERIFY(!QFile::exists(dir + "/" + file));
     }
 
+    // Issue 17, defect 6: a server sending 2 bytes/s kept the download busy for minutes. Under
+    // 1 kB/s over the timeout (1 s here) fails, naming the host and what it sent; the partial
+    // file stays for a resume.
+    void stalledTransferFails()
+    {
+        m_server->setThrottle(2, 1000);
+        const QString dir = freshDir();
+        core::HubDownloadOptions o = options(dir);
+        o.timeoutSeconds = 1;
+        const auto error = captureError([&] { core::downloadFromHub(o); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), core::ErrorKind::Io);
+        const QString what = error->what();
+        QVERIFY2(what.contains("model.safetensors")
+                && what.contains(QStringLiteral("127.0.0.1:%1 sent ").arg(m_server->port()))
+                && what.contains(" bytes in the last 1 s") && what.contains("resume")
+                && !what.contains('\n'),
+            qPrintable(what));
+        QVERIFY(QFile::exists(dir + "/model.safetensors.incomplete"));
+        QVERIFY(!QFile::exists(dir + "/model.safetensors"));
+
+        m_server->setThrottle(0, 0); // resumes
+        core::downloadFromHub(options(dir));
+        m_served.verifyFolder(dir);
+    }
+
+    // Issue 17: a HEAD that got no answer said "you may be offline". It says the host did not
+    // answer within the timeout, here from $HF_HUB_DOWNLOAD_TIMEOUT.
+    void silentServerIsNotOffline()
+    {
+        m_server->setHangHeads(true);
+        qputenv("HF_HUB_DOWNLOAD_TIMEOUT", "1");
+        const auto error = captureError([&] { core::downloadFromHub(options(freshDir())); });
+        qunsetenv("HF_HUB_DOWNLOAD_TIMEOUT");
+        QVERIFY(error);
+        QCOMPARE(error->kind(), core::ErrorKind::Io);
+        const QString what = error->what();
+        QVERIFY2(what.contains(
+                     QStringLiteral("127.0.0.1:%1 did not answer within 1 s").arg(m_server->port()))
+                && !what.contains("offline") && !what.contains('\n'),
+            qPrintable(what));
+    }
+
+    void badTimeoutIsRefused()
+    {
+        core::HubDownloadOptions o = options(freshDir());
+        o.timeoutSeconds = -1;
+        auto error = captureError([&] { core::downloadFromHub(o); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), core::ErrorKind::Usage);
+        for (const char *value : { "0", "ten", "5s", "-3", "999999" }) {
+            qputenv("HF_HUB_DOWNLOAD_TIMEOUT", value);
+            error = captureError([&] { core::downloadFromHub(options(freshDir())); });
+            qunsetenv("HF_HUB_DOWNLOAD_TIMEOUT");
+            QVERIFY2(error, value);
+            QCOMPARE(error->kind(), core::ErrorKind::Usage);
+            QVERIFY2(QString(error->what())
+                         .contains(QStringLiteral("HF_HUB_DOWNLOAD_TIMEOUT ('%1')").arg(value)),
+                error->what());
+        }
+        QVERIFY(m_server->requests().empty());
+    }
+
     void serverIgnoringRangeRestarts()
     {
         const QString dir = freshDir();
