@@ -585,8 +585,8 @@ private Q_SLOTS:
         } catch (const Error &e) {
             QCOMPARE(e.kind(), ErrorKind::Model);
             QCOMPARE(e.file(), dir / "config.json");
-            QVERIFY2(QString(e.what()).contains("parameters but model.safetensors holds"),
-                e.what());
+            QVERIFY2(
+                QString(e.what()).contains("parameters but model.safetensors holds"), e.what());
         }
     }
 
