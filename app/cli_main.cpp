@@ -45,11 +45,13 @@ core::ClassifierOptions classifierOptions(const Args &args)
 }
 
 // --channel K keeps channel K (0-based) instead of averaging all channels, as the paper does
-// for UrbanSound8K (channel 0).
-core::DecodeOptions decodeOptions(const Args &args, int rate)
+// for UrbanSound8K (channel 0). Only the seconds that `fe`'s maxLength frames cover are decoded
+// (and a second more, so that resampling sees what follows them); all of it at maxLength 0.
+core::DecodeOptions decodeOptions(const Args &args, const core::FrontEnd &fe)
 {
     const int channel = args.intValue("channel", -1, { 0, core::kChannelRange.max });
-    return { .targetRate = rate, .channel = channel };
+    const double seconds = fe.maxLength > 0 ? core::fbankSeconds(fe.maxLength, fe.fbank) + 1 : 0;
+    return { .targetRate = fe.fbank.sampleRate, .channel = channel, .maxSeconds = seconds };
 }
 
 json configJson(const core::AstConfig &c)
@@ -108,10 +110,7 @@ int cmdFbank(const Args &args)
     core::FrontEnd fe;
     fe.maxLength = args.intValue("max-length", 1024, core::kMaxLengthRange);
     fe.normalize = !args.has("raw");
-    core::DecodeOptions decode = decodeOptions(args, fe.fbank.sampleRate);
-    if (fe.maxLength > 0) // only the seconds the frames cover (and a second for resampling)
-        decode.maxSeconds = core::fbankSeconds(fe.maxLength, fe.fbank) + 1.0;
-    const core::Audio audio = core::decodeAudio(args.positional[0], decode);
+    const core::Audio audio = core::decodeAudio(args.positional[0], decodeOptions(args, fe));
     core::FeatureMatrix f;
     try {
         f = core::extractFeatures(audio.samples, fe);
@@ -145,11 +144,9 @@ int cmdPredict(const Args &args)
         throw UsageError("--top-k must be at least 1");
     const core::AstClassifier model(args.positional[0], classifierOptions(args));
     const core::FrontEnd fe = model.frontEnd();
-    // The model scores the first maxLength frames: only those seconds are decoded (and a
-    // second more, so that resampling sees what follows them), whatever the file's length.
+    // The model scores the first maxLength frames, whatever the file's length.
     const double window = core::fbankSeconds(fe.maxLength, fe.fbank);
-    core::DecodeOptions decode = decodeOptions(args, fe.fbank.sampleRate);
-    decode.maxSeconds = window + 1.0;
+    const core::DecodeOptions decode = decodeOptions(args, fe);
     const bool asJson = args.has("json");
     int status = kExitOk;
     for (std::size_t i = 1; i < args.positional.size(); ++i) {
