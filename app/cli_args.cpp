@@ -19,6 +19,13 @@ int Args::intValue(const std::string &name, int fallback) const
                               : asUsage([&] { return core::flagInteger(name, it->second); });
 }
 
+int Args::intValue(const std::string &name, int fallback, core::IntRange range) const
+{
+    const auto it = values.find(name);
+    return it == values.end() ? fallback
+                              : asUsage([&] { return core::flagInteger(name, it->second, range); });
+}
+
 double Args::doubleValue(const std::string &name, double fallback) const
 {
     const auto it = values.find(name);

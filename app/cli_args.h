@@ -50,6 +50,8 @@ struct Args
     bool has(const std::string &name) const { return values.count(name) || flags.count(name); }
     std::string value(const std::string &name, const std::string &fallback = {}) const;
     int intValue(const std::string &name, int fallback) const;
+    // The same within `range` (core::flagInteger's one-line usage errors).
+    int intValue(const std::string &name, int fallback, core::IntRange range) const;
     double doubleValue(const std::string &name, double fallback) const;
     // Every option given, for core's flag table: name -> value ("" for a flag).
     core::FlagValues flagValues() const;

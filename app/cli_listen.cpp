@@ -129,9 +129,7 @@ public:
     {
         const core::FrontEnd &front = model.frontEnd();
         m_rate = front.fbank.sampleRate;
-        m_windowSeconds =
-            double((front.maxLength - 1) * front.fbank.frameShift + front.fbank.frameLength)
-            / m_rate;
+        m_windowSeconds = core::fbankSeconds(front.maxLength, front.fbank);
     }
 
     void onStarted(

@@ -5,6 +5,7 @@
 #include "cli_args.h"
 #include "error.h"
 #include "features/fbank.h"
+#include "human_format.h"
 #include "inference/classifier.h"
 #include "io/npy.h"
 #include "peft/peft_config.h"
@@ -35,9 +36,7 @@ namespace {
 core::ClassifierOptions classifierOptions(const Args &args)
 {
     core::ClassifierOptions o;
-    o.maxLength = args.intValue("max-length", 0);
-    if (o.maxLength < 0)
-        throw UsageError("--max-length must be positive");
+    o.maxLength = args.intValue("max-length", 0, core::kMaxLengthRange);
     o.device = args.value("device", "auto");
     o.precision = core::parsePrecision(args.value("precision", "fp32"));
     o.positions = pick(args, "positions", core::PositionMode::Adapt);
@@ -46,13 +45,13 @@ core::ClassifierOptions classifierOptions(const Args &args)
 }
 
 // --channel K keeps channel K (0-based) instead of averaging all channels, as the paper does
-// for UrbanSound8K (channel 0).
-core::DecodeOptions decodeOptions(const Args &args, int rate)
+// for UrbanSound8K (channel 0). Only the seconds that `fe`'s maxLength frames cover are decoded
+// (and a second more, so that resampling sees what follows them); all of it at maxLength 0.
+core::DecodeOptions decodeOptions(const Args &args, const core::FrontEnd &fe)
 {
-    const int channel = args.intValue("channel", -1);
-    if (args.has("channel") && channel < 0)
-        throw UsageError("--channel must be 0 or more");
-    return { .targetRate = rate, .channel = channel };
+    const int channel = args.intValue("channel", -1, { 0, core::kChannelRange.max });
+    const double seconds = fe.maxLength > 0 ? core::fbankSeconds(fe.maxLength, fe.fbank) + 1 : 0;
+    return { .targetRate = fe.fbank.sampleRate, .channel = channel, .maxSeconds = seconds };
 }
 
 json configJson(const core::AstConfig &c)
@@ -109,12 +108,9 @@ int cmdFbank(const Args &args)
     if (args.positional.size() != 1 || !args.has("out"))
         throw UsageError("fbank needs one AUDIO and --out FILE.npy");
     core::FrontEnd fe;
-    fe.maxLength = args.intValue("max-length", 1024);
-    if (fe.maxLength < 0)
-        throw UsageError("--max-length must be 0 (keep all frames) or positive");
+    fe.maxLength = args.intValue("max-length", 1024, core::kMaxLengthRange);
     fe.normalize = !args.has("raw");
-    const core::Audio audio =
-        core::decodeAudio(args.positional[0], decodeOptions(args, fe.fbank.sampleRate));
+    const core::Audio audio = core::decodeAudio(args.positional[0], decodeOptions(args, fe));
     core::FeatureMatrix f;
     try {
         f = core::extractFeatures(audio.samples, fe);
@@ -123,6 +119,20 @@ int cmdFbank(const Args &args)
     }
     core::writeNpy(args.value("out"), f.data, { f.frames, f.bins });
     return kExitOk;
+}
+
+// "1.015 s", "10.24 s" under a minute (milliseconds, no trailing zeros), "4h00m" beyond.
+std::string lengthText(double seconds)
+{
+    if (seconds >= 60.0)
+        return core::humanDuration(seconds);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", seconds);
+    std::string text = buf;
+    text.erase(text.find_last_not_of('0') + 1);
+    if (text.back() == '.')
+        text.pop_back();
+    return text + " s";
 }
 
 int cmdPredict(const Args &args)
@@ -134,14 +144,18 @@ int cmdPredict(const Args &args)
         throw UsageError("--top-k must be at least 1");
     const core::AstClassifier model(args.positional[0], classifierOptions(args));
     const core::FrontEnd fe = model.frontEnd();
+    // The model scores the first maxLength frames, whatever the file's length.
+    const double window = core::fbankSeconds(fe.maxLength, fe.fbank);
+    const core::DecodeOptions decode = decodeOptions(args, fe);
     const bool asJson = args.has("json");
     int status = kExitOk;
     for (std::size_t i = 1; i < args.positional.size(); ++i) {
         const std::string &file = args.positional[i];
         std::vector<float> logits;
+        double seconds = 0.0;
         try {
-            const core::Audio audio =
-                core::decodeAudio(file, decodeOptions(args, fe.fbank.sampleRate));
+            const core::Audio audio = core::decodeAudio(file, decode);
+            seconds = audio.source.seconds();
             core::FeatureMatrix f;
             try {
                 f = core::extractFeatures(audio.samples, fe);
@@ -156,14 +170,24 @@ int cmdPredict(const Args &args)
         }
         const auto scores = model.scores(logits);
         const auto top = model.top(scores, topK);
+        const bool cut = seconds > window;
         if (asJson) {
             json j = { { "file", file }, { "top", json::array() } };
             for (const auto &t : top)
                 j["top"].push_back({ { "label", t.label }, { "score", t.score } });
             if (args.has("logits"))
                 j["logits"] = logits;
+            if (cut) {
+                j["seconds"] = seconds;
+                j["scored_seconds"] = window;
+            }
             std::cout << j.dump() << std::endl;
         } else {
+            if (cut) {
+                std::cerr << file << ": " << lengthText(seconds) << " long; scoring its first "
+                          << lengthText(window) << " (use `astpeft timeline` for the whole file)"
+                          << std::endl;
+            }
             std::cout << file << '\n';
             for (const auto &t : top)
                 std::printf("  %8.4f  %s\n", t.score, t.label.c_str());
@@ -184,9 +208,7 @@ int cmdInitModel(const Args &args)
         throw UsageError("init-model needs --out DIR and no positional arguments");
     core::RandomModelOptions o;
     o.preset = args.value("preset", "tiny");
-    o.maxLength = args.intValue("max-length", 0);
-    if (o.maxLength < 0)
-        throw UsageError("--max-length must be positive");
+    o.maxLength = args.intValue("max-length", 0, core::kMaxLengthRange);
     if (args.has("labels")) {
         o.labels = splitList(args.value("labels"));
         for (const auto &l : o.labels) {
@@ -286,11 +308,13 @@ int cmdParams(const Args &args)
     if (std::filesystem::is_regular_file(dir))
         dir = dir.parent_path();
     core::AstConfig config = core::loadAstConfig(dir);
-    if (args.has("max-length"))
-        config.maxLength = positiveInt(args, "max-length", config.maxLength);
-    const int labels = args.has("labels") ? args.intValue("labels", 0) : int(config.labels.size());
-    if (labels < 0)
-        throw UsageError("--labels must be 0 or more");
+    if (args.has("max-length")) {
+        config.maxLength = args.intValue("max-length", 0, { 1, core::kMaxLengthRange.max });
+        if (const std::string problem = core::inputLengthProblem(config, config.maxLength);
+            !problem.empty())
+            throw UsageError("--max-length: " + problem);
+    }
+    const int labels = args.intValue("labels", int(config.labels.size()), { 0, core::kMaxLabels });
     core::PeftConfig peft = peftFromArgs(args);
     const std::int64_t backbone = core::countParameters(config, peft, labels).backbone;
     std::optional<std::int64_t> budget;
@@ -298,6 +322,8 @@ int cmdParams(const Args &args)
         budget = core::parseBudget(args.value("budget"), backbone);
         peft = core::solveBudget(config, peft, *budget, labels);
     }
+    if (const auto knob = core::knobProblem(peft, config, config.maxLength))
+        throw UsageError("--" + knob->flag + " " + knob->reason);
     const core::ParameterBreakdown b = core::countParameters(config, peft, labels);
     if (args.has("json")) {
         json j = { { "method", core::methodName(peft.method) }, { "knobs", knobsJson(peft) },

@@ -312,7 +312,7 @@ int cmdEval(const Args &args)
     o.model = args.value("model");
     o.split = pick(args, "split", core::Split::Test);
     o.device = args.value("device", "auto");
-    o.batchSize = args.has("batch-size") ? positiveInt(args, "batch-size", 1) : 0;
+    o.batchSize = args.intValue("batch-size", 0, core::kBatchSizeRange);
     const core::EvalResult r = core::evaluateRun(o);
     const auto &m = r.metrics;
     if (args.has("json")) {

@@ -11,6 +11,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <sys/resource.h>
+
 namespace astpeft::test {
 
 // What one run of the CLI gave: exit status (-1 when it crashed or did not start) and output.
@@ -20,6 +22,16 @@ struct CliResult
     QByteArray out;
     QByteArray err;
 };
+
+// Caps the address space of the process `p` will start (RLIMIT_AS): a command that
+// allocates without bound then fails there instead of taking the machine down.
+inline void capAddressSpace(QProcess &p, rlim_t bytes = rlim_t(4) << 30)
+{
+    p.setChildProcessModifier([bytes] {
+        const rlimit limit { bytes, bytes };
+        ::setrlimit(RLIMIT_AS, &limit);
+    });
+}
 
 // Waits for a started CLI process (killing it after `timeoutMs`) and collects what it gave.
 inline CliResult collect(QProcess &p, int timeoutMs)

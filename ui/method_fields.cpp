@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "method_fields.h"
+#include "train/train_flags.h"
 
 #include <QtGlobal>
 
@@ -47,16 +48,16 @@ const std::vector<TrainField> &hyperParameterFields()
               .title = QT_TR_NOOP("Epochs"),
               .accessibleName = QT_TR_NOOP("Epochs"),
               .tooltip = QT_TR_NOOP("Passes over the training split (default 10)."),
-              .minimum = 1,
-              .maximum = 100000 },
+              .minimum = core::kEpochsRange.min,
+              .maximum = core::kEpochsRange.max },
             member(&TrainOptions::epochs) },
         { { .kind = Kind::Int,
               .name = "batchSize",
               .title = QT_TR_NOOP("Batch size"),
               .accessibleName = QT_TR_NOOP("Batch size"),
               .tooltip = QT_TR_NOOP("Clips per batch (the paper: 8). Memory grows with it."),
-              .minimum = 1,
-              .maximum = 4096 },
+              .minimum = core::kBatchSizeRange.min,
+              .maximum = core::kBatchSizeRange.max },
             member(&TrainOptions::batchSize) },
         { { .kind = Kind::Scientific,
               .name = "learningRate",
@@ -82,8 +83,8 @@ const std::vector<TrainField> &hyperParameterFields()
               .accessibleName = QT_TR_NOOP("Warm-up steps"),
               .tooltip =
                   QT_TR_NOOP("Optimizer steps of linear warm-up before the cosine decay; 0: none."),
-              .minimum = 0,
-              .maximum = 10000000,
+              .minimum = core::kWarmupRange.min,
+              .maximum = core::kWarmupRange.max,
               .step = 10 },
             member(&TrainOptions::warmupSteps) },
         { { .kind = Kind::Double,
@@ -104,8 +105,8 @@ const std::vector<TrainField> &hyperParameterFields()
               .accessibleName = QT_TR_NOOP("Gradient accumulation"),
               .tooltip = QT_TR_NOOP(
                   "Batches per optimizer step: a larger effective batch at the memory of one."),
-              .minimum = 1,
-              .maximum = 1024 },
+              .minimum = core::kAccumulationRange.min,
+              .maximum = core::kAccumulationRange.max },
             member(&TrainOptions::accumulation) },
         { { .kind = Kind::Int,
               .name = "patience",
@@ -113,8 +114,8 @@ const std::vector<TrainField> &hyperParameterFields()
               .accessibleName = QT_TR_NOOP("Early-stopping patience"),
               .tooltip = QT_TR_NOOP("Stop after this many epochs without a better validation "
                                     "result; off at 0."),
-              .minimum = 0,
-              .maximum = 10000,
+              .minimum = core::kPatienceRange.min,
+              .maximum = core::kPatienceRange.max,
               .special = QT_TR_NOOP("off") },
             member(&TrainOptions::patience) },
         { { .kind = Kind::Int,
@@ -125,8 +126,8 @@ const std::vector<TrainField> &hyperParameterFields()
                                     "clip rounded up to 10 frames (1 s: 100), at most the "
                                     "backbone's; the estimates then assume the backbone's "
                                     "length."),
-              .minimum = 0,
-              .maximum = 100000,
+              .minimum = core::kMaxLengthRange.min,
+              .maximum = core::kMaxLengthRange.max,
               .step = 10,
               .special = QT_TR_NOOP("automatic"),
               .suffix = QT_TR_NOOP(" frames") },
@@ -363,8 +364,8 @@ const std::vector<KnobField> &adapterKnobFields()
               .accessibleName = QT_TR_NOOP("Conformer kernel size"),
               .tooltip =
                   QT_TR_NOOP("Depthwise convolution kernel over the tokens (the paper: 31)."),
-              .minimum = 1,
-              .maximum = 255 },
+              .minimum = core::kKernelRange.min,
+              .maximum = core::kKernelRange.max },
             member(&PeftConfig::adapter, &AdapterKnobs::kernel) },
     };
     return fields;
@@ -380,8 +381,8 @@ const std::vector<KnobField> &tokenKnobFields()
               .tooltip = QT_TR_NOOP("Learned prompt tokens (per layer for deep prompts); they "
                                     "lengthen the sequence, so they cost time and memory (the "
                                     "paper: 300 shallow, 25 deep)."),
-              .minimum = 1,
-              .maximum = 4096 },
+              .minimum = core::kPromptsRange.min,
+              .maximum = core::kPromptsRange.max },
             member(&PeftConfig::prompts) },
         { { .kind = Kind::Int,
               .name = "prefixTokens",
@@ -389,8 +390,8 @@ const std::vector<KnobField> &tokenKnobFields()
               .accessibleName = QT_TR_NOOP("Prefix tokens"),
               .tooltip = QT_TR_NOOP("Learned key plus value tokens per layer, half each; even "
                                     "(the paper: 24)."),
-              .minimum = 2,
-              .maximum = 4096,
+              .minimum = core::kPrefixTokensRange.min,
+              .maximum = core::kPrefixTokensRange.max,
               .step = 2 },
             member(&PeftConfig::prefixTokens) },
     };

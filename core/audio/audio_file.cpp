@@ -335,7 +335,11 @@ Audio decodeAudio(const std::filesystem::path &path, const DecodeOptions &option
     const bool estimate = lengthIsEstimate(info);
     // Reading stops at the header's count for exact formats and at the decoder's end for
     // estimated ones, but never past 24 hours of audio.
-    const std::int64_t limit = estimate ? kMaxSeconds * info.samplerate : info.frames;
+    std::int64_t limit = estimate ? kMaxSeconds * info.samplerate : info.frames;
+    const bool capped =
+        options.maxSeconds > 0 && options.maxSeconds * info.samplerate < double(limit);
+    if (capped)
+        limit = std::int64_t(std::ceil(options.maxSeconds * info.samplerate));
 
     Audio audio;
     audio.source = toAudioInfo(info);
@@ -390,16 +394,16 @@ Audio decodeAudio(const std::filesystem::path &path, const DecodeOptions &option
                          : "no samples could be decoded",
                 path);
         }
-        if (!estimate && read < info.frames) {
+        if (!estimate && read < limit) {
             throw Error(ErrorKind::Format,
                 "truncated: header says " + std::to_string(info.frames) + " frames, read "
                     + std::to_string(read),
                 path);
         }
-        if (estimate && read == limit && sf_readf_float(file, buffer.data(), 1) > 0)
+        if (estimate && !capped && read == limit && sf_readf_float(file, buffer.data(), 1) > 0)
             throw Error(ErrorKind::Format, "more than 24 hours of audio", path);
-        // For MP3 and Ogg the decoded count replaces the estimate.
-        if (estimate)
+        // For MP3 and Ogg the decoded count replaces the estimate (unless reading stopped early).
+        if (estimate && !capped)
             audio.source.frames = read;
         opened.file.reset();
         if (info.samplerate == options.targetRate) {

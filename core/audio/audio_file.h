@@ -14,6 +14,9 @@ struct DecodeOptions
 {
     int targetRate = 16000; // Hz; the output rate
     int channel = -1; // -1: average all channels; k >= 0: keep only channel k (0-based)
+    // > 0: decode only the file's first maxSeconds (a command that needs no more reads a long
+    // file in bounded memory); AudioInfo still describes the whole file.
+    double maxSeconds = 0;
 };
 
 // What the file says, before any conversion. For MP3 and Ogg, whose headers only estimate the

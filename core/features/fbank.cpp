@@ -84,6 +84,11 @@ int FbankOptions::fftSize() const
     return n;
 }
 
+double fbankSeconds(std::int64_t frames, const FbankOptions &options)
+{
+    return double((frames - 1) * options.frameShift + options.frameLength) / options.sampleRate;
+}
+
 std::int64_t fbankFrameCount(std::int64_t numSamples, const FbankOptions &options)
 {
     if (numSamples < options.frameLength)

@@ -48,6 +48,8 @@ struct FrontEnd
 
 // snip_edges framing: 1 + (n - frameLength) / frameShift, or 0 when n < frameLength.
 std::int64_t fbankFrameCount(std::int64_t numSamples, const FbankOptions &options);
+// The seconds of audio that `frames` frames cover: (frames - 1) shifts and one frame.
+double fbankSeconds(std::int64_t frames, const FbankOptions &options);
 
 // Precomputes the window and the mel filters once; compute() is const and thread-safe.
 // Frames are processed in parallel on the torch intra-op thread pool.

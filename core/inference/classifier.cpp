@@ -69,7 +69,7 @@ void AstClassifier::Private::build(const std::filesystem::path &adapter)
     std::optional<SafetensorsFile> stored; // the adapter's tensors: these are never shared
     if (!adapter.empty()) {
         // The adapter fixes the input length and position handling it was trained with.
-        manifest = loadAdapterManifest(adapter);
+        manifest = loadAdapterManifest(adapter, base.config);
         maxLength = manifest->frontEnd.maxLength;
         positions = manifest->positions;
         stored.emplace(adapter / kAdapterWeightsFile);
@@ -82,10 +82,7 @@ void AstClassifier::Private::build(const std::filesystem::path &adapter)
     next.config = base.config;
     if (maxLength > 0)
         next.config.maxLength = maxLength;
-    if (next.config.maxLength < next.config.patchSize)
-        throw Error(ErrorKind::Usage,
-            "max_length " + std::to_string(next.config.maxLength) + " is shorter than one patch ("
-                + std::to_string(next.config.patchSize) + " frames)");
+    requireInputLength(next.config, next.config.maxLength);
     next.model = AstForAudioClassification(next.config, next.head);
     const bool resized = next.config.maxLength != base.config.maxLength;
     {
@@ -310,9 +307,7 @@ void writeRandomModel(const std::filesystem::path &dir, const RandomModelOptions
         c.maxLength = options.maxLength;
     c.frequencyStride = options.frequencyStride;
     c.timeStride = options.timeStride;
-    if (c.maxLength < c.patchSize)
-        throw Error(ErrorKind::Usage,
-            "max_length must be at least " + std::to_string(c.patchSize) + " frames");
+    requireInputLength(c, c.maxLength);
     c.labels = options.labels;
     if (c.labels.empty())
         c.architectures = { "ASTModel" };

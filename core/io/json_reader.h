@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -26,13 +27,19 @@ struct JsonReader
             throw Error(ErrorKind::Format, "missing field " + path, file);
         return obj.at(key);
     }
-    int integer(
-        const nlohmann::json &obj, const std::string &key, const std::string &path, int min) const
+    // An integer in [min, max]; larger than max is refused before anything is sized from it.
+    int integer(const nlohmann::json &obj, const std::string &key, const std::string &path, int min,
+        int max = 1 << 24) const
     {
         const nlohmann::json &v = at(obj, key, path);
-        if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > 1 << 24) {
+        const bool huge = v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t(max);
+        if (!v.is_number_integer() || (!huge && v.get<std::int64_t>() < min)) {
             throw Error(ErrorKind::Format,
                 "field " + path + " must be an integer >= " + std::to_string(min), file);
+        }
+        if (huge || v.get<std::int64_t>() > max) {
+            throw Error(ErrorKind::Format,
+                "field " + path + " is " + v.dump() + ", more than " + std::to_string(max), file);
         }
         return v.get<int>();
     }

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -21,14 +22,6 @@ using Json = nlohmann::json;
 
 constexpr const char *kModelType = "audio-spectrogram-transformer";
 constexpr int kAudioSetLabels = 527;
-
-// Upper bounds that no real AST checkpoint comes near; they keep later size arithmetic
-// (token counts, weight shapes) far from int overflow.
-constexpr int kMaxHiddenSize = 16384;
-constexpr int kMaxIntermediateSize = 262144;
-constexpr int kMaxLayers = 256;
-constexpr int kMaxLength = 100000; // frames
-constexpr int kMaxMelBins = 4096;
 
 std::string inQuotes(const std::string &s)
 {
@@ -226,6 +219,13 @@ std::string dumpJson(const Json &j)
     }
 }
 
+// The most frames whose tokens stay within kMaxTokens on `c`'s patch geometry.
+int longestInput(const AstConfig &c)
+{
+    const int timePatches = (kMaxTokens - 2) / std::max(1, c.frequencyPatches());
+    return std::min(kMaxInputFrames, c.patchSize + (timePatches - 1) * c.timeStride);
+}
+
 void validate(const AstConfig &c, const Fields &f)
 {
     f.requirePositive("hidden_size", c.hiddenSize);
@@ -240,7 +240,7 @@ void validate(const AstConfig &c, const Fields &f)
     f.requireAtMost("hidden_size", c.hiddenSize, kMaxHiddenSize);
     f.requireAtMost("intermediate_size", c.intermediateSize, kMaxIntermediateSize);
     f.requireAtMost("num_hidden_layers", c.numHiddenLayers, kMaxLayers);
-    f.requireAtMost("max_length", c.maxLength, kMaxLength);
+    f.requireAtMost("max_length", c.maxLength, kMaxInputFrames);
     f.requireAtMost("num_mel_bins", c.numMelBins, kMaxMelBins);
     if (c.hiddenSize % c.numAttentionHeads != 0) {
         f.fail("hidden_size",
@@ -256,6 +256,13 @@ void validate(const AstConfig &c, const Fields &f)
         f.fail("patch_size",
             std::to_string(c.patchSize) + " is larger than max_length "
                 + std::to_string(c.maxLength));
+    }
+    if (const std::string problem = inputLengthProblem(c, c.maxLength); !problem.empty())
+        f.fail("max_length", problem);
+    if (c.labels.size() > std::size_t(kMaxLabels)) {
+        f.fail("id2label",
+            "has " + std::to_string(c.labels.size()) + " labels (at most "
+                + std::to_string(kMaxLabels) + ")");
     }
     if (c.hiddenAct != "gelu") {
         f.fail("hidden_act",
@@ -280,6 +287,32 @@ void validate(const AstConfig &c, const Fields &f)
 }
 
 } // namespace
+
+std::string inputLengthProblem(const AstConfig &c, int maxLength)
+{
+    if (maxLength < c.patchSize) {
+        return std::to_string(maxLength) + " frames is shorter than one patch ("
+            + std::to_string(c.patchSize) + " frames)";
+    }
+    if (maxLength > kMaxInputFrames) {
+        return std::to_string(maxLength) + " frames is more than " + std::to_string(kMaxInputFrames)
+            + " (" + std::to_string(kMaxInputFrames / 100) + " s)";
+    }
+    AstConfig sized = c;
+    sized.maxLength = maxLength;
+    if (sized.numTokens() > kMaxTokens) {
+        return std::to_string(maxLength) + " frames makes " + std::to_string(sized.numTokens())
+            + " tokens on this backbone, more than " + std::to_string(kMaxTokens) + " (at most "
+            + std::to_string(longestInput(c)) + " frames)";
+    }
+    return {};
+}
+
+void requireInputLength(const AstConfig &config, int maxLength)
+{
+    if (const std::string problem = inputLengthProblem(config, maxLength); !problem.empty())
+        throw Error(ErrorKind::Usage, "max_length: " + problem);
+}
 
 bool AstConfig::multiLabel() const
 {

@@ -24,6 +24,27 @@ enum class PositionMode {
     Zero, // the paper's official code: left at zero (replicates its runs; never the default)
 };
 
+// Bounds on the sizes a file or a flag may give. No real AST checkpoint comes near them; they
+// keep every tensor sized from a file or a flag (and the int arithmetic on the way) bounded.
+inline constexpr int kMaxHiddenSize = 16384;
+inline constexpr int kMaxIntermediateSize = 262144;
+inline constexpr int kMaxLayers = 256;
+inline constexpr int kMaxInputFrames = 100000; // frames (1000 s)
+inline constexpr int kMaxMelBins = 4096;
+inline constexpr int kMaxLabels = 100000;
+// Tokens through the encoder (patches, cls and distillation tokens, prompts, prefixes):
+// attention holds heads x tokens^2 scores per layer, 0.8 GB for AST-base at this bound (AST-base
+// at its 1024 frames has 1214).
+inline constexpr int kMaxTokens = 4096;
+
+// An inclusive range of an integer setting (a flag, a field of a file, a studio field).
+struct IntRange
+{
+    int min = 0;
+    int max = 0;
+    bool contains(long long v) const { return v >= min && v <= max; }
+};
+
 struct AstConfig
 {
     int hiddenSize = 768;
@@ -70,6 +91,12 @@ template<> struct EnumTable<PositionMode>
         { PositionMode::Adapt, "adapt" }, { PositionMode::Zero, "zero" }
     };
 };
+
+// Why a model of `config`'s backbone cannot take `maxLength` input frames (shorter than one
+// patch, or more than kMaxTokens tokens); empty when it can.
+std::string inputLengthProblem(const AstConfig &config, int maxLength);
+// Throws core::Error(Usage) "max_length: <the problem>" when there is one.
+void requireInputLength(const AstConfig &config, int maxLength);
 
 // Parameter counts of a model built from `config` (no tensors allocated; defined in ast.cpp).
 std::int64_t backboneParameterCount(const AstConfig &config);

@@ -130,10 +130,7 @@ LoadedAst loadAstCheckpoint(const std::filesystem::path &path, const CheckpointL
     out.checkpointMaxLength = out.config.maxLength;
     if (options.maxLength > 0)
         out.config.maxLength = options.maxLength;
-    if (out.config.maxLength < out.config.patchSize)
-        throw Error(ErrorKind::Usage,
-            "max_length " + std::to_string(out.config.maxLength) + " is shorter than one patch ("
-                + std::to_string(out.config.patchSize) + " frames)");
+    requireInputLength(out.config, out.config.maxLength);
 
     const std::filesystem::path weights = out.dir / "model.safetensors";
     const SafetensorsFile file(weights);
@@ -144,13 +141,29 @@ LoadedAst loadAstCheckpoint(const std::filesystem::path &path, const CheckpointL
     out.head = file.find("classifier.dense.weight") && !file.find("classifier.layernorm.weight")
         ? HeadKind::MeanTokens
         : HeadKind::Hf;
+    AstConfig checkpointConfig = out.config;
+    checkpointConfig.maxLength = out.checkpointMaxLength;
+    // The model is built from config.json before the tensors are compared with it: refuse a
+    // config.json that describes far more than the weights hold before allocating for it.
+    std::int64_t stored = 0;
+    for (const TensorInfo &t : file.tensors()) {
+        std::int64_t n = 1;
+        for (std::int64_t d : t.shape)
+            n *= d;
+        stored += n;
+    }
+    const std::int64_t described =
+        backboneParameterCount(checkpointConfig) + headParameterCount(checkpointConfig, out.head);
+    if (described > stored + (std::int64_t(1) << 20))
+        throw Error(ErrorKind::Model,
+            "describes " + std::to_string(described) + " parameters but model.safetensors holds "
+                + std::to_string(stored),
+            out.dir / "config.json");
     out.model = AstForAudioClassification(out.config, out.head);
 
     std::map<std::string, int> dtypeVotes;
     std::set<std::string> used;
     std::vector<std::string> missing, misshaped;
-    AstConfig checkpointConfig = out.config;
-    checkpointConfig.maxLength = out.checkpointMaxLength;
     torch::NoGradGuard noGrad;
     for (auto &item : out.model->named_parameters()) {
         const std::string &name = item.key();

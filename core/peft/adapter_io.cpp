@@ -38,8 +38,9 @@ torch::Tensor readTensor(const SafetensorsFile &file, const TensorInfo &info)
         .clone();
 }
 
-// applyPeft, then strict loading of every adapter tensor from `file`. All checks happen before
-// the first copy; on an error the model carries the PEFT modules and must be discarded.
+// applyPeft, then strict loading of every adapter tensor from `file`. All checks but the one
+// for finite values happen before the first copy; on an error the model carries the PEFT
+// modules and must be discarded.
 void attachAndLoad(
     AstForAudioClassification &model, const AdapterManifest &manifest, const SafetensorsFile &file)
 {
@@ -51,6 +52,8 @@ void attachAndLoad(
                 + std::string(kAdapterConfigFile) + " says " + method,
             file.path());
 
+    checkAdapterFits(manifest, model->audio_spectrogram_transformer->config,
+        file.path().parent_path() / kAdapterConfigFile);
     applyPeft(model, manifest.peft, manifest.labels, 0);
 
     const auto expected = adapterTensors(model);
@@ -79,8 +82,14 @@ void attachAndLoad(
             + kAdapterConfigFile + " configures it",
         missing, unexpected, misshaped, file.path());
     torch::NoGradGuard noGrad;
-    for (auto &[tensor, info] : plan)
-        tensor.copy_(readTensor(file, *info)); // copy_ converts to the model's dtype and device
+    for (auto &[tensor, info] : plan) {
+        const torch::Tensor value = readTensor(file, *info);
+        // A NaN or Inf weight would give NaN scores, never an error.
+        if (value.is_floating_point() && !torch::isfinite(value).all().item<bool>())
+            throw Error(ErrorKind::Format, "tensor " + info->name + " holds NaN or infinite values",
+                file.path());
+        tensor.copy_(value); // copy_ converts to the model's dtype and device
+    }
 }
 
 } // namespace

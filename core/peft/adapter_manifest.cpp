@@ -2,11 +2,13 @@
 #include "peft/adapter_manifest.h"
 #include "peft/peft_json.h"
 
+#include "audio/audio_file.h"
 #include "error.h"
 #include "io/atomic_file.h"
 #include "io/fnv1a.h"
 #include "io/safetensors.h"
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -42,7 +44,7 @@ PeftConfig readPeftJson(const JsonReader &r, const json &j)
     }
     p.init = r.enumeration<PeftInit>(j, "init", "init");
     const json &lora = r.at(j, "lora", "lora");
-    p.lora.rank = r.integer(lora, "rank", "lora.rank", 1);
+    p.lora.rank = r.integer(lora, "rank", "lora.rank", kRankRange.min, kRankRange.max);
     p.lora.alpha = r.number(lora, "alpha", "lora.alpha");
     const std::string targets = r.string(lora, "targets", "lora.targets");
     p.lora.targets.assign(targets.begin(), targets.end());
@@ -58,13 +60,15 @@ PeftConfig readPeftJson(const JsonReader &r, const json &j)
     p.adapter.placement = r.enumeration<AdapterPlacement>(a, "placement", "adapter.placement");
     p.adapter.mode = r.enumeration<AdapterMode>(a, "mode", "adapter.mode");
     p.adapter.residual = r.boolean(a, "residual", "adapter.residual");
-    p.adapter.bottleneck = r.integer(a, "bottleneck", "adapter.bottleneck", 1);
-    p.adapter.kernel = r.integer(a, "kernel", "adapter.kernel", 1);
+    p.adapter.bottleneck = r.integer(
+        a, "bottleneck", "adapter.bottleneck", kBottleneckRange.min, kBottleneckRange.max);
+    p.adapter.kernel = r.integer(a, "kernel", "adapter.kernel", kKernelRange.min, kKernelRange.max);
     p.adapter.activation = r.enumeration<Activation>(a, "activation", "adapter.activation");
     p.adapter.officialLayerNormBug =
         r.boolean(a, "official_layernorm_bug", "adapter.official_layernorm_bug");
-    p.prompts = r.integer(j, "prompts", "prompts", 1);
-    p.prefixTokens = r.integer(j, "prefix_tokens", "prefix_tokens", 2);
+    p.prompts = r.integer(j, "prompts", "prompts", kPromptsRange.min, kPromptsRange.max);
+    p.prefixTokens = r.integer(
+        j, "prefix_tokens", "prefix_tokens", kPrefixTokensRange.min, kPrefixTokensRange.max);
     if (p.prefixTokens % 2)
         throw Error(ErrorKind::Format, "field prefix_tokens must be even", file);
 
@@ -112,6 +116,12 @@ AdapterManifest parseAdapterManifest(const std::string &text, const std::filesys
             "field labels must be a non-empty array of strings (an adapter always has its head)",
             file);
     }
+    if (labels.size() > std::size_t(kMaxLabels)) {
+        throw Error(ErrorKind::Format,
+            "field labels has " + std::to_string(labels.size()) + " labels, more than "
+                + std::to_string(kMaxLabels),
+            file);
+    }
     for (const json &l : labels) {
         if (!l.is_string() || l.get<std::string>().empty())
             throw Error(ErrorKind::Format, "field labels must hold non-empty strings", file);
@@ -122,25 +132,77 @@ AdapterManifest parseAdapterManifest(const std::string &text, const std::filesys
 
     const json &pre = r.at(j, "preprocessing", "preprocessing");
     FrontEnd &f = m.frontEnd;
-    f.fbank.sampleRate = r.integer(pre, "sampling_rate", "preprocessing.sampling_rate", 1);
-    f.fbank.numMelBins = r.integer(pre, "num_mel_bins", "preprocessing.num_mel_bins", 1);
-    f.fbank.frameLength = r.integer(pre, "frame_length", "preprocessing.frame_length", 2);
-    f.fbank.frameShift = r.integer(pre, "frame_shift", "preprocessing.frame_shift", 1);
+    f.fbank.sampleRate = r.integer(
+        pre, "sampling_rate", "preprocessing.sampling_rate", kMinSampleRate, kMaxSampleRate);
+    f.fbank.numMelBins =
+        r.integer(pre, "num_mel_bins", "preprocessing.num_mel_bins", 1, kMaxMelBins);
+    // A frame of at most one second, shifted by at most a frame.
+    f.fbank.frameLength =
+        r.integer(pre, "frame_length", "preprocessing.frame_length", 2, f.fbank.sampleRate);
+    f.fbank.frameShift =
+        r.integer(pre, "frame_shift", "preprocessing.frame_shift", 1, f.fbank.frameLength);
     f.fbank.lowFreq = r.number(pre, "low_freq", "preprocessing.low_freq");
     f.fbank.highFreq = r.number(pre, "high_freq", "preprocessing.high_freq");
+    const double nyquist = 0.5 * f.fbank.sampleRate;
+    const double high = f.fbank.highFreq > 0 ? f.fbank.highFreq : nyquist + f.fbank.highFreq;
+    if (!(f.fbank.lowFreq >= 0 && f.fbank.lowFreq < high && high <= nyquist)) {
+        throw Error(ErrorKind::Format,
+            "fields preprocessing.low_freq and high_freq must give 0 <= low < high <= "
+                + std::to_string(int(nyquist)) + " Hz (half the sampling rate)",
+            file);
+    }
     f.fbank.preemphasis = float(r.number(pre, "preemphasis", "preprocessing.preemphasis"));
-    f.maxLength = r.integer(pre, "max_length", "preprocessing.max_length", 1);
+    if (!(f.fbank.preemphasis >= 0.0f && f.fbank.preemphasis <= 1.0f))
+        throw Error(ErrorKind::Format, "field preprocessing.preemphasis must lie in [0, 1]", file);
+    f.maxLength = r.integer(pre, "max_length", "preprocessing.max_length", 1, kMaxInputFrames);
     f.normalize = r.boolean(pre, "do_normalize", "preprocessing.do_normalize");
     f.mean = float(r.number(pre, "mean", "preprocessing.mean"));
     f.std = float(r.number(pre, "std", "preprocessing.std"));
     if (!(f.std > 0.0f))
         throw Error(ErrorKind::Format, "field preprocessing.std must be positive", file);
+    if (!std::isfinite(f.mean) || !std::isfinite(f.std))
+        throw Error(ErrorKind::Format, "fields preprocessing.mean and std must fit a float", file);
 
     const json &b = r.at(j, "backbone", "backbone");
     m.backboneFingerprint = r.string(b, "fingerprint", "backbone.fingerprint");
-    m.hiddenSize = r.integer(b, "hidden_size", "backbone.hidden_size", 1);
-    m.numHiddenLayers = r.integer(b, "num_hidden_layers", "backbone.num_hidden_layers", 1);
+    m.hiddenSize = r.integer(b, "hidden_size", "backbone.hidden_size", 1, kMaxHiddenSize);
+    m.numHiddenLayers =
+        r.integer(b, "num_hidden_layers", "backbone.num_hidden_layers", 1, kMaxLayers);
     return m;
+}
+
+void checkAdapterFits(
+    const AdapterManifest &m, const AstConfig &backbone, const std::filesystem::path &file)
+{
+    const auto refuse = [&](const std::string &field, const std::string &reason) {
+        throw Error(ErrorKind::Model, "field " + field + " " + reason, file);
+    };
+    const auto differs = [&](const std::string &field, long long ours, long long theirs,
+                             const std::string &what) {
+        if (ours != theirs) {
+            refuse(field,
+                "is " + std::to_string(ours) + " but the backbone's " + what + " is "
+                    + std::to_string(theirs));
+        }
+    };
+    differs("backbone.hidden_size", m.hiddenSize, backbone.hiddenSize, "hidden size");
+    differs("backbone.num_hidden_layers", m.numHiddenLayers, backbone.numHiddenLayers, "layers");
+    const FbankOptions &fbank = m.frontEnd.fbank;
+    differs("preprocessing.num_mel_bins", fbank.numMelBins, backbone.numMelBins, "num_mel_bins");
+    differs(
+        "preprocessing.sampling_rate", fbank.sampleRate, backbone.samplingRate, "sampling rate");
+    if (const std::string problem = inputLengthProblem(backbone, m.frontEnd.maxLength);
+        !problem.empty())
+        refuse("preprocessing.max_length", problem);
+    if (const auto knob = knobProblem(m.peft, backbone, m.frontEnd.maxLength))
+        refuse(knob->field, knob->reason);
+}
+
+AdapterManifest loadAdapterManifest(const std::filesystem::path &dir, const AstConfig &backbone)
+{
+    AdapterManifest manifest = loadAdapterManifest(dir);
+    checkAdapterFits(manifest, backbone, dir / kAdapterConfigFile);
+    return manifest;
 }
 
 void saveAdapterManifest(const AdapterManifest &manifest, const std::filesystem::path &dir)

@@ -33,8 +33,15 @@ struct AdapterManifest
 
 // Writes dir/adapter_config.json atomically (the folder is created when missing).
 void saveAdapterManifest(const AdapterManifest &manifest, const std::filesystem::path &dir);
-// Reads and validates it; core::Error names the file and the field.
+// Reads and validates it: every size within the bounds of ast_config.h and peft_config.h,
+// before anything is sized from it. core::Error names the file and the field.
 AdapterManifest loadAdapterManifest(const std::filesystem::path &dir);
+// The same, also checked against the backbone it is to sit on (checkAdapterFits()).
+AdapterManifest loadAdapterManifest(const std::filesystem::path &dir, const AstConfig &backbone);
+// core::Error(Model) naming `file` and the field unless the manifest fits `backbone`: the same
+// hidden size, layers, mel bins and sampling rate, an input length and size knobs it can take.
+void checkAdapterFits(
+    const AdapterManifest &manifest, const AstConfig &backbone, const std::filesystem::path &file);
 std::string adapterManifestJson(const AdapterManifest &manifest);
 AdapterManifest parseAdapterManifest(
     const std::string &json, const std::filesystem::path &file = {});

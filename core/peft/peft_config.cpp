@@ -236,7 +236,53 @@ std::int64_t parseBudget(const std::string &text, std::int64_t backboneParameter
     }
     if (!(count >= 1.0) || !std::isfinite(count))
         throw Error(ErrorKind::Usage, "budget '" + text + "' must be at least one parameter");
+    if (count > kMaxBudget)
+        throw Error(ErrorKind::Usage,
+            "budget '" + text + "' is more than " + withThousands(std::int64_t(kMaxBudget))
+                + " parameters");
     return std::int64_t(std::floor(count));
+}
+
+std::optional<KnobProblem> knobProblem(
+    const PeftConfig &peft, const AstConfig &backbone, int maxLength)
+{
+    AstConfig sized = backbone;
+    sized.maxLength = maxLength;
+    const int tokens = sized.numTokens();
+    const auto over = [](int value, int limit, const std::string &what) {
+        return "is " + std::to_string(value) + "; at most " + std::to_string(limit) + " (" + what
+            + ")";
+    };
+    switch (peft.method) {
+    case PeftMethod::Lora:
+        if (peft.lora.rank > backbone.hiddenSize)
+            return KnobProblem { "rank", "lora.rank",
+                over(peft.lora.rank, backbone.hiddenSize, "the backbone's hidden size") };
+        break;
+    case PeftMethod::Adapter:
+        if (peft.adapter.bottleneck > backbone.hiddenSize)
+            return KnobProblem { "bottleneck", "adapter.bottleneck",
+                over(peft.adapter.bottleneck, backbone.hiddenSize, "the backbone's hidden size") };
+        break;
+    case PeftMethod::PromptShallow:
+    case PeftMethod::PromptDeep:
+        if (tokens + peft.prompts > kMaxTokens)
+            return KnobProblem { "prompts", "prompts",
+                over(peft.prompts, kMaxTokens - tokens,
+                    std::to_string(kMaxTokens) + " tokens with the input's "
+                        + std::to_string(tokens)) };
+        break;
+    case PeftMethod::Prefix:
+        if (tokens + peft.prefixTokens / 2 > kMaxTokens)
+            return KnobProblem { "prefix-tokens", "prefix_tokens",
+                over(peft.prefixTokens, 2 * (kMaxTokens - tokens),
+                    std::to_string(kMaxTokens) + " keys with the input's " + std::to_string(tokens)
+                        + " tokens") };
+        break;
+    default:
+        break;
+    }
+    return std::nullopt;
 }
 
 PeftConfig solveBudget(
@@ -261,14 +307,14 @@ PeftConfig solveBudget(
     case PeftMethod::PromptShallow:
     case PeftMethod::PromptDeep:
         set = [](PeftConfig &p, int v) { p.prompts = v; };
-        hi = 4096;
+        hi = kMaxTokens - c.numTokens();
         knob = "prompts";
         break;
     case PeftMethod::Prefix:
         set = [](PeftConfig &p, int v) { p.prefixTokens = v; };
         lo = 2;
         step = 2;
-        hi = 4096;
+        hi = 2 * (kMaxTokens - c.numTokens());
         knob = "prefix tokens";
         break;
     default: {

@@ -7,6 +7,7 @@
 #include "model/ast_config.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,14 @@ template<> struct EnumTable<PeftInit>
     };
 };
 
+// What a size knob may be on any backbone (flags, adapter_config.json, the studio's fields);
+// knobProblem() checks it against the backbone's own sizes.
+inline constexpr IntRange kRankRange { 1, kMaxHiddenSize };
+inline constexpr IntRange kBottleneckRange { 1, kMaxHiddenSize };
+inline constexpr IntRange kKernelRange { 1, 255 };
+inline constexpr IntRange kPromptsRange { 1, kMaxTokens };
+inline constexpr IntRange kPrefixTokensRange { 2, kMaxTokens };
+
 struct PeftConfig
 {
     PeftMethod method = PeftMethod::Adapter;
@@ -93,6 +102,16 @@ struct PeftConfig
     int prefixTokens = 24; // prefix: key plus value tokens per layer (even)
     PeftInit init = PeftInit::Identity;
 };
+
+// A size knob of `peft`'s method that `backbone` cannot take: LoRA rank or adapter bottleneck
+// above the hidden size, prompts or prefix tokens that make more than kMaxTokens tokens at
+// `maxLength` frames. `flag` and `field` name the knob on the command line and in JSON.
+struct KnobProblem
+{
+    std::string flag, field, reason; // reason: e.g. "is 1000; at most 768 (the hidden size)"
+};
+std::optional<KnobProblem> knobProblem(
+    const PeftConfig &peft, const AstConfig &backbone, int maxLength);
 
 // The CLI's and GUI's names: full, linear, bitfit, prompt-shallow, prompt-deep, prefix, lora,
 // adapter. parse* throw core::Error(Usage) listing the valid names.
@@ -130,7 +149,9 @@ struct ParameterBreakdown
 ParameterBreakdown countParameters(const AstConfig &config, const PeftConfig &peft, int numLabels,
     HeadKind head = HeadKind::MeanTokens);
 
-// Parses "250k", "1.5M", "250000" (absolute) or "0.3%" (of the backbone's parameters).
+// Parses "250k", "1.5M", "250000" (absolute) or "0.3%" (of the backbone's parameters), from
+// one parameter to kMaxBudget.
+inline constexpr double kMaxBudget = 1e12;
 std::int64_t parseBudget(const std::string &text, std::int64_t backboneParameters);
 
 // Picks the method's size knob (LoRA rank, adapter bottleneck, prompts, prefix tokens) giving

@@ -63,6 +63,8 @@ LoadedRun loadRun(const std::filesystem::path &run, const std::filesystem::path 
         parseTrainOptions(readTextFile(run / RunFiles::options), run / RunFiles::options);
     AdapterManifest manifest = loadAdapterManifest(run);
     const std::filesystem::path modelDir = resolveModelDir(model.empty() ? options.model : model);
+    // Checked against the backbone before anything is sized from it.
+    checkAdapterFits(manifest, loadAstConfig(modelDir), run / kAdapterConfigFile);
     AstForAudioClassification loaded =
         loadAstCheckpoint(modelDir, { manifest.frontEnd.maxLength, manifest.positions }).model;
     loadAdapter(loaded, run, backboneFingerprint(modelDir));

@@ -5,6 +5,7 @@
 #include "error.h"
 #include "io/json_reader.h"
 #include "peft/peft_json.h"
+#include "train/train_flags.h"
 
 #include <cmath>
 
@@ -211,7 +212,7 @@ TrainOptions parseTrainOptions(const std::string &text, const std::filesystem::p
     o.data = r.string(j, "data", "data");
     o.import.layout = r.enumeration<DatasetLayout>(j, "layout", "layout");
     o.import.minSeconds = r.number(j, "min_seconds", "min_seconds");
-    o.channel = r.integer(j, "channel", "channel", -1);
+    o.channel = r.integer(j, "channel", "channel", kChannelRange.min, kChannelRange.max);
     const json &s = r.at(j, "split", "split");
     o.split.seed = r.at(s, "seed", "split.seed").get<std::uint64_t>();
     o.split.validationFraction = r.number(s, "validation_fraction", "split.validation_fraction");
@@ -221,8 +222,9 @@ TrainOptions parseTrainOptions(const std::string &text, const std::filesystem::p
     o.split.fewShot = r.integer(s, "few_shot", "split.few_shot", 0);
     o.peft = readPeftJson(r, r.at(j, "peft", "peft"));
     o.budget = r.string(j, "budget", "budget");
-    o.epochs = r.integer(j, "epochs", "epochs", 1);
-    o.batchSize = r.integer(j, "batch_size", "batch_size", 1);
+    o.epochs = r.integer(j, "epochs", "epochs", kEpochsRange.min, kEpochsRange.max);
+    o.batchSize =
+        r.integer(j, "batch_size", "batch_size", kBatchSizeRange.min, kBatchSizeRange.max);
     o.learningRate = r.number(j, "learning_rate", "learning_rate");
     o.weightDecay = r.number(j, "weight_decay", "weight_decay");
     const json &betas = r.at(j, "betas", "betas");
@@ -231,11 +233,14 @@ TrainOptions parseTrainOptions(const std::string &text, const std::filesystem::p
     o.beta1 = betas[0].get<double>();
     o.beta2 = betas[1].get<double>();
     o.eps = r.number(j, "eps", "eps");
-    o.warmupSteps = r.integer(j, "warmup_steps", "warmup_steps", 0);
+    o.warmupSteps =
+        r.integer(j, "warmup_steps", "warmup_steps", kWarmupRange.min, kWarmupRange.max);
     o.clipGradNorm = r.number(j, "clip_grad_norm", "clip_grad_norm");
-    o.accumulation = r.integer(j, "accumulation", "accumulation", 1);
-    o.patience = r.integer(j, "patience", "patience", 0);
-    o.maxLength = r.integer(j, "max_length", "max_length", 0);
+    o.accumulation = r.integer(
+        j, "accumulation", "accumulation", kAccumulationRange.min, kAccumulationRange.max);
+    o.patience = r.integer(j, "patience", "patience", kPatienceRange.min, kPatienceRange.max);
+    o.maxLength =
+        r.integer(j, "max_length", "max_length", kMaxLengthRange.min, kMaxLengthRange.max);
     o.positions = r.enumeration<PositionMode>(j, "positions", "positions");
     o.device = r.string(j, "device", "device");
     try {
@@ -246,8 +251,10 @@ TrainOptions parseTrainOptions(const std::string &text, const std::filesystem::p
     o.seed = r.at(j, "seed", "seed").get<std::uint64_t>();
     const json &a = r.at(j, "augment", "augment");
     AugmentOptions &g = o.augment;
-    g.freqMaskParam = r.integer(a, "freq_mask", "augment.freq_mask", 0);
-    g.timeMaskParam = r.integer(a, "time_mask", "augment.time_mask", 0);
+    g.freqMaskParam =
+        r.integer(a, "freq_mask", "augment.freq_mask", kFreqMaskRange.min, kFreqMaskRange.max);
+    g.timeMaskParam =
+        r.integer(a, "time_mask", "augment.time_mask", kTimeMaskRange.min, kTimeMaskRange.max);
     g.freqMasks = r.integer(a, "freq_masks", "augment.freq_masks", 0);
     g.timeMasks = r.integer(a, "time_masks", "augment.time_masks", 0);
     g.mixupAlpha = r.number(a, "mixup_alpha", "augment.mixup_alpha");

@@ -6,6 +6,7 @@
 #include "runtime/runtime.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <sstream>
@@ -73,17 +74,16 @@ const TrainOptions &defaults()
 // Rows over a field that `field(options)` returns by reference (for const and non-const
 // options alike), written when it differs from the default options' field.
 template<typename Field>
-TrainFlag integer(std::string name, Field field, int min = std::numeric_limits<int>::min(),
+TrainFlag integer(std::string name, Field field,
+    IntRange range = { std::numeric_limits<int>::min(), std::numeric_limits<int>::max() },
     std::string tooSmall = {})
 {
     return { name, true, Group::Options,
         [=](TrainOptions &o, const std::string &v) {
             const int n = flagInteger(name, v);
-            if (n < min) {
-                usage(tooSmall.empty() ? "--" + name + " must be at least " + std::to_string(min)
-                                       : tooSmall);
-            }
-            field(o) = n;
+            if (n < range.min && !tooSmall.empty())
+                usage(tooSmall);
+            field(o) = flagInteger(name, v, range);
         },
         [=](const TrainOptions &o) -> Text {
             if (field(o) == field(defaults()))
@@ -154,15 +154,10 @@ TrainOptions paperOptions(const TrainOptions &o)
     return p;
 }
 
-template<typename Field> TrainFlag intKnob(std::string name, Field field)
+template<typename Field> TrainFlag intKnob(std::string name, Field field, IntRange range)
 {
     return { name, true, Group::Knob,
-        [=](TrainOptions &o, const std::string &v) {
-            const int n = flagInteger(name, v);
-            if (n < 1)
-                usage("--" + name + " must be at least 1");
-            field(o) = n;
-        },
+        [=](TrainOptions &o, const std::string &v) { field(o) = flagInteger(name, v, range); },
         [=](const TrainOptions &o) -> Text {
             const TrainOptions paper = paperOptions(o);
             if (field(o) == field(paper))
@@ -207,7 +202,7 @@ std::vector<TrainFlag> optionRows()
         number(
             "min-seconds", [](auto &o) -> auto & { return o.import.minSeconds; }),
         integer(
-            "channel", [](auto &o) -> auto & { return o.channel; }),
+            "channel", [](auto &o) -> auto & { return o.channel; }, kChannelRange),
         number(
             "val-fraction", [](auto &o) -> auto & { return o.split.validationFraction; }, +fraction,
             "--val-fraction must be in [0, 1)"),
@@ -219,27 +214,27 @@ std::vector<TrainFlag> optionRows()
         integer(
             "test-fold", [](auto &o) -> auto & { return o.split.testFold; }),
         integer(
-            "few-shot", [](auto &o) -> auto & { return o.split.fewShot; }, 0,
-            "--few-shot must be positive"),
+            "few-shot", [](auto &o) -> auto & { return o.split.fewShot; },
+            { 0, std::numeric_limits<int>::max() }, "--few-shot must be positive"),
         text(
             "budget", [](auto &o) -> auto & { return o.budget; }),
         integer(
-            "epochs", [](auto &o) -> auto & { return o.epochs; }, 1),
+            "epochs", [](auto &o) -> auto & { return o.epochs; }, kEpochsRange),
         integer(
-            "batch-size", [](auto &o) -> auto & { return o.batchSize; }, 1),
+            "batch-size", [](auto &o) -> auto & { return o.batchSize; }, kBatchSizeRange),
         number(
             "lr", [](auto &o) -> auto & { return o.learningRate; },
             +[](double v) { return v >= 0.0; }, "--lr must be positive"),
         number(
             "weight-decay", [](auto &o) -> auto & { return o.weightDecay; }),
         integer(
-            "warmup", [](auto &o) -> auto & { return o.warmupSteps; }),
+            "warmup", [](auto &o) -> auto & { return o.warmupSteps; }, kWarmupRange),
         number(
             "clip-grad", [](auto &o) -> auto & { return o.clipGradNorm; }),
         integer(
-            "accumulation", [](auto &o) -> auto & { return o.accumulation; }, 1),
+            "accumulation", [](auto &o) -> auto & { return o.accumulation; }, kAccumulationRange),
         integer(
-            "patience", [](auto &o) -> auto & { return o.patience; }),
+            "patience", [](auto &o) -> auto & { return o.patience; }, kPatienceRange),
         { "seed", true, Group::Options,
             [](TrainOptions &o, const std::string &v) {
                 try {
@@ -254,7 +249,7 @@ std::vector<TrainFlag> optionRows()
             },
             [](const TrainOptions &o) -> Text { return std::to_string(o.seed); } },
         integer(
-            "max-length", [](auto &o) -> auto & { return o.maxLength; }, 0,
+            "max-length", [](auto &o) -> auto & { return o.maxLength; }, kMaxLengthRange,
             "--max-length must be positive"),
         choice<PositionMode>(
             "positions", [](auto &o) -> auto & { return o.positions; }),
@@ -276,9 +271,9 @@ std::vector<TrainFlag> optionRows()
                 return precisionName(o.precision);
             } },
         integer(
-            "freq-mask", [](auto &o) -> auto & { return o.augment.freqMaskParam; }),
+            "freq-mask", [](auto &o) -> auto & { return o.augment.freqMaskParam; }, kFreqMaskRange),
         integer(
-            "time-mask", [](auto &o) -> auto & { return o.augment.timeMaskParam; }),
+            "time-mask", [](auto &o) -> auto & { return o.augment.timeMaskParam; }, kTimeMaskRange),
         number(
             "mixup", [](auto &o) -> auto & { return o.augment.mixupAlpha; }),
         number(
@@ -342,7 +337,7 @@ std::vector<TrainFlag> knobRows()
 {
     return {
         intKnob(
-            "rank", [](auto &o) -> auto & { return o.peft.lora.rank; }),
+            "rank", [](auto &o) -> auto & { return o.peft.lora.rank; }, kRankRange),
         { "alpha", true, Group::Knob,
             [](TrainOptions &o, const std::string &v) {
                 o.peft.lora.alpha = flagNumber("alpha", v);
@@ -387,13 +382,15 @@ std::vector<TrainFlag> knobRows()
             "official-ln-bug",
             [](auto &o) -> auto & { return o.peft.adapter.officialLayerNormBug; }),
         intKnob(
-            "bottleneck", [](auto &o) -> auto & { return o.peft.adapter.bottleneck; }),
+            "bottleneck", [](auto &o) -> auto & { return o.peft.adapter.bottleneck; },
+            kBottleneckRange),
         intKnob(
-            "kernel", [](auto &o) -> auto & { return o.peft.adapter.kernel; }),
+            "kernel", [](auto &o) -> auto & { return o.peft.adapter.kernel; }, kKernelRange),
         intKnob(
-            "prompts", [](auto &o) -> auto & { return o.peft.prompts; }),
+            "prompts", [](auto &o) -> auto & { return o.peft.prompts; }, kPromptsRange),
         intKnob(
-            "prefix-tokens", [](auto &o) -> auto & { return o.peft.prefixTokens; }),
+            "prefix-tokens", [](auto &o) -> auto & { return o.peft.prefixTokens; },
+            kPrefixTokensRange),
         enumKnob<PeftInit>(
             "init", [](auto &o) -> auto & { return o.peft.init; }),
     };
@@ -431,14 +428,27 @@ int flagInteger(const std::string &name, const std::string &text)
     usage("--" + name + " needs an integer, got '" + text + "'");
 }
 
+int flagInteger(const std::string &name, const std::string &text, IntRange range)
+{
+    const int v = flagInteger(name, text);
+    if (v < range.min)
+        usage("--" + name + " must be at least " + std::to_string(range.min));
+    if (v > range.max)
+        usage("--" + name + " must be at most " + std::to_string(range.max) + ", got " + text);
+    return v;
+}
+
 double flagNumber(const std::string &name, const std::string &text)
 {
     try {
         std::size_t used = 0;
         const double v = std::stod(text, &used);
+        if (used == text.size() && !std::isfinite(v))
+            usage("--" + name + " must be a finite number, got '" + text + "'");
         if (used == text.size())
             return v;
-    } catch (const std::exception &) { }
+    } catch (const std::invalid_argument &) {
+    } catch (const std::out_of_range &) { }
     usage("--" + name + " needs a number, got '" + text + "'");
 }
 

@@ -65,8 +65,23 @@ std::string trainCommandLine(const TrainOptions &options);
 // `text` quoted for a POSIX shell when it needs quoting.
 std::string shellQuote(const std::string &text);
 
+// The ranges of the integer options, shared by the flags, options.json and the studio's fields
+// (the knobs' are in peft_config.h). Sizes the backbone fixes are checked against it later.
+inline constexpr IntRange kEpochsRange { 1, 100000 };
+inline constexpr IntRange kBatchSizeRange { 1, 4096 };
+inline constexpr IntRange kAccumulationRange { 1, 1024 };
+inline constexpr IntRange kWarmupRange { 0, 10000000 };
+inline constexpr IntRange kPatienceRange { 0, 10000 };
+inline constexpr IntRange kMaxLengthRange { 0, kMaxInputFrames }; // 0: automatic (or every frame)
+inline constexpr IntRange kChannelRange { -1, 1023 }; // -1: the average of all channels
+inline constexpr IntRange kFreqMaskRange { 0, kMaxMelBins };
+inline constexpr IntRange kTimeMaskRange { 0, kMaxInputFrames };
+
 // The checks every numeric flag shares; throw core::Error(Usage) naming --name.
 int flagInteger(const std::string &name, const std::string &text);
+// The same within `range`: "--name must be at least MIN" or "--name must be at most MAX".
+int flagInteger(const std::string &name, const std::string &text, IntRange range);
+// A finite number.
 double flagNumber(const std::string &name, const std::string &text);
 
 } // namespace astpeft::core

@@ -107,6 +107,8 @@ void TrainingRun::loadBackbone()
     if (!m_options.budget.empty())
         m_manifest.peft = solveBudget(m_loaded.config, m_manifest.peft,
             parseBudget(m_options.budget, backboneParameterCount(m_loaded.config)), m_numClasses);
+    if (const auto knob = knobProblem(m_manifest.peft, m_loaded.config, m_maxLength))
+        throw Error(ErrorKind::Usage, "--" + knob->flag + " " + knob->reason);
     m_deviceName = resolveDevice(m_options.device);
     m_device = torch::Device(m_deviceName);
     if (m_device.is_cuda())

@@ -58,9 +58,12 @@ const QString kSpeech = kFixtures + QStringLiteral("/fbank/speech.wav");
 const QString kTone = kFixtures + QStringLiteral("/fbank/tone_440.wav");
 const QStringList kLabels = { "yes", "no", "up" };
 
+// Under a 4 GB address-space cap: a command that allocates without bound fails the test
+// instead of taking the machine down.
 CliResult runCli(const QStringList &args)
 {
     QProcess p;
+    capAddressSpace(p);
     p.start(kCli, args);
     return collect(p, 300000);
 }
@@ -206,7 +209,21 @@ private Q_SLOTS:
         QTest::addRow("fbank without --out")
             << QStringList { "fbank", kSpeech } << "fbank needs one AUDIO and --out";
         QTest::addRow("channel -1") << QStringList { "fbank", kSpeech, "--out", out, "--channel",
-            "-1" } << "--channel must be 0 or more";
+            "-1" } << "--channel must be at least 0";
+        // Sizes from flags are bounded before anything is allocated (issue 17, defect 7):
+        // fbank once grew to 16 GB, predict ended in a libtorch backtrace.
+        QTest::addRow("fbank max-length huge") << QStringList { "fbank", kSpeech, "--out", out,
+            "--max-length", "100000000" } << "--max-length must be at most 100000, got 100000000";
+        QTest::addRow("predict max-length huge") << QStringList { "predict", m_model, kSpeech,
+            "--max-length", "1000000" } << "--max-length must be at most 100000, got 1000000";
+        QTest::addRow("predict max-length too many tokens") << QStringList { "predict", m_model,
+            kSpeech, "--max-length", "90000" } << "max_length: 90000 frames makes";
+        QTest::addRow("params rank above hidden")
+            << QStringList { "params", m_baseConfig, "--method", "lora", "--rank", "1000" }
+            << "--rank is 1000; at most 768 (the backbone's hidden size)";
+        QTest::addRow("params budget 1e99")
+            << QStringList { "params", m_baseConfig, "--method", "lora", "--budget", "1e99" }
+            << "budget '1e99' is more than 1,000,000,000,000 parameters";
         QTest::addRow("init-model without --out")
             << QStringList { "init-model", "--preset", "tiny" } << "init-model needs --out DIR";
         // A core::Error(Usage) (here presetConfig's) is exit status 2 too.
@@ -634,7 +651,37 @@ private Q_SLOTS:
             QVERIFY(ok && score > 1.0 / 3.0 - 1e-4 && score <= 1.0);
             QVERIFY(kLabels.contains(QString::fromUtf8(fields[1])));
         }
+        // speech.wav (1.74 s) is longer than the model's 100 frames: predict says what it scored.
+        QVERIFY2(isOneLine(r.err) && r.err.startsWith(kSpeech.toUtf8() + ": 1.74")
+                && r.err.endsWith(" s long; scoring its first 1.015 s (use `astpeft timeline` "
+                                  "for the whole file)\n"),
+            r.err.constData());
+    }
+
+    // predict decodes only the seconds it scores (a 4 h file once took 2.5 GB to score its
+    // first second: issue 17, defect 7) and says so; the logits are those of the whole file's
+    // decode. In JSON: "seconds" and "scored_seconds".
+    void predictLongFile()
+    {
+        const QString file = tmpPath("ten-minutes.wav");
+        std::vector<float> wave(std::size_t(600 * 8000));
+        for (std::size_t i = 0; i < wave.size(); ++i)
+            wave[i] = 0.3f * float(std::sin(0.2 * double(i) + 1e-5 * double(i * i % 100000)));
+        writeAudio(toPath(file), wave, 8000);
+        RUN_EXPECT(plain, (QStringList { "predict", m_model, file, "--device", "cpu" }), 0);
+        QCOMPARE(plain.err,
+            file.toUtf8()
+                + ": 10m00s long; scoring its first 1.015 s (use `astpeft timeline` for the whole "
+                  "file)\n");
+        RUN_EXPECT(r, (QStringList { "predict", m_model, file, "--json", "--logits" }), 0);
         QVERIFY(r.err.isEmpty());
+        const QList<QJsonObject> lines = jsonLines(r.out);
+        QCOMPARE(lines.size(), 1);
+        QCOMPARE(lines[0].value("seconds").toDouble(), 600.0);
+        QCOMPARE(lines[0].value("scored_seconds").toDouble(), 1.015);
+        const double d = maxAbsDiff(toDoubles(lines[0].value("logits").toArray()),
+            coreLogits(m_model, file, { .device = "cpu" }));
+        QVERIFY2(d <= 1e-4, qPrintable(QString::number(d)));
     }
 
     // Files that fail (missing; too short for one frame, which the CLI names) are one line

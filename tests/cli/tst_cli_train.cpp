@@ -871,6 +871,56 @@ private Q_SLOTS:
         QVERIFY2(snapshot(untouched) == before, "an input error wrote to the run folder");
     }
 
+    // Sizes in a run's adapter_config.json are checked (bounds, then against the backbone)
+    // before anything is sized from them: one line naming the file and the field, exit 1.
+    // num_mel_bins 1000000 once grew eval to 24 GB (issue 17, defect 2); the child runs under
+    // a 4 GB address-space cap so that a regression fails here instead.
+    void evalRefusesAdapterSizes_data()
+    {
+        QTest::addColumn<QString>("section");
+        QTest::addColumn<QString>("field");
+        QTest::addColumn<int>("value");
+        QTest::addColumn<QString>("mention");
+        QTest::addRow("mel bins huge") << "preprocessing"
+                                       << "num_mel_bins" << 1000000 << "preprocessing.num_mel_bins";
+        QTest::addRow("mel bins not the backbone's")
+            << "preprocessing"
+            << "num_mel_bins" << 64 << "backbone's num_mel_bins is 128";
+        QTest::addRow("max_length huge") << "preprocessing"
+                                         << "max_length" << 10000000 << "preprocessing.max_length";
+        QTest::addRow("too many tokens") << "preprocessing"
+                                         << "max_length" << 90000 << "tokens on this backbone";
+        QTest::addRow("sampling rate 1") << "preprocessing"
+                                         << "sampling_rate" << 1 << "preprocessing.sampling_rate";
+        QTest::addRow("hidden size") << "backbone"
+                                     << "hidden_size" << 1000000 << "backbone.hidden_size";
+    }
+    void evalRefusesAdapterSizes()
+    {
+        QFETCH(QString, section);
+        QFETCH(QString, field);
+        QFETCH(int, value);
+        QFETCH(QString, mention);
+        const QString run = tmpPath("sizes-" + QString::fromUtf8(QTest::currentDataTag()));
+        QVERIFY(copyFolder(m_run, run));
+        const QString config = run + "/adapter_config.json";
+        QJsonObject manifest = QJsonDocument::fromJson(readAll(config)).object();
+        QJsonObject part = manifest.value(section).toObject();
+        QVERIFY(part.contains(field));
+        part[field] = value;
+        manifest[section] = part;
+        QVERIFY(writeAll(config, QJsonDocument(manifest).toJson()));
+        const QStringList args { "eval", run };
+        QProcess p;
+        capAddressSpace(p);
+        start(p, args);
+        const CliResult r = collect(p, 300000);
+        QVERIFY2(r.exitCode == 1, qPrintable(describe(args, r)));
+        QVERIFY2(isOneLine(r.err), qPrintable(describe(args, r)));
+        QVERIFY2(r.err.contains(config.toUtf8()) && r.err.contains(mention.toUtf8()),
+            qPrintable(describe(args, r)));
+    }
+
     void unwritableRunFolder()
     {
         if (::geteuid() == 0)

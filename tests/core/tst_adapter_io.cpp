@@ -19,7 +19,9 @@
 #include <QElapsedTimer>
 #include <QtTest>
 
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <set>
 
 using namespace astpeft::core;
@@ -272,6 +274,48 @@ private Q_SLOTS:
         QCOMPARE(e->kind(), ErrorKind::Model);
         QCOMPARE(e->file(), file);
         QVERIFY2(e->reason().find("1 missing tensors: " + dropped) != std::string::npos, e->what());
+    }
+
+    // NaN or Inf weights once loaded and gave null scores with exit 0 (issue 17): refused at
+    // load, naming the file and the tensor.
+    void refusesNonFiniteWeights_data()
+    {
+        QTest::addColumn<float>("value");
+        QTest::addRow("nan") << std::numeric_limits<float>::quiet_NaN();
+        QTest::addRow("inf") << -std::numeric_limits<float>::infinity();
+    }
+    void refusesNonFiniteWeights()
+    {
+        QFETCH(float, value);
+        const std::filesystem::path dir =
+            savedLora(std::string("non-finite-") + QTest::currentDataTag());
+        const std::filesystem::path file = dir / kAdapterWeightsFile;
+        const std::string spoiled =
+            "audio_spectrogram_transformer.encoder.layer.1.attention.attention.lora_v.up.weight";
+        std::vector<std::vector<std::byte>> bytes; // owns the rewritten tensors' data
+        {
+            const SafetensorsFile original(file);
+            std::vector<TensorToWrite> all;
+            bytes.reserve(original.tensors().size());
+            for (const TensorInfo &t : original.tensors()) {
+                const auto data = original.data(t);
+                bytes.emplace_back(data.begin(), data.end());
+                if (t.name == spoiled) {
+                    QCOMPARE(t.dtype, DType::F32);
+                    std::memcpy(bytes.back().data() + sizeof(float), &value, sizeof value);
+                }
+                all.push_back({ t.name, t.dtype, t.shape, bytes.back() });
+            }
+            writeSafetensors(path("non-finite.tmp"), all, original.metadata());
+        }
+        std::filesystem::rename(path("non-finite.tmp"), file);
+        AstForAudioClassification model = freshBackbone();
+        const auto e =
+            captureError([&] { loadAdapter(model, dir, backboneFingerprint(m_backbone)); });
+        QVERIFY(e);
+        QCOMPARE(e->kind(), ErrorKind::Format);
+        QCOMPARE(e->file(), file);
+        QVERIFY2(e->reason() == "tensor " + spoiled + " holds NaN or infinite values", e->what());
     }
 
     void refusesManifestOfAnotherMethod()

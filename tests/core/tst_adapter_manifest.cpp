@@ -117,6 +117,37 @@ private Q_SLOTS:
         QTest::addRow("bad head") << "/head"
                                   << "\"big\""
                                   << "field head";
+        // Sizes out of bounds are refused before anything is sized from them (issue 17).
+        QTest::addRow("mel bins huge") << "/preprocessing/num_mel_bins"
+                                       << "1000000"
+                                       << "field preprocessing.num_mel_bins is 1000000, more than";
+        QTest::addRow("max_length huge") << "/preprocessing/max_length"
+                                         << "100000000"
+                                         << "field preprocessing.max_length is 100000000";
+        QTest::addRow("max_length past 64 bits") << "/preprocessing/max_length"
+                                                 << "18446744073709551615"
+                                                 << "field preprocessing.max_length is";
+        QTest::addRow("rank huge") << "/lora/rank"
+                                   << "1000000000"
+                                   << "field lora.rank is 1000000000";
+        QTest::addRow("prompts huge") << "/prompts"
+                                      << "100000"
+                                      << "field prompts is 100000";
+        QTest::addRow("hidden huge") << "/backbone/hidden_size"
+                                     << "1000000"
+                                     << "field backbone.hidden_size";
+        QTest::addRow("sampling rate 1") << "/preprocessing/sampling_rate"
+                                         << "1"
+                                         << "field preprocessing.sampling_rate";
+        QTest::addRow("frame shift past frame") << "/preprocessing/frame_shift"
+                                                << "100000"
+                                                << "field preprocessing.frame_shift";
+        QTest::addRow("high_freq past nyquist") << "/preprocessing/high_freq"
+                                                << "9000"
+                                                << "preprocessing.low_freq and high_freq";
+        QTest::addRow("preemphasis") << "/preprocessing/preemphasis"
+                                     << "2"
+                                     << "preprocessing.preemphasis";
     }
     void malformedFilesNameTheField()
     {
@@ -137,6 +168,53 @@ private Q_SLOTS:
         QVERIFY(e);
         QVERIFY2(QString(e->what()).contains(phrase), e->what());
         QVERIFY2(QString(e->what()).contains("adapter_config.json"), e->what());
+    }
+
+    // Sizes the backbone fixes are checked against it, naming the field and both values
+    // (issue 17, defect 2): num_mel_bins 1000000 sized eval's filterbank from the file.
+    void refusesWhatTheBackboneCannotTake_data()
+    {
+        QTest::addColumn<QString>("pointer");
+        QTest::addColumn<int>("value");
+        QTest::addColumn<QString>("phrase");
+        QTest::addRow("mel bins") << "/preprocessing/num_mel_bins" << 64
+                                  << "field preprocessing.num_mel_bins is 64 but the backbone's "
+                                     "num_mel_bins is 128";
+        QTest::addRow("sampling rate")
+            << "/preprocessing/sampling_rate" << 8000
+            << "field preprocessing.sampling_rate is 8000 but the backbone's sampling rate is "
+               "16000";
+        QTest::addRow("hidden size") << "/backbone/hidden_size" << 192
+                                     << "field backbone.hidden_size is 192 but the backbone's";
+        QTest::addRow("layers") << "/backbone/num_hidden_layers" << 2
+                                << "field backbone.num_hidden_layers is 2";
+        QTest::addRow("tokens") << "/preprocessing/max_length" << 90000
+                                << "field preprocessing.max_length 90000 frames makes";
+        QTest::addRow("shorter than a patch")
+            << "/preprocessing/max_length" << 8 << "shorter than one patch";
+        QTest::addRow("bottleneck above hidden")
+            << "/adapter/bottleneck" << 1000 << "field adapter.bottleneck is 1000; at most 768";
+    }
+    void refusesWhatTheBackboneCannotTake()
+    {
+        QFETCH(QString, pointer);
+        QFETCH(int, value);
+        QFETCH(QString, phrase);
+        nlohmann::json j = nlohmann::json::parse(adapterManifestJson(sample()));
+        j[nlohmann::json::json_pointer(pointer.toStdString())] = value;
+        QTemporaryDir tmp;
+        const fs::path dir(tmp.path().toStdString());
+        std::ofstream(dir / kAdapterConfigFile) << j.dump();
+        const AstConfig base; // AST-base: hidden 768, 12 layers, 128 mel bins, 16 kHz
+        loadAdapterManifest(dir); // within the bounds: only the backbone refuses it
+        const auto e = test::captureError([&] { loadAdapterManifest(dir, base); });
+        QVERIFY(e);
+        QCOMPARE(e->kind(), ErrorKind::Model);
+        QCOMPARE(e->file(), dir / kAdapterConfigFile);
+        QVERIFY2(QString(e->what()).contains(phrase), e->what());
+        // The unedited manifest fits.
+        std::ofstream(dir / kAdapterConfigFile) << adapterManifestJson(sample());
+        QCOMPARE(loadAdapterManifest(dir, base).labels, sample().labels);
     }
 
     void notJsonAndMissingFiles()

@@ -564,6 +564,32 @@ private Q_SLOTS:
         }
     }
 
+    // A config.json that describes far more than model.safetensors holds is refused before
+    // the model is built from it (issue 17, defect 2): here 32 layers of AST-base's width
+    // (340 M parameters, 1.3 GB) on a tiny model's weights.
+    void configLargerThanWeightsIsRefused()
+    {
+        QTemporaryDir tmp;
+        const fs::path dir = fs::path(tmp.path().toStdString()) / "m";
+        writeRandomModel(
+            dir, { .preset = "tiny", .maxLength = 100, .labels = { "x", "y" }, .seed = 1 });
+        AstConfig config = loadAstConfig(dir);
+        config.hiddenSize = 1024;
+        config.numAttentionHeads = 16;
+        config.intermediateSize = 4096;
+        config.numHiddenLayers = 32;
+        saveAstConfig(config, dir);
+        try {
+            loadAstCheckpoint(dir);
+            QFAIL("loading should fail");
+        } catch (const Error &e) {
+            QCOMPARE(e.kind(), ErrorKind::Model);
+            QCOMPARE(e.file(), dir / "config.json");
+            QVERIFY2(
+                QString(e.what()).contains("parameters but model.safetensors holds"), e.what());
+        }
+    }
+
     void pickleIsRefused_data()
     {
         QTest::addColumn<QString>("file");

@@ -421,6 +421,8 @@ void TestAstConfig::malformedConfig_data()
                                         << format << "field 'hidden_size' is absurdly large";
     QTest::addRow("absurd layers") << R"({"num_hidden_layers": 1000})" << format
                                    << "field 'num_hidden_layers' is absurdly large";
+    QTest::addRow("too many tokens") << R"({"max_length": 90000})" << format
+                                     << "field 'max_length' 90000 frames makes 107990 tokens";
     QTest::addRow("absurd max_length")
         << R"({"max_length": 200000})" << format << "field 'max_length' is absurdly large";
     QTest::addRow("unknown problem_type") << R"({"problem_type": "ranking"})" << format

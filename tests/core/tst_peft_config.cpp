@@ -129,7 +129,9 @@ private Q_SLOTS:
     void badBudgets_data()
     {
         QTest::addColumn<QString>("text");
-        for (const char *t : { "", "abc", "10x", "-5k", "0", "0%", "nan", "%" })
+        // 1e99 (and inf) once overflowed into a negative budget (issue 17).
+        for (const char *t :
+            { "", "abc", "10x", "-5k", "0", "0%", "nan", "%", "1e99", "inf", "2e12", "1e30%" })
             QTest::addRow("%s", t) << t;
     }
     void badBudgets()
@@ -138,6 +140,7 @@ private Q_SLOTS:
         const auto e = test::captureError([&] { core::parseBudget(text.toStdString(), 1000); });
         QVERIFY(e);
         QCOMPARE(e->kind(), ErrorKind::Usage);
+        QVERIFY2(e->reason().find("budget '" + text.toStdString() + "'") == 0, e->what());
     }
 
     void solverPicksTheLargestFittingKnob_data()

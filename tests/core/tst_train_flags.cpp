@@ -238,6 +238,28 @@ private Q_SLOTS:
         QTest::addRow("prefix odd") << "prefix-tokens"
                                     << "5"
                                     << "--prefix-tokens must be even (key plus value tokens)";
+        // Sizes are bounded before anything is allocated from them (issue 17, defect 7).
+        QTest::addRow("rank huge") << "rank"
+                                   << "1000000000"
+                                   << "--rank must be at most 16384, got 1000000000";
+        QTest::addRow("max-length huge") << "max-length"
+                                         << "100000000"
+                                         << "--max-length must be at most 100000";
+        QTest::addRow("batch huge") << "batch-size"
+                                    << "100000"
+                                    << "--batch-size must be at most 4096";
+        QTest::addRow("prompts huge") << "prompts"
+                                      << "5000"
+                                      << "--prompts must be at most 4096";
+        QTest::addRow("epochs past int") << "epochs"
+                                         << "99999999999"
+                                         << "--epochs needs an integer, got '99999999999'";
+        QTest::addRow("lr inf") << "lr"
+                                << "inf"
+                                << "--lr must be a finite number, got 'inf'";
+        QTest::addRow("alpha nan") << "alpha"
+                                   << "nan"
+                                   << "--alpha must be a finite number, got 'nan'";
         QTest::addRow("placement") << "placement"
                                    << "middle"
                                    << "--placement must be one of pfeiffer, houlsby";
