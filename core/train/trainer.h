@@ -121,6 +121,10 @@ private:
 // onFailed (and a "failed" line) and is rethrown. Cancel (stop token) returns within one step
 // with reason "cancelled"; checkpoints/last keeps the last finished epoch.
 //
+// A run folder belongs to one train() at a time (FolderLock, io/folder_lock.h: `.lock` in the
+// folder, held until train() returns): another train() on it, in this process or another, is
+// refused at once with core::Error(Io) "the run folder is in use by process PID".
+//
 // A device running out of memory (CUDA's allocator, or the CPU's) ends the run the same way, with
 // a message naming the batch size, --checkpoint-activations and bf16; checkpoints/last keeps the
 // last finished epoch, so `--resume` continues once the settings fit.
@@ -148,7 +152,6 @@ PipelineBenchmark benchmarkInputPipeline(const TrainOptions &options, double min
 // options.json <-> TrainOptions (every field; paths as given).
 std::string trainOptionsJson(const TrainOptions &options);
 TrainOptions parseTrainOptions(const std::string &json, const std::filesystem::path &file = {});
-
 // Evaluates a run folder's adapter on one split of a dataset, with the run's preprocessing and
 // its split options (so "validation" is the validation set it was trained with).
 struct EvalOptions

@@ -750,6 +750,46 @@ private Q_SLOTS:
         QCOMPARE(epochRows(pieced), epochRows(whole));
     }
 
+    // Two trainings on one --out: while the first holds the run folder (here stopped with
+    // SIGSTOP after its import), a second one, or a --resume, is refused at once with one line
+    // naming the folder and the first one's PID; the first then finishes with a clean log.
+    void secondTrainingOnTheSameRunIsRefused()
+    {
+        const QString out = tmpPath("locked");
+        const QStringList args =
+            trainArgs(out, { "--method", "lora", "--epochs", "2", "--batch-size", "4", "--json" });
+        QProcess first;
+        start(first, args);
+        QVERIFY(first.waitForStarted(30000));
+        QByteArray printed;
+        while (!printed.contains("\"event\":\"import\"") && first.state() == QProcess::Running) {
+            first.waitForReadyRead(1000);
+            printed += first.readAllStandardOutput();
+        }
+        QVERIFY2(printed.contains("\"event\":\"import\""), printed.constData());
+        const qint64 pid = first.processId();
+        QCOMPARE(::kill(pid_t(pid), SIGSTOP), 0);
+        const QString refusal =
+            QStringLiteral("astpeft: %1: the run folder is in use by process %2\n")
+                .arg(out)
+                .arg(pid);
+        const CliResult second = run(args);
+        const CliResult resumed = run({ "train", "--resume", "--out", out });
+        QCOMPARE(::kill(pid_t(pid), SIGCONT), 0);
+        const CliResult firstResult = collect(first, 300000);
+        QVERIFY2(second.exitCode == 1, qPrintable(describe(args, second)));
+        QCOMPARE(QString::fromUtf8(second.err), refusal);
+        QVERIFY(second.out.isEmpty());
+        QVERIFY2(resumed.exitCode == 1, qPrintable(describe({ "train", "--resume" }, resumed)));
+        QCOMPARE(QString::fromUtf8(resumed.err), refusal);
+        QVERIFY2(firstResult.exitCode == 0, qPrintable(describe(args, firstResult)));
+        const QList<QJsonObject> events = metricsOf(out);
+        QVERIFY(!events.isEmpty()); // every line parses
+        QCOMPARE(eventsNamed(events, "import").size(), 1);
+        QCOMPARE(eventsNamed(events, "epoch").size(), 2);
+        QCOMPARE(events.last().value("reason").toString(), QString("completed"));
+    }
+
     // --- compare ----------------------------------------------------------------------------
 
     void compareWritesTable()
