@@ -116,10 +116,12 @@ private:
 };
 
 // Runs the whole job. Input errors (unknown layout, an empty class, a bad option, a missing
-// model, an unwritable run folder, resume without a checkpoint) throw core::Error before
-// training starts and before the run folder is touched. Once training runs, an error emits
-// onFailed (and a "failed" line) and is rethrown. Cancel (stop token) returns within one step
-// with reason "cancelled"; checkpoints/last keeps the last finished epoch.
+// model, an unwritable run folder, resume of a folder where no run started) throw core::Error
+// before training starts and before the run folder is touched. Once training runs, an error
+// emits onFailed (and a "failed" line where the log can still be written) and is rethrown.
+// Cancel (stop token) returns within one step with reason "cancelled"; checkpoints/last keeps
+// the last finished epoch. `resume` continues from checkpoints/last, or from the start when the
+// run stopped in its first epoch (no checkpoint yet).
 //
 // A run folder belongs to one train() at a time (FolderLock, io/folder_lock.h: `.lock` in the
 // folder, held until train() returns): another train() on it, in this process or another, is

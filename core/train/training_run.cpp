@@ -87,15 +87,15 @@ void TrainingRun::readInputs()
 }
 
 // What the folder holds allows this run: a new run needs a folder without a run, --resume one
-// with a finished epoch.
+// that a run was started in (its checkpoint, or none when it stopped in its first epoch).
 void TrainingRun::checkRunFolder()
 {
     const bool started = fs::exists(m_run / RunFiles::metrics);
     if (m_options.resume) {
         m_checkpoint = findCheckpoint(m_run);
-        if (m_checkpoint.empty())
+        if (m_checkpoint.empty() && !started)
             throw Error(ErrorKind::Usage,
-                "nothing to resume: no finished epoch in the run folder (checkpoints/last)", m_run);
+                "nothing to resume: no run was started in the folder (metrics.jsonl)", m_run);
         checkResumeOptions(m_options, m_run / RunFiles::options);
     } else if (started) {
         throw Error(ErrorKind::Usage,
@@ -129,7 +129,7 @@ void TrainingRun::loadBackbone()
         throw Error(ErrorKind::Usage,
             "int8 is for inference (predict, listen, timeline); train "
             "in fp32 or bf16");
-    if (m_options.resume)
+    if (!m_checkpoint.empty())
         m_state = parseState(m_checkpoint / kStateFile);
 }
 
@@ -144,7 +144,7 @@ void TrainingRun::attachMethod()
     m_manifest.backboneFingerprint = m_fingerprint;
     m_manifest.hiddenSize = m_loaded.config.hiddenSize;
     m_manifest.numHiddenLayers = m_loaded.config.numHiddenLayers;
-    if (m_options.resume)
+    if (!m_checkpoint.empty())
         loadAdapter(m_model, m_checkpoint, m_fingerprint);
     else
         applyPeft(m_model, m_manifest.peft, m_dataset.labels, m_options.seed);
@@ -160,7 +160,7 @@ void TrainingRun::attachMethod()
     for (const auto &item : m_model->named_parameters())
         if (item.value().requires_grad())
             m_opt.add(item.key(), item.value());
-    if (m_options.resume)
+    if (!m_checkpoint.empty())
         loadOptimizer(m_opt, m_checkpoint / kOptimizerFile);
     m_trainable = countTrainable(*m_model);
 }
@@ -190,7 +190,7 @@ void TrainingRun::prepareInputs()
         .peft = m_manifest.peft,
         .parameters = countParameters(m_loaded.config, m_manifest.peft, m_numClasses),
         .device = m_deviceName };
-    if (!m_options.resume)
+    if (m_checkpoint.empty())
         m_log.write(eventJson(importEvent));
     m_observer.onImport(importEvent);
 }
@@ -240,12 +240,10 @@ void TrainingRun::createRunFolder()
     } catch (const Error &e) {
         throw Error(ErrorKind::Io, "the run folder is not writable: " + e.reason(), m_run);
     }
-    // Resuming drops what was logged after the checkpoint (an interrupted epoch), so the
-    // log reads as if the run had never stopped.
-    const fs::path metrics = m_run / RunFiles::metrics;
-    if (m_options.resume && fs::exists(metrics) && fs::file_size(metrics) > m_state.metricsBytes)
-        fs::resize_file(metrics, m_state.metricsBytes);
-    m_log.open(metrics, m_options.resume);
+    // Resuming drops what was logged after the checkpoint (an interrupted epoch, a line cut
+    // short), so the log reads as if the run had never stopped; a run resumed from its start
+    // (stopped in its first epoch) starts a new log.
+    m_log.open(m_run / RunFiles::metrics, m_state.metricsBytes);
 }
 
 // --- Encoder cache and schedule --------------------------------------------------------------

@@ -750,6 +750,40 @@ private Q_SLOTS:
         QCOMPARE(epochRows(pieced), epochRows(whole));
     }
 
+    // SIGKILL in the first epoch, before any checkpoint: --resume starts the run again from the
+    // start and ends with the uninterrupted run's adapter and log (runJson(), same options).
+    void runKilledInFirstEpochResumes()
+    {
+        const QString a = tmpPath("json-run");
+        QVERIFY2(runJson().exitCode == 0, runJson().err.constData());
+        const QString b = tmpPath("killed");
+        QProcess p;
+        start(p, resumableArgs(b));
+        QVERIFY(p.waitForStarted(30000));
+        // Kill it once it has logged its import (on stdout: flushed) and before its first epoch
+        // ends (checked with the process stopped).
+        QByteArray printed;
+        while (!printed.contains("\"event\":\"import\"") && p.state() == QProcess::Running) {
+            p.waitForReadyRead(1000);
+            printed += p.readAllStandardOutput();
+        }
+        QVERIFY2(p.state() == QProcess::Running, "the run ended before it could be killed");
+        QCOMPARE(::kill(pid_t(p.processId()), SIGSTOP), 0);
+        const QByteArray log = readAll(b + "/metrics.jsonl");
+        const bool inFirstEpoch = !log.contains("\"event\":\"epoch\"");
+        QCOMPARE(::kill(pid_t(p.processId()), SIGKILL), 0);
+        QVERIFY(p.waitForFinished(30000));
+        QCOMPARE(p.exitStatus(), QProcess::CrashExit);
+        QVERIFY2(inFirstEpoch, log.constData());
+        QVERIFY(!QFileInfo::exists(b + "/checkpoints/last"));
+
+        RUN_EXPECT(resumed, (QStringList { "train", "--resume", "--out", b, "--json" }), 0);
+        QCOMPARE(jsonLines(resumed.out).last().value("reason").toString(), QString("completed"));
+        for (const char *file : { "adapter_model.safetensors", "confusion.csv" })
+            QVERIFY2(readAll(b + "/" + file) == readAll(a + "/" + file), file);
+        QCOMPARE(eventKeys(metricsOf(b)), eventKeys(metricsOf(a)));
+    }
+
     // Two trainings on one --out: while the first holds the run folder (here stopped with
     // SIGSTOP after its import), a second one, or a --resume, is refused at once with one line
     // naming the folder and the first one's PID; the first then finishes with a clean log.

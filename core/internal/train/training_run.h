@@ -103,7 +103,7 @@ private:
     // Held from the first look at an existing run folder, or from its creation, to the end
     // (declared first of what the run writes: released last).
     std::optional<FolderLock> m_lock;
-    std::filesystem::path m_checkpoint; // the one resumed from
+    std::filesystem::path m_checkpoint; // the one resumed from; empty: from the start
 
     // readInputs
     Dataset m_dataset;
