@@ -281,7 +281,7 @@ int cmdTrain(const Args &given)
             throw core::Error(core::ErrorKind::Usage,
                 "nothing to resume: no options.json in the run folder", args.value("out"));
         }
-        o = core::parseTrainOptions(core::readTextFile(file), file);
+        o = core::readRunOptions(args.value("out"));
         for (const auto &[k, v] : args.values) {
             if (k != "out" && k != "epochs" && k != "device" && k != "patience") {
                 throw UsageError("--resume continues the run with its own options; only --epochs, "

@@ -139,10 +139,11 @@ std::filesystem::path findCheckpoint(const std::filesystem::path &run)
     return {};
 }
 
-void checkResumeOptions(const TrainOptions &now, const std::filesystem::path &file)
+void checkResumeOptions(const TrainOptions &now, const std::filesystem::path &run)
 {
-    const json before = json::parse(readTextFile(file));
-    const json after = json::parse(trainOptionsJson(now));
+    const std::filesystem::path file = run / RunFiles::options;
+    const json before = json::parse(trainOptionsJson(readRunOptions(run)));
+    const json after = json::parse(trainOptionsJson(withAbsolutePaths(now)));
     std::string differences;
     for (const auto &[key, value] : after.items())
         if (!resumableDifference(key) && (!before.contains(key) || before[key] != value))

@@ -154,6 +154,15 @@ PipelineBenchmark benchmarkInputPipeline(const TrainOptions &options, double min
 // options.json <-> TrainOptions (every field; paths as given).
 std::string trainOptionsJson(const TrainOptions &options);
 TrainOptions parseTrainOptions(const std::string &json, const std::filesystem::path &file = {});
+// `options` with its paths (model, data, noise files, out, feature cache) absolute: what train()
+// records in options.json, so that eval, export and --resume work from any folder.
+TrainOptions withAbsolutePaths(TrainOptions options);
+// A run folder's options.json with absolute paths. A relative one (a run recorded before paths
+// were made absolute: as given on the command line) is taken relative to the folder that run
+// was started from, the run folder less its relative "out" ("runs/a" in /p/runs/a: /p), or,
+// when they do not match, the working directory. core::Error as parseTrainOptions.
+TrainOptions readRunOptions(const std::filesystem::path &run);
+
 // Evaluates a run folder's adapter on one split of a dataset, with the run's preprocessing and
 // its split options (so "validation" is the validation set it was trained with).
 struct EvalOptions

@@ -96,7 +96,7 @@ void TrainingRun::checkRunFolder()
         if (m_checkpoint.empty() && !started)
             throw Error(ErrorKind::Usage,
                 "nothing to resume: no run was started in the folder (metrics.jsonl)", m_run);
-        checkResumeOptions(m_options, m_run / RunFiles::options);
+        checkResumeOptions(m_options, m_run);
     } else if (started) {
         throw Error(ErrorKind::Usage,
             "the folder already holds a run (metrics.jsonl); resume it with --resume or choose "
@@ -234,7 +234,8 @@ void TrainingRun::createRunFolder()
     }
     try {
         if (!m_options.resume) {
-            writeFileAtomic(m_run / RunFiles::options, trainOptionsJson(m_options));
+            writeFileAtomic(
+                m_run / RunFiles::options, trainOptionsJson(withAbsolutePaths(m_options)));
             writeFileAtomic(m_run / RunFiles::command, m_options.command + "\n");
         }
     } catch (const Error &e) {

@@ -2,9 +2,11 @@
 // astpeft train, eval, compare and predict --adapter, end to end: runs the built binary
 // (ASTPEFT_CLI) with QProcess on spoken words generated with espeak-ng (word_dataset.h) and a
 // tiny random backbone from `astpeft init-model`. Checks the run folder and its metrics.jsonl,
-// --json events, eval against the best epoch, predict against eval, bit-identical resumption
-// after Ctrl-C, compare's table, and the one-line errors of bad input. Every process runs with
-// HOME inside the temporary folder, so nothing reaches the user's ~/.cache. Torch-free.
+// --json events, eval against the best epoch and from another folder, predict against eval,
+// bit-identical resumption after Ctrl-C (exit status 130) or SIGKILL in the first epoch, one
+// training per run folder, compare's table, and the one-line errors of bad input. Every process
+// runs with HOME inside the temporary folder, so nothing reaches the user's ~/.cache.
+// Torch-free.
 //
 // Bad input: one CLI row per kind of report (exit 1, exit 2 from core, the CLI's own checks);
 // core's errors are tested in tests/core. Dropped here as duplicates (was an inputErrors row):
@@ -563,6 +565,46 @@ private Q_SLOTS:
         QVERIFY(readConfusionCsv(m_run + "/confusion.csv", labels, csv));
         QCOMPARE(matrixOf(eval.value("confusion").toArray()), csv);
         QCOMPARE(eval.value("skipped").toArray().size(), 1); // corrupt.wav
+    }
+
+    // options.json records absolute paths, so `eval RUN` works from another folder for a run
+    // trained with relative --model, --data and --out; a run recorded with relative paths (by
+    // an older astpeft) is read relative to the folder it was started from.
+    void evalFromAnotherFolder()
+    {
+        const QString out = tmpPath("relative-run");
+        RUN_EXPECT(trained,
+            (QStringList { "train", "--model", "model", "--data", "words", "--val-fraction", "0.25",
+                "--cache-dir", m_cache, "--out", "relative-run", "--method", "linear", "--epochs",
+                "1" }),
+            0);
+        const QJsonObject options =
+            QJsonDocument::fromJson(readAll(out + "/options.json")).object();
+        const auto sameFile = [](const QJsonValue &recorded, const QString &path) {
+            return QFileInfo(recorded.toString()).isAbsolute()
+                && QFileInfo(recorded.toString()).canonicalFilePath()
+                == QFileInfo(path).canonicalFilePath();
+        };
+        QVERIFY2(
+            sameFile(options.value("data"), m_data), qPrintable(options.value("data").toString()));
+        QVERIFY(sameFile(options.value("model"), m_model));
+        QVERIFY(sameFile(options.value("out"), out));
+
+        const QStringList eval { "eval", out, "--split", "validation", "--json" };
+        const CliResult fromElsewhere = runIn(kCli, tmpPath("home"), eval, m_env);
+        QVERIFY2(fromElsewhere.exitCode == 0, qPrintable(describe(eval, fromElsewhere)));
+        const QList<QJsonObject> lines = jsonLines(fromElsewhere.out);
+        QCOMPARE(lines.size(), 1);
+        QCOMPARE(lines.first().value("examples").toInt(), kClasses * 2);
+
+        QJsonObject old = options;
+        old["data"] = "words";
+        old["model"] = "model";
+        old["out"] = "relative-run";
+        QVERIFY(writeAll(out + "/options.json", QJsonDocument(old).toJson()));
+        const CliResult oldRun = runIn(kCli, tmpPath("home"), eval, m_env);
+        QVERIFY2(oldRun.exitCode == 0, qPrintable(describe(eval, oldRun)));
+        QCOMPARE(oldRun.out, fromElsewhere.out);
     }
 
     // --- predict --adapter ------------------------------------------------------------------

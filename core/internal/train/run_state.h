@@ -47,9 +47,10 @@ void replaceFolder(const std::filesystem::path &dir,
 // Empty when there is none.
 std::filesystem::path findCheckpoint(const std::filesystem::path &run);
 
-// Throws ErrorKind::Usage naming the options that differ from the run's options.json (`file`)
-// beyond those a resumed run may change (epochs, device, patience, the caches).
-void checkResumeOptions(const TrainOptions &now, const std::filesystem::path &file);
+// Throws ErrorKind::Usage naming the options that differ from the options.json of the run folder
+// `run` (paths compared as absolute paths) beyond those a resumed run may change (epochs, device,
+// patience, the caches).
+void checkResumeOptions(const TrainOptions &now, const std::filesystem::path &run);
 
 // Appends JSON lines to metrics.jsonl, each written whole or not at all: a line that cannot be
 // written (full disk) is cut off again, so the log keeps whole lines and a "failed" event can
