@@ -33,9 +33,10 @@ FolderLock::FolderLock(const std::filesystem::path &dir, const std::string &what
     m_device = folder.st_dev;
     m_inode = folder.st_ino;
     const std::lock_guard<std::mutex> guard(g_mutex);
-    if (g_held.contains({ m_device, m_inode }))
+    if (g_held.contains({ m_device, m_inode })) {
         throw Error(
             ErrorKind::Io, "the " + what + " is in use by another job of this process", dir);
+    }
     const std::filesystem::path file = dir / kFileName;
     m_fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (m_fd < 0)
