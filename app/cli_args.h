@@ -20,6 +20,7 @@ namespace astpeft::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitInput = 1; // input error: one line on stderr naming the file
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitCancelled = 130; // Ctrl-C ended a training or comparison (as shells)
 
 // A command-line mistake: printed with the command's synopsis, exit status 2.
 struct UsageError : std::runtime_error

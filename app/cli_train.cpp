@@ -206,12 +206,12 @@ int runTraining(const core::TrainOptions &options, bool json)
     ConsoleObserver observer(json);
     const core::FinishedEvent f = core::train(options, observer, interrupt.token());
     if (json)
-        return f.reason == core::FinishReason::Cancelled ? kExitInput : kExitOk;
+        return f.reason == core::FinishReason::Cancelled ? kExitCancelled : kExitOk;
     if (f.reason == core::FinishReason::Cancelled) {
         std::fprintf(stderr,
             "cancelled after %d finished epochs; continue with: astpeft train --resume --out %s\n",
             f.epochsCompleted, core::shellQuote(options.out.string()).c_str());
-        return kExitInput;
+        return kExitCancelled;
     }
     if (options.resume && observer.epochsRun() == 0) {
         std::fprintf(stderr,
@@ -281,7 +281,7 @@ int cmdTrain(const Args &given)
             throw core::Error(core::ErrorKind::Usage,
                 "nothing to resume: no options.json in the run folder", args.value("out"));
         }
-        o = core::parseTrainOptions(core::readTextFile(file), file);
+        o = core::readRunOptions(args.value("out"));
         for (const auto &[k, v] : args.values) {
             if (k != "out" && k != "epochs" && k != "device" && k != "patience") {
                 throw UsageError("--resume continues the run with its own options; only --epochs, "
@@ -418,7 +418,7 @@ int cmdCompare(const Args &args)
         std::printf("\n%s\nwritten to %s and comparison.md\n",
             core::comparisonMarkdown(rows).c_str(), (out / "comparison.csv").string().c_str());
     }
-    return interrupt.interrupted() ? kExitInput : kExitOk;
+    return interrupt.interrupted() ? kExitCancelled : kExitOk;
 }
 
 } // namespace
@@ -460,8 +460,10 @@ std::vector<Command> trainingCommands()
             "Fine-tunes a PEFT method on a dataset and writes the run folder RUN: the best\n"
             "adapter (adapter_config.json + adapter_model.safetensors), metrics.jsonl (every\n"
             "event), options.json, command.txt, confusion.csv and checkpoints/last.\n"
-            "Ctrl-C stops within one step; `astpeft train --resume --out RUN [--epochs N]`\n"
-            "continues from the last finished epoch exactly as if it had not stopped.\n"
+            "Ctrl-C stops within one step (exit status 130); `astpeft train --resume --out RUN\n"
+            "[--epochs N]` continues from the last finished epoch exactly as if it had not\n"
+            "stopped, or from the start when no epoch had finished. One training at a time per\n"
+            "run folder: another one on it is refused (exit status 1).\n"
             "--demo trains on the bundled demo dataset (ten spoken words and background noise)\n"
             "with the bundled pretrained backbone; unless given: --method adapter --epochs "
                 + std::string(kDemoEpochs) + "\n--out ./" + kDemoRun

@@ -4,8 +4,10 @@
 #include "error.h"
 #include "human_format.h"
 #include "io/atomic_file.h"
+#include "io/folder_lock.h"
 #include "train/train_flags.h"
 
+#include <optional>
 #include <sstream>
 
 namespace astpeft::core {
@@ -56,6 +58,12 @@ std::vector<CompareRow> compare(const std::vector<TrainOptions> &runs,
     const std::filesystem::path &out, CompareObserver &observer, std::stop_token stop,
     TrainControl *control)
 {
+    // The comparison's folder is one job's too (each run's folder is locked by train()).
+    std::optional<FolderLock> lock;
+    if (!out.empty()) {
+        createDirectories(out);
+        lock.emplace(out, "comparison folder");
+    }
     std::vector<CompareRow> rows;
     for (const TrainOptions &options : runs) {
         observer.onRunStarted(options);
@@ -65,7 +73,6 @@ std::vector<CompareRow> compare(const std::vector<TrainOptions> &runs,
             break;
     }
     if (!out.empty()) {
-        createDirectories(out);
         writeFileAtomic(out / "comparison.csv", comparisonCsv(rows));
         writeFileAtomic(out / "comparison.md", comparisonMarkdown(rows));
     }

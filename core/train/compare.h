@@ -51,7 +51,8 @@ std::vector<TrainOptions> comparisonRuns(const TrainOptions &base,
 // the device runs out of memory) gets a row with the reason and the others go on. A stop
 // request, or a run ended by TrainControl::stopAfterEpoch(), ends the comparison after the run
 // in hand (its row says so). Writes comparison.csv and comparison.md into `out` (atomically;
-// nothing when `out` is empty) and returns the rows, in run order.
+// nothing when `out` is empty) and returns the rows, in run order. `out` is created and locked
+// first (FolderLock): a second comparison into it throws core::Error(Io) before any run.
 std::vector<CompareRow> compare(const std::vector<TrainOptions> &runs,
     const std::filesystem::path &out, CompareObserver &observer, std::stop_token stop = {},
     TrainControl *control = nullptr);

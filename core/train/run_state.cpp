@@ -10,7 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <iterator>
 #include <span>
 #include <vector>
@@ -134,10 +139,11 @@ std::filesystem::path findCheckpoint(const std::filesystem::path &run)
     return {};
 }
 
-void checkResumeOptions(const TrainOptions &now, const std::filesystem::path &file)
+void checkResumeOptions(const TrainOptions &now, const std::filesystem::path &run)
 {
-    const json before = json::parse(readTextFile(file));
-    const json after = json::parse(trainOptionsJson(now));
+    const std::filesystem::path file = run / RunFiles::options;
+    const json before = json::parse(trainOptionsJson(readRunOptions(run)));
+    const json after = json::parse(trainOptionsJson(withAbsolutePaths(now)));
     std::string differences;
     for (const auto &[key, value] : after.items())
         if (!resumableDifference(key) && (!before.contains(key) || before[key] != value))
@@ -149,22 +155,48 @@ void checkResumeOptions(const TrainOptions &now, const std::filesystem::path &fi
             file);
 }
 
-void MetricsLog::open(const std::filesystem::path &file, bool append)
+MetricsLog::~MetricsLog()
+{
+    if (m_fd >= 0)
+        ::close(m_fd);
+}
+
+void MetricsLog::open(const std::filesystem::path &file, std::uintmax_t keep)
 {
     m_file = file;
-    m_out.open(file, append ? std::ios::binary | std::ios::app : std::ios::binary);
-    if (!m_out)
-        throw Error(ErrorKind::Io, "cannot write the metrics log", file);
+    m_fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    struct stat st = {};
+    if (m_fd < 0 || ::fstat(m_fd, &st) != 0)
+        throw Error(ErrorKind::Io, "cannot write the metrics log: " + errnoText(errno), file);
+    const auto size = std::uintmax_t(st.st_size);
+    if (size < keep) { // cut short after the checkpoint was saved: its whole lines
+        const std::string text = readTextFile(file);
+        const std::size_t newline = text.rfind('\n');
+        keep = newline == std::string::npos ? 0 : newline + 1;
+    }
+    if (size != keep && ::ftruncate(m_fd, off_t(keep)) != 0)
+        throw Error(ErrorKind::Io, "cannot repair the metrics log: " + errnoText(errno), file);
+    m_bytes = keep;
 }
 
 void MetricsLog::write(const std::string &line)
 {
-    if (!m_out.is_open())
+    if (m_fd < 0)
         return;
-    m_out << line << '\n';
-    m_out.flush();
-    if (!m_out)
-        throw Error(ErrorKind::Io, "cannot write the metrics log (disk full?)", m_file);
+    const std::string text = line + '\n';
+    for (std::size_t done = 0; done < text.size();) {
+        const ssize_t n = ::write(m_fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            const int error = n < 0 ? errno : ENOSPC;
+            // Cut off the part that was written, if the file system lets us.
+            [[maybe_unused]] const int cut = ::ftruncate(m_fd, off_t(m_bytes));
+            throw Error(ErrorKind::Io, "cannot write the metrics log: " + errnoText(error), m_file);
+        }
+        done += std::size_t(n);
+    }
+    m_bytes += text.size();
 }
 
 } // namespace astpeft::core::detail

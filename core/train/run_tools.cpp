@@ -59,8 +59,7 @@ struct LoadedRun
 
 LoadedRun loadRun(const std::filesystem::path &run, const std::filesystem::path &model)
 {
-    TrainOptions options =
-        parseTrainOptions(readTextFile(run / RunFiles::options), run / RunFiles::options);
+    TrainOptions options = readRunOptions(run);
     AdapterManifest manifest = loadAdapterManifest(run);
     const std::filesystem::path modelDir = resolveModelDir(model.empty() ? options.model : model);
     // Checked against the backbone before anything is sized from it.

@@ -3,6 +3,7 @@
 #include "train/trainer.h"
 
 #include "error.h"
+#include "io/atomic_file.h"
 #include "io/json_reader.h"
 #include "peft/peft_json.h"
 #include "train/train_flags.h"
@@ -286,6 +287,58 @@ TrainOptions parseTrainOptions(const std::string &text, const std::filesystem::p
     o.checkpointActivations = j.contains("checkpoint_activations")
         && r.boolean(j, "checkpoint_activations", "checkpoint_activations");
     o.command = r.string(j, "command", "command");
+    return o;
+}
+
+namespace {
+
+// Applies `f` to every path of `o` that names a file or folder.
+template<typename F> void forEachPath(TrainOptions &o, F &&f)
+{
+    for (std::filesystem::path *p : { &o.model, &o.data, &o.out, &o.featureCache })
+        f(*p);
+    for (std::filesystem::path &p : o.noiseFiles)
+        f(p);
+}
+
+} // namespace
+
+TrainOptions withAbsolutePaths(TrainOptions options)
+{
+    forEachPath(options, [](std::filesystem::path &p) {
+        if (!p.empty())
+            p = std::filesystem::absolute(p).lexically_normal();
+    });
+    return options;
+}
+
+TrainOptions readRunOptions(const std::filesystem::path &run)
+{
+    namespace fs = std::filesystem;
+    const fs::path file = run / RunFiles::options;
+    TrainOptions o = parseTrainOptions(readTextFile(file), file);
+    // The folder the run was started from: the run folder less the relative "out" recorded
+    // ("runs/a" in /p/runs/a gives /p); the working directory when they do not match.
+    fs::path base = fs::current_path();
+    const fs::path out = o.out.lexically_normal();
+    if (!out.empty() && out.is_relative()) {
+        fs::path dir = fs::absolute(run).lexically_normal();
+        fs::path tail = out;
+        if (!dir.has_filename())
+            dir = dir.parent_path();
+        if (!tail.has_filename())
+            tail = tail.parent_path();
+        while (!tail.empty() && tail.filename() == dir.filename()) {
+            tail = tail.parent_path();
+            dir = dir.parent_path();
+        }
+        if (tail.empty() || tail == ".")
+            base = dir;
+    }
+    forEachPath(o, [&](fs::path &p) {
+        if (!p.empty() && p.is_relative())
+            p = (base / p).lexically_normal();
+    });
     return o;
 }
 

@@ -116,10 +116,16 @@ private:
 };
 
 // Runs the whole job. Input errors (unknown layout, an empty class, a bad option, a missing
-// model, an unwritable run folder, resume without a checkpoint) throw core::Error before
-// training starts and before the run folder is touched. Once training runs, an error emits
-// onFailed (and a "failed" line) and is rethrown. Cancel (stop token) returns within one step
-// with reason "cancelled"; checkpoints/last keeps the last finished epoch.
+// model, an unwritable run folder, resume of a folder where no run started) throw core::Error
+// before training starts and before the run folder is touched. Once training runs, an error
+// emits onFailed (and a "failed" line where the log can still be written) and is rethrown.
+// Cancel (stop token) returns within one step with reason "cancelled"; checkpoints/last keeps
+// the last finished epoch. `resume` continues from checkpoints/last, or from the start when the
+// run stopped in its first epoch (no checkpoint yet).
+//
+// A run folder belongs to one train() at a time (FolderLock, io/folder_lock.h: `.lock` in the
+// folder, held until train() returns): another train() on it, in this process or another, is
+// refused at once with core::Error(Io) "the run folder is in use by process PID".
 //
 // A device running out of memory (CUDA's allocator, or the CPU's) ends the run the same way, with
 // a message naming the batch size, --checkpoint-activations and bf16; checkpoints/last keeps the
@@ -148,6 +154,14 @@ PipelineBenchmark benchmarkInputPipeline(const TrainOptions &options, double min
 // options.json <-> TrainOptions (every field; paths as given).
 std::string trainOptionsJson(const TrainOptions &options);
 TrainOptions parseTrainOptions(const std::string &json, const std::filesystem::path &file = {});
+// `options` with its paths (model, data, noise files, out, feature cache) absolute: what train()
+// records in options.json, so that eval, export and --resume work from any folder.
+TrainOptions withAbsolutePaths(TrainOptions options);
+// A run folder's options.json with absolute paths. A relative one (a run recorded before paths
+// were made absolute: as given on the command line) is taken relative to the folder that run
+// was started from, the run folder less its relative "out" ("runs/a" in /p/runs/a: /p), or,
+// when they do not match, the working directory. core::Error as parseTrainOptions.
+TrainOptions readRunOptions(const std::filesystem::path &run);
 
 // Evaluates a run folder's adapter on one split of a dataset, with the run's preprocessing and
 // its split options (so "validation" is the validation set it was trained with).

@@ -5,6 +5,7 @@
 #include "train/training_run.h"
 
 #include "io/atomic_file.h"
+#include "io/folder_lock.h"
 #include "io/safetensors.h"
 #include "peft/adapter_io.h"
 #include "peft/peft_modules.h"
@@ -66,22 +67,12 @@ TrainingRun::TrainingRun(const TrainOptions &options, TrainObserver &observer, s
 void TrainingRun::readInputs()
 {
     validate(m_options);
-    const bool existing = fs::exists(m_run / RunFiles::metrics);
-    if (m_options.resume) {
-        m_checkpoint = findCheckpoint(m_run);
-        if (m_checkpoint.empty())
-            throw Error(ErrorKind::Usage,
-                "nothing to resume: no finished epoch in the run folder (checkpoints/last)", m_run);
-        checkResumeOptions(m_options, m_run / RunFiles::options);
-    } else if (existing) {
-        throw Error(ErrorKind::Usage,
-            "the folder already holds a run (metrics.jsonl); resume it with --resume or choose "
-            "another --out",
-            m_run);
-    }
-    if (fs::exists(m_run) && !fs::is_directory(m_run))
-        throw Error(ErrorKind::Io, "the run folder is a file", m_run);
-
+    // A folder that a run has locked before: take its lock first, so that a training running
+    // there is reported as such rather than by what its files say now. Otherwise the lock is
+    // taken when the folder is created (createRunFolder): an input error leaves it untouched.
+    if (fs::exists(m_run / FolderLock::kFileName))
+        m_lock.emplace(m_run, "run folder");
+    checkRunFolder();
     m_dataset = importDataset(m_options.data, m_options.import);
     assignSplits(m_dataset, m_options.split);
     m_numClasses = int(m_dataset.labels.size());
@@ -93,6 +84,27 @@ void TrainingRun::readInputs()
     m_trainClips = clipsOf(m_dataset, Split::Train);
     m_valClips = clipsOf(m_dataset, Split::Validation);
     m_testClips = clipsOf(m_dataset, Split::Test);
+}
+
+// What the folder holds allows this run: a new run needs a folder without a run, --resume one
+// that a run was started in (its checkpoint, or none when it stopped in its first epoch).
+void TrainingRun::checkRunFolder()
+{
+    const bool started = fs::exists(m_run / RunFiles::metrics);
+    if (m_options.resume) {
+        m_checkpoint = findCheckpoint(m_run);
+        if (m_checkpoint.empty() && !started)
+            throw Error(ErrorKind::Usage,
+                "nothing to resume: no run was started in the folder (metrics.jsonl)", m_run);
+        checkResumeOptions(m_options, m_run);
+    } else if (started) {
+        throw Error(ErrorKind::Usage,
+            "the folder already holds a run (metrics.jsonl); resume it with --resume or choose "
+            "another --out",
+            m_run);
+    }
+    if (fs::exists(m_run) && !fs::is_directory(m_run))
+        throw Error(ErrorKind::Io, "the run folder is a file", m_run);
 }
 
 void TrainingRun::loadBackbone()
@@ -119,7 +131,7 @@ void TrainingRun::loadBackbone()
         throw Error(ErrorKind::Usage,
             "int8 is for inference (predict, listen, timeline); train "
             "in fp32 or bf16");
-    if (m_options.resume)
+    if (!m_checkpoint.empty())
         m_state = parseState(m_checkpoint / kStateFile);
 }
 
@@ -134,7 +146,7 @@ void TrainingRun::attachMethod()
     m_manifest.backboneFingerprint = m_fingerprint;
     m_manifest.hiddenSize = m_loaded.config.hiddenSize;
     m_manifest.numHiddenLayers = m_loaded.config.numHiddenLayers;
-    if (m_options.resume)
+    if (!m_checkpoint.empty())
         loadAdapter(m_model, m_checkpoint, m_fingerprint);
     else
         applyPeft(m_model, m_manifest.peft, m_dataset.labels, m_options.seed);
@@ -150,7 +162,7 @@ void TrainingRun::attachMethod()
     for (const auto &item : m_model->named_parameters())
         if (item.value().requires_grad())
             m_opt.add(item.key(), item.value());
-    if (m_options.resume)
+    if (!m_checkpoint.empty())
         loadOptimizer(m_opt, m_checkpoint / kOptimizerFile);
     m_trainable = countTrainable(*m_model);
 }
@@ -180,7 +192,7 @@ void TrainingRun::prepareInputs()
         .peft = m_manifest.peft,
         .parameters = countParameters(m_loaded.config, m_manifest.peft, m_numClasses),
         .device = m_deviceName };
-    if (!m_options.resume)
+    if (m_checkpoint.empty())
         m_log.write(eventJson(importEvent));
     m_observer.onImport(importEvent);
 }
@@ -208,24 +220,33 @@ void TrainingRun::checkEveryClassTrains() const
     }
 }
 
-// The run folder, created only now that the inputs are known to be usable, and its log.
+// The run folder, created and locked only now that the inputs are known to be usable, and its
+// log.
 void TrainingRun::createRunFolder()
 {
     try {
         createDirectories(m_run);
+    } catch (const Error &e) {
+        throw Error(ErrorKind::Io, "the run folder is not writable: " + e.reason(), m_run);
+    }
+    if (!m_lock) {
+        m_lock.emplace(m_run, "run folder");
+        if (!m_options.resume)
+            checkRunFolder(); // again: another process may have started a run here meanwhile
+    }
+    try {
         if (!m_options.resume) {
-            writeFileAtomic(m_run / RunFiles::options, trainOptionsJson(m_options));
+            writeFileAtomic(
+                m_run / RunFiles::options, trainOptionsJson(withAbsolutePaths(m_options)));
             writeFileAtomic(m_run / RunFiles::command, m_options.command + "\n");
         }
     } catch (const Error &e) {
         throw Error(ErrorKind::Io, "the run folder is not writable: " + e.reason(), m_run);
     }
-    // Resuming drops what was logged after the checkpoint (an interrupted epoch), so the
-    // log reads as if the run had never stopped.
-    const fs::path metrics = m_run / RunFiles::metrics;
-    if (m_options.resume && fs::exists(metrics) && fs::file_size(metrics) > m_state.metricsBytes)
-        fs::resize_file(metrics, m_state.metricsBytes);
-    m_log.open(metrics, m_options.resume);
+    // Resuming drops what was logged after the checkpoint (an interrupted epoch, a line cut
+    // short), so the log reads as if the run had never stopped; a run resumed from its start
+    // (stopped in its first epoch) starts a new log.
+    m_log.open(m_run / RunFiles::metrics, m_state.metricsBytes);
 }
 
 // --- Encoder cache and schedule --------------------------------------------------------------

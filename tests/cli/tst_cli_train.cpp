@@ -2,9 +2,11 @@
 // astpeft train, eval, compare and predict --adapter, end to end: runs the built binary
 // (ASTPEFT_CLI) with QProcess on spoken words generated with espeak-ng (word_dataset.h) and a
 // tiny random backbone from `astpeft init-model`. Checks the run folder and its metrics.jsonl,
-// --json events, eval against the best epoch, predict against eval, bit-identical resumption
-// after Ctrl-C, compare's table, and the one-line errors of bad input. Every process runs with
-// HOME inside the temporary folder, so nothing reaches the user's ~/.cache. Torch-free.
+// --json events, eval against the best epoch and from another folder, predict against eval,
+// bit-identical resumption after Ctrl-C (exit status 130) or SIGKILL in the first epoch, one
+// training per run folder, compare's table, and the one-line errors of bad input. Every process
+// runs with HOME inside the temporary folder, so nothing reaches the user's ~/.cache.
+// Torch-free.
 //
 // Bad input: one CLI row per kind of report (exit 1, exit 2 from core, the CLI's own checks);
 // core's errors are tested in tests/core. Dropped here as duplicates (was an inputErrors row):
@@ -565,6 +567,46 @@ private Q_SLOTS:
         QCOMPARE(eval.value("skipped").toArray().size(), 1); // corrupt.wav
     }
 
+    // options.json records absolute paths, so `eval RUN` works from another folder for a run
+    // trained with relative --model, --data and --out; a run recorded with relative paths (by
+    // an older astpeft) is read relative to the folder it was started from.
+    void evalFromAnotherFolder()
+    {
+        const QString out = tmpPath("relative-run");
+        RUN_EXPECT(trained,
+            (QStringList { "train", "--model", "model", "--data", "words", "--val-fraction", "0.25",
+                "--cache-dir", m_cache, "--out", "relative-run", "--method", "linear", "--epochs",
+                "1" }),
+            0);
+        const QJsonObject options =
+            QJsonDocument::fromJson(readAll(out + "/options.json")).object();
+        const auto sameFile = [](const QJsonValue &recorded, const QString &path) {
+            return QFileInfo(recorded.toString()).isAbsolute()
+                && QFileInfo(recorded.toString()).canonicalFilePath()
+                == QFileInfo(path).canonicalFilePath();
+        };
+        QVERIFY2(
+            sameFile(options.value("data"), m_data), qPrintable(options.value("data").toString()));
+        QVERIFY(sameFile(options.value("model"), m_model));
+        QVERIFY(sameFile(options.value("out"), out));
+
+        const QStringList eval { "eval", out, "--split", "validation", "--json" };
+        const CliResult fromElsewhere = runIn(kCli, tmpPath("home"), eval, m_env);
+        QVERIFY2(fromElsewhere.exitCode == 0, qPrintable(describe(eval, fromElsewhere)));
+        const QList<QJsonObject> lines = jsonLines(fromElsewhere.out);
+        QCOMPARE(lines.size(), 1);
+        QCOMPARE(lines.first().value("examples").toInt(), kClasses * 2);
+
+        QJsonObject old = options;
+        old["data"] = "words";
+        old["model"] = "model";
+        old["out"] = "relative-run";
+        QVERIFY(writeAll(out + "/options.json", QJsonDocument(old).toJson()));
+        const CliResult oldRun = runIn(kCli, tmpPath("home"), eval, m_env);
+        QVERIFY2(oldRun.exitCode == 0, qPrintable(describe(eval, oldRun)));
+        QCOMPARE(oldRun.out, fromElsewhere.out);
+    }
+
     // --- predict --adapter ------------------------------------------------------------------
 
     // The top-1 label of every clip, counted by true class, is what eval counts over the train
@@ -684,7 +726,7 @@ private Q_SLOTS:
         out += p.readAllStandardOutput();
         const QByteArray err = p.readAllStandardError();
         QCOMPARE(p.exitStatus(), QProcess::NormalExit);
-        QVERIFY2(p.exitCode() == 1, err.constData());
+        QVERIFY2(p.exitCode() == 130, err.constData()); // cancelled: not an input error (1)
 
         // The cancelled run: its last line says so; checkpoints/last holds the finished epochs.
         const QList<QJsonObject> printed = jsonLines(out);
@@ -748,6 +790,80 @@ private Q_SLOTS:
             return rows;
         };
         QCOMPARE(epochRows(pieced), epochRows(whole));
+    }
+
+    // SIGKILL in the first epoch, before any checkpoint: --resume starts the run again from the
+    // start and ends with the uninterrupted run's adapter and log (runJson(), same options).
+    void runKilledInFirstEpochResumes()
+    {
+        const QString a = tmpPath("json-run");
+        QVERIFY2(runJson().exitCode == 0, runJson().err.constData());
+        const QString b = tmpPath("killed");
+        QProcess p;
+        start(p, resumableArgs(b));
+        QVERIFY(p.waitForStarted(30000));
+        // Kill it once it has logged its import (on stdout: flushed) and before its first epoch
+        // ends (checked with the process stopped).
+        QByteArray printed;
+        while (!printed.contains("\"event\":\"import\"") && p.state() == QProcess::Running) {
+            p.waitForReadyRead(1000);
+            printed += p.readAllStandardOutput();
+        }
+        QVERIFY2(p.state() == QProcess::Running, "the run ended before it could be killed");
+        QCOMPARE(::kill(pid_t(p.processId()), SIGSTOP), 0);
+        const QByteArray log = readAll(b + "/metrics.jsonl");
+        const bool inFirstEpoch = !log.contains("\"event\":\"epoch\"");
+        QCOMPARE(::kill(pid_t(p.processId()), SIGKILL), 0);
+        QVERIFY(p.waitForFinished(30000));
+        QCOMPARE(p.exitStatus(), QProcess::CrashExit);
+        QVERIFY2(inFirstEpoch, log.constData());
+        QVERIFY(!QFileInfo::exists(b + "/checkpoints/last"));
+
+        RUN_EXPECT(resumed, (QStringList { "train", "--resume", "--out", b, "--json" }), 0);
+        QCOMPARE(jsonLines(resumed.out).last().value("reason").toString(), QString("completed"));
+        for (const char *file : { "adapter_model.safetensors", "confusion.csv" })
+            QVERIFY2(readAll(b + "/" + file) == readAll(a + "/" + file), file);
+        QCOMPARE(eventKeys(metricsOf(b)), eventKeys(metricsOf(a)));
+    }
+
+    // Two trainings on one --out: while the first holds the run folder (here stopped with
+    // SIGSTOP after its import), a second one, or a --resume, is refused at once with one line
+    // naming the folder and the first one's PID; the first then finishes with a clean log.
+    void secondTrainingOnTheSameRunIsRefused()
+    {
+        const QString out = tmpPath("locked");
+        const QStringList args =
+            trainArgs(out, { "--method", "lora", "--epochs", "2", "--batch-size", "4", "--json" });
+        QProcess first;
+        start(first, args);
+        QVERIFY(first.waitForStarted(30000));
+        QByteArray printed;
+        while (!printed.contains("\"event\":\"import\"") && first.state() == QProcess::Running) {
+            first.waitForReadyRead(1000);
+            printed += first.readAllStandardOutput();
+        }
+        QVERIFY2(printed.contains("\"event\":\"import\""), printed.constData());
+        const qint64 pid = first.processId();
+        QCOMPARE(::kill(pid_t(pid), SIGSTOP), 0);
+        const QString refusal =
+            QStringLiteral("astpeft: %1: the run folder is in use by process %2\n")
+                .arg(out)
+                .arg(pid);
+        const CliResult second = run(args);
+        const CliResult resumed = run({ "train", "--resume", "--out", out });
+        QCOMPARE(::kill(pid_t(pid), SIGCONT), 0);
+        const CliResult firstResult = collect(first, 300000);
+        QVERIFY2(second.exitCode == 1, qPrintable(describe(args, second)));
+        QCOMPARE(QString::fromUtf8(second.err), refusal);
+        QVERIFY(second.out.isEmpty());
+        QVERIFY2(resumed.exitCode == 1, qPrintable(describe({ "train", "--resume" }, resumed)));
+        QCOMPARE(QString::fromUtf8(resumed.err), refusal);
+        QVERIFY2(firstResult.exitCode == 0, qPrintable(describe(args, firstResult)));
+        const QList<QJsonObject> events = metricsOf(out);
+        QVERIFY(!events.isEmpty()); // every line parses
+        QCOMPARE(eventsNamed(events, "import").size(), 1);
+        QCOMPARE(eventsNamed(events, "epoch").size(), 2);
+        QCOMPARE(events.last().value("reason").toString(), QString("completed"));
     }
 
     // --- compare ----------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 // The training engine (core/train/trainer.h) on spoken words generated with espeak-ng and a
 // tiny random backbone: overfitting, bit-identical determinism and resume, cancel within one
 // step, pause, stop after the epoch, early stopping, the linear-probing encoder cache,
-// augmentation, evaluation of a run folder, a failed write that leaves the last checkpoint
-// intact, and the errors that must come before training starts.
+// augmentation, evaluation of a run folder, one train() per run folder, resuming a run stopped
+// in its first epoch, a failed write that leaves the last checkpoint and whole log lines intact,
+// and the errors that must come before training starts.
 #include "audio/audio_file.h"
 #include "error.h"
 #include "inference/classifier.h"
@@ -12,11 +13,15 @@
 #include "peft/adapter_manifest.h"
 #include "random.h"
 #include "test_support.h"
+#include "train/run_log.h"
 #include "train/trainer.h"
 #include "word_dataset.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QtTest>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -33,6 +38,32 @@ std::string readBytes(const std::filesystem::path &file)
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
+}
+
+// The "event" of every line of a run's metrics.jsonl; "<not JSON>" for a line that does not
+// parse, "<cut short>" for a last line without its newline.
+std::vector<std::string> loggedEvents(const std::filesystem::path &run)
+{
+    const QByteArray text = QByteArray::fromStdString(readBytes(run / RunFiles::metrics));
+    std::vector<std::string> events;
+    const QList<QByteArray> lines = text.split('\n');
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        if (i + 1 == lines.size()) {
+            if (!lines[i].isEmpty())
+                events.push_back("<cut short>");
+            break;
+        }
+        const QJsonDocument doc = QJsonDocument::fromJson(lines[i]);
+        events.push_back(
+            doc.isObject() ? doc.object().value("event").toString().toStdString() : "<not JSON>");
+    }
+    return events;
+}
+
+// How many of `events` are `name`.
+int countOf(const std::vector<std::string> &events, const std::string &name)
+{
+    return int(std::count(events.begin(), events.end(), name));
 }
 
 // 2 s of Gaussian noise (standard deviation `sigma`) at 16 kHz, mono, in a new file whose
@@ -546,6 +577,80 @@ private Q_SLOTS:
         QCOMPARE(r.finished->trainableParameters, p.total());
     }
 
+    // A run folder belongs to one train() at a time: while a run trains, another train() on
+    // its folder (a new run, or --resume) is refused at once, naming the folder; once the run
+    // has ended its folder can be resumed.
+    void runFolderIsLockedWhileTraining()
+    {
+        const TrainOptions o = options(PeftMethod::Lora, 1);
+        TrainOptions resume = o;
+        resume.resume = true;
+        std::optional<Error> again, resumed;
+        Recorder inner;
+        Recorder r;
+        r.onStepHook = [&](const StepEvent &e) {
+            if (e.step != 2)
+                return;
+            again = captureError([&] { train(o, inner); });
+            resumed = captureError([&] { train(resume, inner); });
+        };
+        QCOMPARE(train(o, r).reason, FinishReason::Completed);
+        for (const std::optional<Error> &e : { again, resumed }) {
+            QVERIFY(e);
+            QCOMPARE(e->kind(), ErrorKind::Io);
+            QCOMPARE(e->file(), o.out);
+            QVERIFY2(e->reason().starts_with("the run folder is in use by"), e->what());
+        }
+        QVERIFY(!inner.import && !inner.failed); // refused before anything happened
+        QCOMPARE(countOf(loggedEvents(o.out), "import"), 1);
+        resume.epochs = 2;
+        Recorder after;
+        QCOMPARE(train(resume, after).reason, FinishReason::Completed);
+        QCOMPARE(after.epochs.front().epoch, 2);
+    }
+
+    // A run stopped in its first epoch (no checkpoint yet) with the last line of its log cut
+    // short, as a crash leaves it: --resume starts it again from the start, repairs the log and
+    // ends with the adapter of an uninterrupted run.
+    void resumesARunStoppedInItsFirstEpoch()
+    {
+        const TrainOptions whole = options(PeftMethod::Lora, 2);
+        Recorder rw;
+        train(whole, rw);
+        TrainOptions o = whole;
+        o.out = freshRun();
+        std::stop_source stop;
+        Recorder r;
+        r.onStepHook = [&](const StepEvent &e) {
+            if (e.step == 2)
+                stop.request_stop();
+        };
+        const FinishedEvent cancelled = train(o, r, stop.get_token());
+        QCOMPARE(cancelled.reason, FinishReason::Cancelled);
+        QCOMPARE(cancelled.epochsCompleted, 0);
+        QVERIFY(!std::filesystem::exists(o.out / RunFiles::lastCheckpoint));
+        std::ofstream(o.out / RunFiles::metrics, std::ios::app) << "{\"event\":\"step\",\"epo";
+        QCOMPARE(loggedEvents(o.out).back(), std::string("<cut short>"));
+
+        TrainOptions resume = o;
+        resume.resume = true;
+        Recorder rr;
+        const FinishedEvent f = train(resume, rr);
+        QCOMPARE(f.reason, FinishReason::Completed);
+        QCOMPARE(int(rr.epochs.size()), 2);
+        QCOMPARE(rr.epochs.front().epoch, 1);
+        QCOMPARE(
+            readBytes(o.out / kAdapterWeightsFile), readBytes(whole.out / kAdapterWeightsFile));
+        // The log reads as the uninterrupted run's, and readRunLog reads it.
+        QCOMPARE(loggedEvents(o.out), loggedEvents(whole.out));
+        const RunLog log = readRunLog(o.out);
+        QVERIFY2(log.error.empty(), log.error.c_str());
+        QVERIFY(log.finished);
+        QCOMPARE(log.finished->reason, FinishReason::Completed);
+        QCOMPARE(int(log.epochs.size()), 2);
+        QCOMPARE(log.steps.size(), rw.steps.size());
+    }
+
     void failedWriteKeepsTheLastCheckpoint()
     {
         // A disk that fills up: the CLI child may write files of at most 48 KB (RLIMIT_FSIZE,
@@ -570,6 +675,15 @@ private Q_SLOTS:
         const std::string state = readBytes(full / RunFiles::lastCheckpoint / "trainer_state.json");
         QVERIFY2(state.find("\"epoch\": 40") == std::string::npos, state.c_str());
         QVERIFY(state.find("\"epoch\"") != std::string::npos);
+        // The line that did not fit was cut off again: whole lines only, readRunLog reads them,
+        // and the failed event follows when it fits.
+        const std::vector<std::string> events = loggedEvents(full);
+        QVERIFY(!events.empty());
+        QCOMPARE(countOf(events, "<cut short>") + countOf(events, "<not JSON>"), 0);
+        const RunLog log = readRunLog(full);
+        QVERIFY2(log.error.empty(), log.error.c_str());
+        if (events.back() == "failed")
+            QVERIFY2(log.failure.find("metrics.jsonl") != std::string::npos, log.failure.c_str());
 
         QProcess resumed;
         resumed.start(cli, { "train", "--resume", "--out", QString::fromStdString(full.string()) });

@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <string>
 
@@ -48,22 +47,33 @@ void replaceFolder(const std::filesystem::path &dir,
 // Empty when there is none.
 std::filesystem::path findCheckpoint(const std::filesystem::path &run);
 
-// Throws ErrorKind::Usage naming the options that differ from the run's options.json (`file`)
-// beyond those a resumed run may change (epochs, device, patience, the caches).
-void checkResumeOptions(const TrainOptions &now, const std::filesystem::path &file);
+// Throws ErrorKind::Usage naming the options that differ from the options.json of the run folder
+// `run` (paths compared as absolute paths) beyond those a resumed run may change (epochs, device,
+// patience, the caches).
+void checkResumeOptions(const TrainOptions &now, const std::filesystem::path &run);
 
-// Appends JSON lines to metrics.jsonl, flushed after each line.
+// Appends JSON lines to metrics.jsonl, each written whole or not at all: a line that cannot be
+// written (full disk) is cut off again, so the log keeps whole lines and a "failed" event can
+// still follow.
 class MetricsLog
 {
 public:
     MetricsLog() = default;
-    void open(const std::filesystem::path &file, bool append);
+    ~MetricsLog();
+    MetricsLog(const MetricsLog &) = delete;
+    MetricsLog &operator=(const MetricsLog &) = delete;
+
+    // Opens `file` for appending after its first `keep` bytes (0: a new log), dropping the rest:
+    // what a resumed run logged after its checkpoint, a line cut short. A log shorter than
+    // `keep` keeps its whole lines.
+    void open(const std::filesystem::path &file, std::uintmax_t keep);
     void write(const std::string &line);
-    std::uintmax_t bytes() { return m_out.is_open() ? std::uintmax_t(m_out.tellp()) : 0; }
+    std::uintmax_t bytes() const { return m_bytes; }
 
 private:
     std::filesystem::path m_file;
-    std::ofstream m_out;
+    int m_fd = -1;
+    std::uintmax_t m_bytes = 0;
 };
 
 } // namespace astpeft::core::detail

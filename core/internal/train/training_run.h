@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // One train() call as named phases, called in this order by train() (trainer.cpp):
 //   readInputs, loadBackbone         checks, dataset and backbone; before the run folder is
-//                                    touched, errors throw without a failed event
+//                                    touched (an existing one is locked), errors throw without
+//                                    a failed event
 //   attachMethod, prepareInputs      PEFT modules and optimizer (or those of checkpoints/last),
 //                                    features and noise, the run folder, the import event
 //   cacheEncoderOutputs, planSteps   linear probing's encoder cache; the schedule
@@ -14,6 +15,7 @@
 #pragma once
 
 #include "error.h"
+#include "io/folder_lock.h"
 #include "model/checkpoint.h"
 #include "peft/adapter_manifest.h"
 #include "train/batches.h"
@@ -88,6 +90,7 @@ private:
     void saveCheckpoint();
     void testBestAdapter();
     void checkEveryClassTrains() const;
+    void checkRunFolder();
     void createRunFolder();
     BatchSource batchSource() const;
 
@@ -97,7 +100,10 @@ private:
     TrainControl *m_control = nullptr;
     const Clock::time_point m_started;
     const std::filesystem::path m_run;
-    std::filesystem::path m_checkpoint; // the one resumed from
+    // Held from the first look at an existing run folder, or from its creation, to the end
+    // (declared first of what the run writes: released last).
+    std::optional<FolderLock> m_lock;
+    std::filesystem::path m_checkpoint; // the one resumed from; empty: from the start
 
     // readInputs
     Dataset m_dataset;
