@@ -2,8 +2,8 @@
 // The training engine (core/train/trainer.h) on spoken words generated with espeak-ng and a
 // tiny random backbone: overfitting, bit-identical determinism and resume, cancel within one
 // step, pause, stop after the epoch, early stopping, the linear-probing encoder cache,
-// augmentation, evaluation of a run folder, a failed write that leaves the last checkpoint
-// intact, and the errors that must come before training starts.
+// a damaged feature cache, augmentation, evaluation of a run folder, a failed write that leaves the
+// last checkpoint intact, and the errors that must come before training starts.
 #include "audio/audio_file.h"
 #include "error.h"
 #include "inference/classifier.h"
@@ -300,6 +300,42 @@ private Q_SLOTS:
             QVERIFY(std::abs(rc.epochs[e].trainLoss - rp.epochs[e].trainLoss) < 1e-4);
             QVERIFY(std::abs(rc.epochs[e].valLoss - rp.epochs[e].valLoss) < 1e-4);
         }
+    }
+
+    // Issue 17, defect 8: feature cache entries overwritten with constants were trained on, and
+    // entries of NaN failed the run with "loss is not finite". Both are recomputed: the run is
+    // bit-identical to one with an intact cache.
+    void damagedFeatureCacheTrainsIdentically()
+    {
+        TrainOptions intact = options(PeftMethod::Lora, 2);
+        intact.featureCache = std::filesystem::path(m_tmp.path().toStdString()) / "damaged-cache";
+        Recorder ri;
+        QCOMPARE(train(intact, ri).reason, FinishReason::Completed);
+
+        int damaged = 0;
+        for (const auto &entry :
+            std::filesystem::recursive_directory_iterator(intact.featureCache)) {
+            if (entry.path().extension() != ".feat")
+                continue;
+            // The values after the header: zeros in one entry, NaN (0xff bytes) in the next.
+            std::string bytes = readBytes(entry.path());
+            const std::size_t header = 28;
+            QVERIFY(bytes.size() > header);
+            bytes.replace(header, std::string::npos, bytes.size() - header,
+                damaged % 2 == 0 ? char(0) : char(0xff));
+            std::ofstream(entry.path(), std::ios::binary | std::ios::trunc) << bytes;
+            ++damaged;
+        }
+        QVERIFY(damaged >= 2);
+
+        TrainOptions again = intact;
+        again.out = freshRun();
+        Recorder ra;
+        QCOMPARE(train(again, ra).reason, FinishReason::Completed);
+        QVERIFY(!ra.failed);
+        QCOMPARE(readBytes(again.out / kAdapterWeightsFile),
+            readBytes(intact.out / kAdapterWeightsFile));
+        QCOMPARE(ra.epochs.back().trainLoss, ri.epochs.back().trainLoss);
     }
 
     void augmentationIsSeeded()
