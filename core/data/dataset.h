@@ -166,6 +166,10 @@ struct ImportSummary
     int skipped = 0;
 };
 ImportSummary summarize(const Dataset &dataset);
+// The summary of the clips that are still usable after the import: those not among `skipped`
+// (the import's skipped files and those found unusable later, e.g. when decoded for training),
+// whose size is the summary's skipped count.
+ImportSummary summarize(const Dataset &dataset, const std::vector<SkippedFile> &skipped);
 
 struct SplitOptions
 {

@@ -19,6 +19,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -336,6 +337,35 @@ private Q_SLOTS:
         QCOMPARE(readBytes(again.out / kAdapterWeightsFile),
             readBytes(intact.out / kAdapterWeightsFile));
         QCOMPARE(ra.epochs.back().trainLoss, ri.epochs.back().trainLoss);
+    }
+
+    // Issue 17: the import summary counted clips that were skipped later, when their features
+    // were made. It counts only the usable ones, and lists the others with their reason.
+    void importSummaryCountsOnlyUsableClips()
+    {
+        const std::filesystem::path data =
+            std::filesystem::path(m_tmp.path().toStdString()) / "words-with-nan";
+        std::filesystem::copy(m_data, data, std::filesystem::copy_options::recursive);
+        const std::filesystem::path nan = data / "yes" / "nan.wav";
+        // Its header passes the import's probe; decoding it fails.
+        writeAudio(nan, std::vector<float>(16000, std::numeric_limits<float>::quiet_NaN()), 16000,
+            1, "FLOAT");
+
+        TrainOptions o = options(PeftMethod::Linear, 1);
+        o.data = data;
+        Recorder r;
+        QCOMPARE(train(o, r).reason, FinishReason::Completed);
+        QVERIFY(r.import);
+        const ImportSummary &summary = r.import->summary;
+        QCOMPARE(summary.clips, 4 * 4 * 2 * 2);
+        QCOMPARE(summary.skipped, 1);
+        for (const ClassSummary &c : summary.classes)
+            QCOMPARE(c.clips, 4 * 2 * 2);
+        QCOMPARE(r.import->skipped.size(), std::size_t(1));
+        QCOMPARE(r.import->skipped.front().file, nan);
+        QVERIFY2(
+            r.import->skipped.front().reason.find("non-finite sample (NaN)") != std::string::npos,
+            r.import->skipped.front().reason.c_str());
     }
 
     void augmentationIsSeeded()
