@@ -135,6 +135,16 @@ EvalResult evaluateRun(const EvalOptions &options, TrainObserver *observer)
     FeatureCache cache(featureCacheOf(run));
     const Prepared data =
         prepare(clips, manifest.frontEnd, run.channel, cache, false, result.skipped, observer, {});
+    if (data.size() == 0) {
+        // Not "accuracy 0.0%": nothing was evaluated.
+        throw Error(ErrorKind::Format,
+            "no clip of the " + enumName(options.split) + " split could be read ("
+                + std::to_string(clips.size()) + (clips.size() == 1 ? " clip" : " clips")
+                + (data.failures.empty() ? std::string()
+                                         : "; first: " + data.failures.front().second)
+                + ")",
+            options.data.empty() ? run.data : options.data);
+    }
     Runner runner { model, device, Precision::F32, false };
     const EvalOutput out = runner.evaluate(data, int(manifest.labels.size()),
         options.batchSize > 0 ? options.batchSize : run.batchSize);

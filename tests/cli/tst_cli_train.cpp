@@ -16,6 +16,7 @@
 //   resume a missing folder: the CLI branch of "resume without options.json"
 //   unknown layout: tst_train_flags badValues "layout"
 // resumeWithoutCheckpoint no longer trains a run of its own: it copies the main run.
+#include "audio/audio_file.h"
 #include "cli_support.h"
 #include "word_dataset.h"
 
@@ -31,6 +32,7 @@
 #include <QtTest>
 
 #include <csignal>
+#include <limits>
 #include <optional>
 #include <sys/types.h>
 #include <unistd.h>
@@ -563,6 +565,30 @@ private Q_SLOTS:
         QVERIFY(readConfusionCsv(m_run + "/confusion.csv", labels, csv));
         QCOMPARE(matrixOf(eval.value("confusion").toArray()), csv);
         QCOMPARE(eval.value("skipped").toArray().size(), 1); // corrupt.wav
+    }
+
+    // Issue 17: eval with every clip unusable (each passes the import's probe, none decodes)
+    // reported "accuracy 0.0%" with exit status 0. It is an input error naming the first reason.
+    void evalWithNoReadableClip()
+    {
+        const QString data = tmpPath("nan-data");
+        for (const QString &word : kWords) {
+            QVERIFY(QDir().mkpath(data + "/" + word));
+            // Its header passes the import's probe; decoding it fails.
+            astpeft::core::writeAudio((data + "/" + word + "/nan.wav").toStdString(),
+                std::vector<float>(16000, std::numeric_limits<float>::quiet_NaN()), 16000, 1,
+                "FLOAT");
+        }
+        const QStringList args { "eval", m_run, "--data", data, "--split", "train" };
+        const CliResult r = run(args);
+        QVERIFY2(r.exitCode == 1, qPrintable(describe(args, r)));
+        QVERIFY2(isOneLine(r.err), r.err.constData());
+        QVERIFY2(
+            r.err.contains(
+                (data + ": no clip of the train split could be read (4 clips; first: ").toUtf8()),
+            r.err.constData());
+        QVERIFY2(r.err.contains("/nan.wav: non-finite sample (NaN)"), r.err.constData());
+        QVERIFY2(!r.out.contains("accuracy"), r.out.constData());
     }
 
     // --- predict --adapter ------------------------------------------------------------------
