@@ -591,6 +591,25 @@ private Q_SLOTS:
         QVERIFY2(!r.out.contains("accuracy"), r.out.constData());
     }
 
+    // Issue 17: eval on a dataset none of whose labels the adapter has said "the train split of
+    // the dataset is empty". It names a clip and its label.
+    void evalWithNoKnownLabel()
+    {
+        const QString data = tmpPath("other-labels");
+        QVERIFY(copyFolder(m_data + "/yes", data + "/Yes"));
+        QFile::remove(data + "/Yes/corrupt.wav");
+        const QStringList args { "eval", m_run, "--data", data, "--split", "train" };
+        const CliResult r = run(args);
+        QVERIFY2(r.exitCode == 1, qPrintable(describe(args, r)));
+        QVERIFY2(isOneLine(r.err), r.err.constData());
+        QVERIFY2(r.err.contains((data
+                     + ": no clip of the train split has one of the adapter's "
+                       "labels (")
+                                    .toUtf8()),
+            r.err.constData());
+        QVERIFY2(r.err.contains(": label 'Yes' is not one of the adapter's)"), r.err.constData());
+    }
+
     // --- predict --adapter ------------------------------------------------------------------
 
     // The top-1 label of every clip, counted by true class, is what eval counts over the train
