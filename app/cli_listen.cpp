@@ -5,6 +5,7 @@
 #include "audio/audio_device.h"
 #include "cli_args.h"
 #include "cli_interrupt.h"
+#include "human_format.h"
 #include "inference/classifier.h"
 #include "inference/listen.h"
 #include "inference/streaming.h"
@@ -85,7 +86,7 @@ void printDetection(const core::Detection &d, bool asJson)
     if (asJson) {
         std::cout << detectionJson(d).dump() << std::endl;
     } else {
-        std::printf("%9.2f s  %-20s %.3f\n", d.seconds, d.label.c_str(), d.score);
+        std::printf("%9.2f s  %-20s %.3f\n", d.seconds, core::printable(d.label).c_str(), d.score);
     }
     std::fflush(stdout);
 }
@@ -231,7 +232,8 @@ int cmdTimeline(const Args &args)
         }
         std::cout << out.str();
         for (const core::Detection &d : t.detections)
-            std::fprintf(stderr, "detection %.3f s %s %.4f\n", d.seconds, d.label.c_str(), d.score);
+            std::fprintf(stderr, "detection %.3f s %s %.4f\n", d.seconds,
+                core::printable(d.label).c_str(), d.score);
         return kExitOk;
     }
     const bool asJson = args.has("json");
@@ -244,7 +246,7 @@ int cmdTimeline(const Args &args)
                 { "score", w.smoothed[std::size_t(w.top)] }, { "scores", w.smoothed }
             }.dump() << '\n';
         } else {
-            std::printf("%9.2f s  %-20s %.3f\n", w.endSeconds, label.c_str(),
+            std::printf("%9.2f s  %-20s %.3f\n", w.endSeconds, core::printable(label).c_str(),
                 w.smoothed[std::size_t(w.top)]);
         }
         for (; next < t.detections.size() && t.detections[next].seconds <= w.endSeconds; ++next) {
@@ -252,7 +254,7 @@ int cmdTimeline(const Args &args)
                 std::cout << detectionJson(t.detections[next]).dump() << '\n';
             } else {
                 std::printf("%9.2f s  ** %s %.3f\n", t.detections[next].seconds,
-                    t.detections[next].label.c_str(), t.detections[next].score);
+                    core::printable(t.detections[next].label).c_str(), t.detections[next].score);
             }
         }
     }

@@ -83,7 +83,7 @@ int cmdInfo(const Args &args)
         std::cout << j.dump() << '\n';
         return kExitOk;
     }
-    std::printf("model          %s\n", s.dir.string().c_str());
+    std::printf("model          %s\n", core::printable(s.dir.string()).c_str());
     std::printf(
         "architecture   AST, %d layers, hidden %d, %d heads, FFN %d, patch %d, stride %dx%d\n",
         c.numHiddenLayers, c.hiddenSize, c.numAttentionHeads, c.intermediateSize, c.patchSize,
@@ -98,7 +98,7 @@ int cmdInfo(const Args &args)
         c.labels.size(), c.multiLabel() ? "multi-label (sigmoid)" : "single-label (softmax)");
     const std::size_t shown = std::min<std::size_t>(c.labels.size(), 20);
     for (std::size_t i = 0; i < shown; ++i)
-        std::printf("  %4zu  %s\n", i, c.labels[i].c_str());
+        std::printf("  %4zu  %s\n", i, core::printable(c.labels[i]).c_str());
     if (shown < c.labels.size())
         std::printf("  ... %zu more\n", c.labels.size() - shown);
     return kExitOk;
@@ -165,7 +165,7 @@ int cmdPredict(const Args &args)
             }
             logits = model.logits({ f }).front();
         } catch (const core::Error &e) {
-            std::cerr << "astpeft: " << e.what() << '\n';
+            std::cerr << "astpeft: " << core::printable(e.what()) << '\n';
             status = kExitInput;
             continue;
         }
@@ -185,13 +185,13 @@ int cmdPredict(const Args &args)
             std::cout << j.dump() << std::endl;
         } else {
             if (cut) {
-                std::cerr << file << ": " << lengthText(seconds) << " long; scoring its first "
-                          << lengthText(window) << " (use `astpeft timeline` for the whole file)"
-                          << std::endl;
+                std::cerr << core::printable(file) << ": " << lengthText(seconds)
+                          << " long; scoring its first " << lengthText(window)
+                          << " (use `astpeft timeline` for the whole file)" << std::endl;
             }
-            std::cout << file << '\n';
+            std::cout << core::printable(file) << '\n';
             for (const auto &t : top)
-                std::printf("  %8.4f  %s\n", t.score, t.label.c_str());
+                std::printf("  %8.4f  %s\n", t.score, core::printable(t.label).c_str());
             if (args.has("logits")) {
                 std::cout << "  logits:";
                 for (float l : logits)
@@ -550,7 +550,7 @@ int main(int argc, char **argv)
             first += 2;
             continue;
         }
-        std::fprintf(stderr, "astpeft: unknown option %s\n", a.c_str());
+        std::fprintf(stderr, "astpeft: unknown option %s\n", core::printable(a).c_str());
         printUsage(stderr);
         return kExitUsage;
     }
@@ -565,7 +565,7 @@ int main(int argc, char **argv)
             cmd = &c;
     }
     if (!cmd) {
-        std::fprintf(stderr, "astpeft: unknown command '%s'\n", name.c_str());
+        std::fprintf(stderr, "astpeft: unknown command '%s'\n", core::printable(name).c_str());
         printUsage(stderr);
         return kExitUsage;
     }
@@ -580,14 +580,14 @@ int main(int argc, char **argv)
         core::configureThreads(threads);
         return cmd->run(args);
     } catch (const UsageError &e) {
-        std::fprintf(stderr, "astpeft %s: %s\nusage: astpeft %s\n", name.c_str(), e.what(),
-            cmd->synopsis.c_str());
+        std::fprintf(stderr, "astpeft %s: %s\nusage: astpeft %s\n", name.c_str(),
+            core::printable(e.what()).c_str(), cmd->synopsis.c_str());
         return kExitUsage;
     } catch (const core::Error &e) {
-        std::fprintf(stderr, "astpeft: %s\n", e.what());
+        std::fprintf(stderr, "astpeft: %s\n", core::printable(e.what()).c_str());
         return e.kind() == core::ErrorKind::Usage ? kExitUsage : kExitInput;
     } catch (const std::exception &e) {
-        std::fprintf(stderr, "astpeft: internal error: %s\n", e.what());
+        std::fprintf(stderr, "astpeft: internal error: %s\n", core::printable(e.what()).c_str());
         return kExitInput;
     }
 }

@@ -76,7 +76,8 @@ public:
             std::fprintf(stderr, "%sskipped %zu files:\n", m_prefix.c_str(), e.skipped.size());
             for (std::size_t i = 0; i < e.skipped.size() && i < 20; ++i) {
                 std::fprintf(stderr, "%s  %s: %s\n", m_prefix.c_str(),
-                    e.skipped[i].file.string().c_str(), e.skipped[i].reason.c_str());
+                    core::printable(e.skipped[i].file.string()).c_str(),
+                    core::printable(e.skipped[i].reason).c_str());
             }
             if (e.skipped.size() > 20) {
                 std::fprintf(
@@ -170,9 +171,19 @@ core::TrainOptions commonOptions(const Args &args)
     return asUsage([&] { return core::trainOptionsFromFlags(args.flagValues()); });
 }
 
-void printMetricsTable(const std::vector<std::string> &labels,
+// The labels as they may be printed (core::printable).
+std::vector<std::string> printableLabels(const std::vector<std::string> &labels)
+{
+    std::vector<std::string> out;
+    for (const auto &l : labels)
+        out.push_back(core::printable(l));
+    return out;
+}
+
+void printMetricsTable(const std::vector<std::string> &dataLabels,
     const core::ClassificationMetrics *val, const core::ClassificationMetrics *test)
 {
+    const std::vector<std::string> labels = printableLabels(dataLabels);
     std::size_t width = 7; // "overall"
     for (const auto &l : labels)
         width = std::max(width, l.size());
@@ -329,12 +340,13 @@ int cmdEval(const Args &args)
         "%s split: %d clips, accuracy %s, balanced accuracy %s, macro-F1 %.3f, loss %.4f\n\n",
         core::enumName(o.split).c_str(), m.examples, core::humanPercent(m.accuracy).c_str(),
         core::humanPercent(m.balancedAccuracy).c_str(), m.macroF1, r.loss);
+    const std::vector<std::string> labels = printableLabels(r.labels);
     int width = 5;
-    for (const auto &l : r.labels)
+    for (const auto &l : labels)
         width = std::max(width, int(l.size()));
     std::printf("%-*s %9s %9s %9s %8s\n", width, "class", "precision", "recall", "F1", "clips");
     for (std::size_t c = 0; c < m.perClass.size(); ++c) {
-        std::printf("%-*s %9.3f %9.3f %9.3f %8d\n", width, r.labels[c].c_str(),
+        std::printf("%-*s %9.3f %9.3f %9.3f %8d\n", width, labels[c].c_str(),
             m.perClass[c].precision, m.perClass[c].recall, m.perClass[c].f1, m.perClass[c].support);
     }
     if (!r.skipped.empty()) {
@@ -371,7 +383,7 @@ public:
     void onRunFinished(const core::CompareRow &row) override
     {
         if (!row.trained)
-            std::fprintf(stderr, "  %s\n", row.status.c_str());
+            std::fprintf(stderr, "  %s\n", core::printable(row.status).c_str());
     }
     void onImport(const core::ImportEvent &e) override { m_run->onImport(e); }
     void onProgress(const core::ProgressEvent &e) override { m_run->onProgress(e); }

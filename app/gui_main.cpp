@@ -4,6 +4,7 @@
 //                  [--screenshots OUTDIR [--epochs N]] [--demo] [--quit-after MS]
 // Without --project it reopens the last project. --help and --version work without a display.
 #include "demo.h"
+#include "human_format.h"
 #include "main_window.h"
 #include "project_model.h"
 #include "runtime/jemalloc_conf.h"
@@ -13,7 +14,6 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
-#include <QDir>
 #include <QIcon>
 #include <QMessageBox>
 #include <QSettings>
@@ -114,15 +114,16 @@ int main(int argc, char **argv)
     if (parser.isSet(demo)) {
         QString error;
         if (!astpeft::ui::openDemoProject(window, {}, &error)) {
-            std::fprintf(stderr, "astpeft-studio: %s\n", qPrintable(error));
+            std::fprintf(stderr, "astpeft-studio: %s\n",
+                astpeft::core::printable(error.toStdString()).c_str());
             if (!parser.isSet(quitAfter))
                 QMessageBox::critical(&window, QObject::tr("Cannot open the demo"), error);
             return 1;
         }
     } else if (parser.isSet(project)) {
-        const QString dir = parser.value(project);
-        const bool exists = QDir(dir).exists("project.json");
-        if (!(exists ? window.openProject(dir) : window.newProject(dir, QDir(dir).dirName())))
+        // A project that fails is reported (stderr and a message box that offers another
+        // project or none); only Quit, or any failure under --quit-after, exits 1.
+        if (!window.openStartupProject(parser.value(project), !parser.isSet(quitAfter)))
             return 1;
     } else if (!astpeft::ui::ProjectModel::recentProjects().isEmpty()) {
         window.openProject(astpeft::ui::ProjectModel::recentProjects().constFirst());
@@ -142,8 +143,9 @@ int main(int argc, char **argv)
     if (parser.isSet(quitAfter)) {
         QObject::connect(&window, &astpeft::ui::MainWindow::modelFailed, &app,
             [&failed](const QString &path, const QString &message) {
-                std::fprintf(
-                    stderr, "astpeft-studio: %s: %s\n", qPrintable(path), qPrintable(message));
+                std::fprintf(stderr, "astpeft-studio: %s: %s\n",
+                    astpeft::core::printable(path.toStdString()).c_str(),
+                    astpeft::core::printable(message.toStdString()).c_str());
                 failed = true;
             });
         QTimer::singleShot(

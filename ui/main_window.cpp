@@ -6,6 +6,7 @@
 #include "download_dialog.h"
 #include "error.h"
 #include "format.h"
+#include "human_format.h"
 #include "import_summary_dialog.h"
 #include "live_view.h"
 #include "method_view.h"
@@ -49,6 +50,8 @@
 #include <QToolBar>
 #include <QUndoStack>
 #include <QVBoxLayout>
+
+#include <cstdio>
 
 namespace astpeft::ui {
 
@@ -417,15 +420,22 @@ void MainWindow::onLoadFailed(const QString &path, const QString &message)
     Q_EMIT modelFailed(path, message);
 }
 
+bool MainWindow::createProjectIn(const QString &dir, const QString &name, QString *error)
+{
+    if (!m_project->create(dir, name, error))
+        return false;
+    if (m_model)
+        m_project->setBackbone(qs(m_model->dir.string()));
+    return true;
+}
+
 bool MainWindow::newProject(const QString &dir, const QString &name)
 {
     QString error;
-    if (!m_project->create(dir, name, &error)) {
+    if (!createProjectIn(dir, name, &error)) {
         showError(tr("Could not create the project"), error);
         return false;
     }
-    if (m_model)
-        m_project->setBackbone(qs(m_model->dir.string()));
     return true;
 }
 
@@ -439,6 +449,41 @@ bool MainWindow::openProject(const QString &dir)
     return true;
 }
 
+bool MainWindow::openStartupProject(const QString &dir, bool ask)
+{
+    QString current = dir;
+    for (;;) {
+        QString error;
+        const bool exists = QDir(current).exists("project.json");
+        if (exists ? m_project->open(current, &error)
+                   : createProjectIn(current, QDir(current).dirName(), &error))
+            return true;
+        std::fprintf(stderr, "astpeft-studio: %s\n", core::printable(error.toStdString()).c_str());
+        if (!ask)
+            return false;
+        // Modal and blocking: the studio waits for the answer before it goes on starting.
+        QMessageBox box(QMessageBox::Critical,
+            exists ? tr("Cannot open the project") : tr("Cannot create the project"), error,
+            QMessageBox::NoButton, this);
+        box.setInformativeText(tr("Open another project, or start without one?"));
+        box.setTextInteractionFlags(Qt::TextSelectableByMouse);
+        QPushButton *another =
+            box.addButton(tr("Open another project..."), QMessageBox::AcceptRole);
+        QPushButton *none = box.addButton(tr("Start without a project"), QMessageBox::RejectRole);
+        QPushButton *quit = box.addButton(tr("Quit"), QMessageBox::DestructiveRole);
+        box.setDefaultButton(another);
+        box.setEscapeButton(none);
+        box.exec();
+        if (box.clickedButton() == quit)
+            return false;
+        if (box.clickedButton() != another)
+            return true;
+        current = askProjectFolder();
+        if (current.isEmpty())
+            return true; // cancelled: no project
+    }
+}
+
 void MainWindow::chooseNewProject()
 {
     const QString dir =
@@ -449,10 +494,15 @@ void MainWindow::chooseNewProject()
     newProject(dir, QDir(dir).dirName());
 }
 
+QString MainWindow::askProjectFolder()
+{
+    return QFileDialog::getExistingDirectory(this, tr("Open project folder"),
+        QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation));
+}
+
 void MainWindow::chooseOpenProject()
 {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open project folder"),
-        QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation));
+    const QString dir = askProjectFolder();
     if (!dir.isEmpty())
         openProject(dir);
 }

@@ -64,6 +64,13 @@ public Q_SLOTS:
     void chooseModel(); // File > Open backbone folder
     bool newProject(const QString &dir, const QString &name);
     bool openProject(const QString &dir);
+    // The project given at start (astpeft-studio --project DIR): opened, or created when the
+    // folder holds no project.json. When that fails, the error (naming the file and the
+    // problem) goes to stderr and, with `ask`, to a message box that offers to open another
+    // project (a folder dialog; asked again while that fails too) or to start without one.
+    // Returns false when the studio should exit 1: the user chose Quit, or the project failed
+    // and `ask` is false (--quit-after smoke tests, which no dialog may block).
+    bool openStartupProject(const QString &dir, bool ask = true);
     void chooseNewProject();
     void chooseOpenProject();
     // Imports in the worker thread, then shows the summary; the clips join the project when
@@ -91,6 +98,9 @@ Q_SIGNALS:
     void trainingStarted(const QString &runDir);
 
 protected:
+    // The folder dialog of File > Open project and of openStartupProject(); empty when
+    // cancelled. Virtual so that a test can answer it.
+    virtual QString askProjectFolder();
     void dragEnterEvent(QDragEnterEvent *event) override;
     void dropEvent(QDropEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
@@ -106,6 +116,9 @@ private:
     void onLoadFailed(const QString &path, const QString &message);
     void onImported(const core::Dataset &dataset, const QString &description);
     void onProjectOpened();
+    // ProjectModel::create, then the loaded backbone as the project's (newProject without the
+    // message box).
+    bool createProjectIn(const QString &dir, const QString &name, QString *error);
     bool ensureProject();
     void updateTitle();
     void updateRecentMenu();

@@ -198,6 +198,14 @@ std::int64_t claimedFramesIfTruncated(SNDFILE *file, const SF_INFO &info)
     return -1;
 }
 
+std::string lowerExtension(const fs::path &path)
+{
+    std::string ext = path.extension().string();
+    std::transform(
+        ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return ext;
+}
+
 struct OpenedFile
 {
     SndFilePtr file;
@@ -230,6 +238,16 @@ OpenedFile openChecked(const fs::path &path)
     if (!opened.file) {
         const int code = sf_error(nullptr);
         const std::string reason = sf_strerror(nullptr);
+        // The file was just found to be a regular file: libsndfile's "File does not exist or is
+        // not a regular file (possibly a pipe?)" then means that its decoder gave up on the
+        // content, as mpg123 does on an MP3 cut before its first whole frame.
+        if (reason.find("not a regular file") != std::string::npos) {
+            throw Error(ErrorKind::Format,
+                lowerExtension(path) == ".mp3"
+                    ? "truncated or corrupt MP3 (no complete frame could be decoded)"
+                    : "truncated or corrupt file (the decoder could not open it)",
+                path);
+        }
         throw Error(code == SF_ERR_SYSTEM ? ErrorKind::Io : ErrorKind::Format,
             "cannot read audio: " + reason, path);
     }
@@ -277,14 +295,6 @@ AudioInfo toAudioInfo(const SF_INFO &info)
     result.frames = info.frames;
     result.format = formatName(info.format);
     return result;
-}
-
-std::string lowerExtension(const fs::path &path)
-{
-    std::string ext = path.extension().string();
-    std::transform(
-        ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    return ext;
 }
 
 } // namespace

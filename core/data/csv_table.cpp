@@ -187,14 +187,14 @@ CsvTable readCsv(const fs::path &file)
     for (std::string &name : table.header)
         name = lower(name);
     for (std::size_t r = 1; r < records.cells.size(); ++r) {
-        if (records.cells[r].size() != table.header.size()) {
-            throw Error(ErrorKind::Format,
-                "line " + std::to_string(records.lines[r]) + ": expected "
-                    + std::to_string(table.header.size()) + " columns, found "
-                    + std::to_string(records.cells[r].size()),
-                file);
+        CsvRow row { records.lines[r], std::move(records.cells[r]), {} };
+        if (row.cells.size() != table.header.size()) {
+            row.problem = "line " + std::to_string(row.line) + ": expected "
+                + std::to_string(table.header.size()) + " columns, found "
+                + std::to_string(row.cells.size());
+            row.cells.clear();
         }
-        table.rows.push_back({ records.lines[r], std::move(records.cells[r]) });
+        table.rows.push_back(std::move(row));
     }
     return table;
 }

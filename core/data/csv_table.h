@@ -20,7 +20,10 @@ std::optional<long long> parseInt(std::string_view text);
 struct CsvRow
 {
     int line = 0; // 1-based line where the record starts
-    std::vector<std::string> cells; // trimmed
+    std::vector<std::string> cells; // trimmed; as many as the header unless `problem` is set
+    // Non-empty: the row is malformed ("line 4: expected 3 columns, found 2"); its cells must
+    // not be used.
+    std::string problem;
 };
 
 struct CsvTable
@@ -39,8 +42,10 @@ struct CsvTable
 
 // RFC 4180 with the usual liberties: a UTF-8 BOM, CRLF or LF line ends, quoted cells with
 // doubled quotes and line breaks, blank lines skipped, cells trimmed. The delimiter is a tab when
-// the header line has more tabs than commas (outside quotes), else a comma. Every row must have
-// as many cells as the header. Throws core::Error (Io: unreadable; Format: naming file and line).
+// the header line has more tabs than commas (outside quotes), else a comma. A row with another
+// number of cells than the header is kept with its CsvRow::problem set, for the caller to skip
+// and report. Throws core::Error (Io: unreadable; Format: no header or an unterminated quote,
+// naming file and line).
 CsvTable readCsv(const std::filesystem::path &file);
 
 // The integer in `row`'s cell `column`, in [min, 1e9]. Throws core::Error(Format) naming the

@@ -340,6 +340,21 @@ ImportSummary summarize(const Dataset &dataset)
     return summary;
 }
 
+ImportSummary summarize(const Dataset &dataset, const std::vector<SkippedFile> &skipped)
+{
+    std::unordered_set<std::string> unusable;
+    for (const SkippedFile &s : skipped)
+        unusable.insert(s.file.lexically_normal().string());
+    Dataset usable;
+    usable.labels = dataset.labels;
+    for (const Clip &clip : dataset.clips) {
+        if (!unusable.contains(clip.file.lexically_normal().string()))
+            usable.clips.push_back(clip);
+    }
+    usable.skipped = skipped;
+    return summarize(usable);
+}
+
 std::vector<Clip> clipsOf(const Dataset &dataset, Split split)
 {
     std::vector<Clip> clips;

@@ -4,10 +4,12 @@
 // into one list of labelled clips with train/validation/test splits, and the import report.
 // Torch-free (ui/ and app/ include it).
 //
-// Importing never fails because of one bad clip: unreadable, too short, or unlabelled files are
-// listed in Dataset::skipped with the reason, and the run goes on. It fails (core::Error) only
-// when the dataset as a whole cannot be used: the path is missing, the layout is unknown or its
-// manifest is malformed, or no usable clip is left.
+// Importing never fails because of one bad clip: unreadable, too short, or unlabelled files, and
+// malformed manifest rows (the manifest as the file, "line N: problem" as the reason), are listed
+// in Dataset::skipped with the reason, and the run goes on. It fails (core::Error) only when the
+// dataset as a whole cannot be used: the path is missing, the layout is unknown, its manifest
+// cannot be read as a table (no header, a required column missing, an unterminated quote), or no
+// usable clip is left.
 #pragma once
 
 #include "enum_names.h"
@@ -112,12 +114,13 @@ struct ImportOptions
 DatasetLayout detectLayout(const std::filesystem::path &path);
 
 // Reads the dataset at `path` with `options.layout` (Auto: detectLayout). Throws core::Error
-// (Io: missing path; Format: malformed manifest, naming the file and line; Usage: no usable
-// clip). Clips come in a deterministic order (manifest order, or sorted paths).
-// CSV manifests may also have a group column (group|speaker|speaker_id|source). Labels that are
-// all integers sort as numbers ("2" before "10"). Audio files: .wav .flac .ogg .oga .opus .mp3
-// .aif .aiff; text, tables, documentation and hidden files in class folders are ignored
-// silently, other files are reported as "not an audio file".
+// (Io: missing path; Format: a manifest that is no table, naming the file and line; Usage: no
+// usable clip, naming the first skipped file and its reason). Clips come in a deterministic order
+// (manifest order, or sorted paths). CSV manifests may also have a group column
+// (group|speaker|speaker_id|source). Labels that are all integers sort as numbers ("2" before
+// "10"). Audio files: .wav .flac .ogg .oga .opus .mp3 .aif .aiff; text, tables, documentation and
+// hidden files in class folders are ignored silently, other files are reported as "not an audio
+// file".
 Dataset importDataset(const std::filesystem::path &path, const ImportOptions &options = {});
 
 // Loose audio files (dropped on the studio, or listed on a command line) as a dataset of the
@@ -163,6 +166,10 @@ struct ImportSummary
     int skipped = 0;
 };
 ImportSummary summarize(const Dataset &dataset);
+// The summary of the clips that are still usable after the import: those not among `skipped`
+// (the import's skipped files and those found unusable later, e.g. when decoded for training),
+// whose size is the summary's skipped count.
+ImportSummary summarize(const Dataset &dataset, const std::vector<SkippedFile> &skipped);
 
 struct SplitOptions
 {

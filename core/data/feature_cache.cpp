@@ -5,6 +5,7 @@
 #include "error.h"
 #include "io/atomic_file.h"
 #include "io/file_chunks.h"
+#include "io/fnv1a.h"
 
 #include <algorithm>
 #include <array>
@@ -12,6 +13,7 @@
 #include <bit>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -29,11 +31,13 @@ namespace astpeft::core {
 namespace {
 
 // Bump when the entry layout or the feature computation changes: old entries then miss (their
-// keys differ) and are never read back with the wrong meaning.
-constexpr std::uint32_t kFormatVersion = 1;
+// keys differ, and an entry of another version found under a key is rejected by its header) and
+// are never read back with the wrong meaning. Version 2 added the checksum.
+constexpr std::uint32_t kFormatVersion = 2;
 constexpr char kMagic[4] = { 'A', 'P', 'F', 'C' };
-// magic (4) + version (u32) + frames (i64) + bins (i32), little-endian.
-constexpr std::size_t kHeaderSize = 4 + 4 + 8 + 4;
+// magic (4) + version (u32) + frames (i64) + bins (i32) + checksum (u64), little-endian.
+constexpr std::size_t kHeaderSize = 4 + 4 + 8 + 4 + 8;
+constexpr std::size_t kChecksumOffset = 20;
 
 // A new FrontEnd or FbankOptions field must also go into canonicalFrontEnd(), or the cache
 // would serve features computed with the old value. These asserts fail when the structs change
@@ -227,6 +231,16 @@ template<typename T> T getLittle(const char *p)
     return static_cast<T>(bits);
 }
 
+// FNV-1a of the header before the checksum (magic, version, shape) and of the values: an entry
+// overwritten or damaged anywhere, by constants included, fails it.
+std::uint64_t entryChecksum(std::string_view headerFields, std::string_view values)
+{
+    Fnv1a hash;
+    hash.add(headerFields.data(), headerFields.size());
+    hash.add(values.data(), values.size());
+    return hash.h;
+}
+
 } // namespace
 
 struct FeatureCache::Counters
@@ -235,6 +249,7 @@ struct FeatureCache::Counters
     std::atomic<std::int64_t> misses { 0 };
     std::atomic<std::int64_t> writes { 0 };
     std::atomic<std::int64_t> writeErrors { 0 };
+    std::atomic<std::int64_t> rejected { 0 };
 };
 
 FeatureCache::FeatureCache(std::filesystem::path dir)
@@ -263,6 +278,11 @@ std::optional<FeatureMatrix> FeatureCache::get(const std::string &key)
         m_counters->misses.fetch_add(1, std::memory_order_relaxed);
         return std::nullopt;
     };
+    // An entry that is there but cannot be trusted: a miss, counted as rejected too.
+    const auto reject = [this, &miss]() -> std::optional<FeatureMatrix> {
+        m_counters->rejected.fetch_add(1, std::memory_order_relaxed);
+        return miss();
+    };
     if (m_dir.empty())
         return miss();
 
@@ -273,27 +293,35 @@ std::optional<FeatureMatrix> FeatureCache::get(const std::string &key)
     std::array<char, kHeaderSize> header {};
     if (fileSize < std::streamoff(kHeaderSize) || !in.seekg(0)
         || !in.read(header.data(), header.size()))
-        return miss();
+        return reject();
     const auto version = getLittle<std::uint32_t>(header.data() + 4);
     const auto frames = getLittle<std::int64_t>(header.data() + 8);
     const auto bins = getLittle<std::int32_t>(header.data() + 16);
+    const auto checksum = getLittle<std::uint64_t>(header.data() + kChecksumOffset);
     // The data must fill the rest of the file exactly: a truncated or extended entry misses.
     const std::int64_t dataBytes = fileSize - std::streamoff(kHeaderSize);
     if (std::memcmp(header.data(), kMagic, 4) != 0 || version != kFormatVersion || frames < 0
         || bins <= 0 || frames > dataBytes / std::int64_t(sizeof(float)) / bins
         || frames * bins * std::int64_t(sizeof(float)) != dataBytes)
-        return miss();
+        return reject();
     const auto values = std::size_t(frames) * std::size_t(bins);
     std::string bytes(values * sizeof(float), '\0');
     if (!in.read(bytes.data(), std::streamsize(bytes.size())))
-        return miss();
+        return reject();
+    if (entryChecksum(std::string_view(header.data(), kChecksumOffset), bytes) != checksum)
+        return reject();
 
     FeatureMatrix features;
     features.frames = frames;
     features.bins = bins;
     features.data.resize(values);
-    for (std::size_t i = 0; i < values; ++i)
-        features.data[i] = std::bit_cast<float>(getLittle<std::uint32_t>(&bytes[4 * i]));
+    for (std::size_t i = 0; i < values; ++i) {
+        const float x = std::bit_cast<float>(getLittle<std::uint32_t>(&bytes[4 * i]));
+        // Features are always finite; put() never stores anything else.
+        if (!std::isfinite(x))
+            return reject();
+        features.data[i] = x;
+    }
     m_counters->hits.fetch_add(1, std::memory_order_relaxed);
     return features;
 }
@@ -308,17 +336,28 @@ void FeatureCache::put(const std::string &key, const FeatureMatrix &features)
                 + std::to_string(features.frames) + " x " + std::to_string(features.bins)
                 + " features");
     }
+    if (const auto bad = std::find_if_not(
+            features.data.begin(), features.data.end(), [](float x) { return std::isfinite(x); });
+        bad != features.data.end()) {
+        throw Error(ErrorKind::Usage,
+            "feature cache: value " + std::to_string(bad - features.data.begin())
+                + " is not finite (" + std::to_string(*bad) + ")");
+    }
     if (m_dir.empty())
         return;
 
+    std::string values;
+    values.reserve(features.data.size() * sizeof(float));
+    for (const float x : features.data)
+        putLittle(values, std::bit_cast<std::uint32_t>(x));
     std::string bytes;
-    bytes.reserve(kHeaderSize + features.data.size() * sizeof(float));
+    bytes.reserve(kHeaderSize + values.size());
     bytes.append(kMagic, 4);
     putLittle(bytes, kFormatVersion);
     putLittle(bytes, features.frames);
     putLittle(bytes, std::int32_t(features.bins));
-    for (const float x : features.data)
-        putLittle(bytes, std::bit_cast<std::uint32_t>(x));
+    putLittle(bytes, entryChecksum(bytes, values));
+    bytes += values;
 
     const std::filesystem::path folder = m_dir / key.substr(0, 2);
     createDirectories(folder);
@@ -366,6 +405,7 @@ FeatureCacheStats FeatureCache::stats() const
     s.misses = m_counters->misses.load(std::memory_order_relaxed);
     s.writes = m_counters->writes.load(std::memory_order_relaxed);
     s.writeErrors = m_counters->writeErrors.load(std::memory_order_relaxed);
+    s.rejected = m_counters->rejected.load(std::memory_order_relaxed);
     return s;
 }
 

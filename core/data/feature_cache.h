@@ -5,9 +5,11 @@
 // never serves stale features. Torch-free.
 //
 // Layout: <dir>/<first 2 hex digits>/<32 hex digits>.feat, one file per entry, written
-// atomically, with a small header (magic, version, frames, bins) validated on read; an invalid
-// or truncated entry is treated as a miss and rewritten. Safe for several processes sharing the
-// folder (atomic rename); one FeatureCache object may be used from several threads.
+// atomically, with a small header (magic, version, frames, bins, and an FNV-1a checksum of these
+// and of the values) validated on read; an entry that fails the checksum, holds a value that is
+// not finite, is truncated or is of another format version is treated as a miss (and counted as
+// rejected), and features() recomputes and atomically rewrites it. Safe for several processes
+// sharing the folder (atomic rename); one FeatureCache object may be used from several threads.
 #pragma once
 
 #include "features/fbank.h"
@@ -26,6 +28,7 @@ struct FeatureCacheStats
     std::int64_t misses = 0;
     std::int64_t writes = 0;
     std::int64_t writeErrors = 0; // features() could not store an entry (full disk, read-only)
+    std::int64_t rejected = 0; // entries found but not trusted (damaged, old format); also misses
 };
 
 class FeatureCache
@@ -41,6 +44,7 @@ public:
         const std::filesystem::path &audio, const FrontEnd &frontEnd, int channel = -1) const;
 
     std::optional<FeatureMatrix> get(const std::string &key);
+    // core::Error(Usage) when the shape and the values disagree or a value is not finite.
     void put(const std::string &key, const FeatureMatrix &features);
 
     // get(key(...)) or decode + extractFeatures + put.

@@ -29,6 +29,27 @@ fs::path csvManifest(const fs::path &path)
     throw Error(ErrorKind::Format, "no manifest.csv or manifest.tsv in the folder", path);
 }
 
+// Appends `read(row)`, the entry of each row of `table`. A malformed row (CsvRow::problem), or
+// one that `read` rejects with core::Error(Format) (a bad number, an unknown split, an empty
+// path), does not fail the import: it is listed as skipped, naming the manifest, the line and
+// the problem, like a bad clip (importDataset fails only when no clip is left).
+template<typename Read> void readRows(const CsvTable &table, Listing &listing, Read &&read)
+{
+    for (const CsvRow &row : table.rows) {
+        if (!row.problem.empty()) {
+            listing.entries.push_back(skipped(table.file, row.problem));
+            continue;
+        }
+        try {
+            listing.entries.push_back(read(row));
+        } catch (const Error &e) {
+            if (e.kind() != ErrorKind::Format)
+                throw;
+            listing.entries.push_back(skipped(table.file, e.reason()));
+        }
+    }
+}
+
 } // namespace
 
 bool detectCsvManifest(const fs::path &folder)
@@ -50,7 +71,7 @@ Listing readCsvManifest(const fs::path &path)
     const fs::path base = manifest.parent_path();
 
     Listing listing;
-    for (const CsvRow &row : table.rows) {
+    readRows(table, listing, [&](const CsvRow &row) {
         const std::string &file = row.cells[std::size_t(pathColumn)];
         if (file.empty()) {
             throw Error(
@@ -80,8 +101,8 @@ Listing readCsvManifest(const fs::path &path)
             entry.group = row.cells[std::size_t(groupColumn)];
         if (entry.label.empty())
             entry.skip = withWhere("no label", entry.where);
-        listing.entries.push_back(std::move(entry));
-    }
+        return entry;
+    });
     return listing;
 }
 
@@ -99,20 +120,22 @@ struct LabelIds
             throw Error(ErrorKind::Format,
                 "line " + std::to_string(row.line) + ": empty class name", table.file);
         }
-        const std::string &known = byId.emplace(id, name).first->second;
-        const int knownId = byName.emplace(name, id).first->second;
-        if (known != name) {
+        // Checked before anything is added, so that a rejected row leaves no trace.
+        if (const auto known = byId.find(id); known != byId.end() && known->second != name) {
             throw Error(ErrorKind::Format,
                 "line " + std::to_string(row.line) + ": class id " + std::to_string(id) + " is '"
-                    + known + "' on an earlier line, here '" + name + "'",
+                    + known->second + "' on an earlier line, here '" + name + "'",
                 table.file);
         }
-        if (knownId != id) {
+        if (const auto known = byName.find(name); known != byName.end() && known->second != id) {
             throw Error(ErrorKind::Format,
                 "line " + std::to_string(row.line) + ": class '" + name + "' has id "
-                    + std::to_string(knownId) + " on an earlier line, here " + std::to_string(id),
+                    + std::to_string(known->second) + " on an earlier line, here "
+                    + std::to_string(id),
                 table.file);
         }
+        byId.emplace(id, name);
+        byName.emplace(name, id);
     }
     std::vector<std::string> ordered() const
     {
@@ -144,9 +167,9 @@ Listing readEsc50(const fs::path &root)
 
     Listing listing;
     LabelIds ids;
-    for (const CsvRow &row : table.rows) {
+    readRows(table, listing, [&](const CsvRow &row) {
         const std::string &category = row.cells[std::size_t(categoryColumn)];
-        ids.add(table, row, intCell(table, row, targetColumn), category);
+        const int target = intCell(table, row, targetColumn);
         Entry entry;
         entry.file = resolve(root / "audio", row.cells[std::size_t(fileColumn)]);
         entry.label = category;
@@ -155,8 +178,9 @@ Listing readEsc50(const fs::path &root)
             entry.group = row.cells[std::size_t(sourceColumn)];
         entry.where = table.where(row);
         entry.listed = true;
-        listing.entries.push_back(std::move(entry));
-    }
+        ids.add(table, row, target, category); // last: a row rejected above adds no class
+        return entry;
+    });
     listing.labelOrder = ids.ordered();
     return listing;
 }
@@ -182,9 +206,9 @@ Listing readUrbanSound8K(const fs::path &root)
 
     Listing listing;
     LabelIds ids;
-    for (const CsvRow &row : table.rows) {
+    readRows(table, listing, [&](const CsvRow &row) {
         const std::string &name = row.cells[std::size_t(classColumn)];
-        ids.add(table, row, intCell(table, row, idColumn), name);
+        const int id = intCell(table, row, idColumn);
         Entry entry;
         entry.fold = intCell(table, row, foldColumn, 1);
         entry.file = resolve(root / "audio" / ("fold" + std::to_string(entry.fold)),
@@ -193,8 +217,9 @@ Listing readUrbanSound8K(const fs::path &root)
         entry.group = row.cells[std::size_t(sourceColumn)];
         entry.where = table.where(row);
         entry.listed = true;
-        listing.entries.push_back(std::move(entry));
-    }
+        ids.add(table, row, id, name); // last: a row rejected above adds no class
+        return entry;
+    });
     listing.labelOrder = ids.ordered();
     return listing;
 }
@@ -222,7 +247,8 @@ Listing readFluentSpeechCommands(const fs::path &root)
 {
     Listing listing;
     bool any = false;
-    for (const auto &[name, split] : kFluentFiles) {
+    for (const auto &[name, fileSplit] : kFluentFiles) {
+        const Split split = fileSplit; // a lambda below uses it
         const fs::path manifest = root / "data" / name;
         if (!isFile(manifest))
             continue;
@@ -233,7 +259,7 @@ Listing readFluentSpeechCommands(const fs::path &root)
         const int actionColumn = table.column({ "action" });
         const int objectColumn = table.column({ "object" });
         const int locationColumn = table.column({ "location" });
-        for (const CsvRow &row : table.rows) {
+        readRows(table, listing, [&](const CsvRow &row) {
             Entry entry;
             entry.file = resolve(root, row.cells[std::size_t(pathColumn)]);
             entry.label = row.cells[std::size_t(actionColumn)] + '-'
@@ -243,8 +269,8 @@ Listing readFluentSpeechCommands(const fs::path &root)
             entry.group = row.cells[std::size_t(speakerColumn)];
             entry.where = table.where(row);
             entry.listed = true;
-            listing.entries.push_back(std::move(entry));
-        }
+            return entry;
+        });
     }
     if (!any) {
         throw Error(ErrorKind::Format,
@@ -293,12 +319,15 @@ Listing readAudioFolder(const fs::path &root)
     if (metadata.empty())
         throw Error(ErrorKind::Format, "not an AudioFolder: no metadata.csv", root);
     Listing listing;
-    for (const auto &[manifest, folderSplit] : metadata) {
+    for (const auto &[metadataFile, metadataSplit] : metadata) {
+        // Named copies: a lambda below uses them (no capture of structured bindings in C++20).
+        const fs::path &manifest = metadataFile;
+        const Split folderSplit = metadataSplit;
         const CsvTable table = readCsv(manifest);
         const int fileColumn = table.column({ "file_name", "filename", "file", "path" });
         const int labelColumn = table.column({ "label", "class", "category" }, false);
         const fs::path base = manifest.parent_path();
-        for (const CsvRow &row : table.rows) {
+        readRows(table, listing, [&](const CsvRow &row) {
             const std::string &name = row.cells[std::size_t(fileColumn)];
             if (name.empty()) {
                 throw Error(ErrorKind::Format, "line " + std::to_string(row.line) + ": empty path",
@@ -326,8 +355,8 @@ Listing readAudioFolder(const fs::path &root)
                 entry.skip = withWhere(
                     labelColumn >= 0 ? "no label" : "no label: not in a class folder", entry.where);
             }
-            listing.entries.push_back(std::move(entry));
-        }
+            return entry;
+        });
     }
     return listing;
 }

@@ -8,6 +8,7 @@
 #include "io/fnv1a.h"
 #include "io/safetensors.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -125,7 +126,18 @@ AdapterManifest parseAdapterManifest(const std::string &text, const std::filesys
     for (const json &l : labels) {
         if (!l.is_string() || l.get<std::string>().empty())
             throw Error(ErrorKind::Format, "field labels must hold non-empty strings", file);
-        m.labels.push_back(l.get<std::string>());
+        const std::string label = l.get<std::string>();
+        // A label twice would make one head output unreachable (and evaluation find no clip
+        // of it): say which, and where.
+        if (const auto first = std::find(m.labels.begin(), m.labels.end(), label);
+            first != m.labels.end()) {
+            throw Error(ErrorKind::Format,
+                "field labels: '" + label + "' is duplicated (labels["
+                    + std::to_string(first - m.labels.begin()) + "] and labels["
+                    + std::to_string(m.labels.size()) + "])",
+                file);
+        }
+        m.labels.push_back(label);
     }
     m.head = r.enumeration<HeadKind>(j, "head", "head");
     m.positions = r.enumeration<PositionMode>(j, "positions", "positions");

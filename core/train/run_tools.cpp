@@ -127,8 +127,18 @@ EvalResult evaluateRun(const EvalOptions &options, TrainObserver *observer)
     EvalResult result;
     result.labels = manifest.labels;
     result.skipped = dataset.skipped;
-    const std::vector<Clip> clips =
-        relabel(dataset, clipsOf(dataset, options.split), manifest.labels, result.skipped);
+    const std::vector<Clip> inSplit = clipsOf(dataset, options.split);
+    const std::size_t skippedBefore = result.skipped.size();
+    const std::vector<Clip> clips = relabel(dataset, inSplit, manifest.labels, result.skipped);
+    if (clips.empty() && !inSplit.empty()) {
+        // Not "empty": the clips are there, under labels the adapter does not have.
+        const SkippedFile &first = result.skipped[skippedBefore];
+        throw Error(ErrorKind::Format,
+            "no clip of the " + enumName(options.split) + " split has one of the adapter's labels ("
+                + std::to_string(inSplit.size()) + (inSplit.size() == 1 ? " clip" : " clips")
+                + "; first: " + first.file.string() + ": " + first.reason + ")",
+            options.data.empty() ? run.data : options.data);
+    }
     if (clips.empty())
         throw Error(ErrorKind::Usage,
             "the " + enumName(options.split) + " split of the dataset is empty",
@@ -136,6 +146,16 @@ EvalResult evaluateRun(const EvalOptions &options, TrainObserver *observer)
     FeatureCache cache(featureCacheOf(run));
     const Prepared data =
         prepare(clips, manifest.frontEnd, run.channel, cache, false, result.skipped, observer, {});
+    if (data.size() == 0) {
+        // Not "accuracy 0.0%": nothing was evaluated.
+        throw Error(ErrorKind::Format,
+            "no clip of the " + enumName(options.split) + " split could be read ("
+                + std::to_string(clips.size()) + (clips.size() == 1 ? " clip" : " clips")
+                + (data.failures.empty() ? std::string()
+                                         : "; first: " + data.failures.front().second)
+                + ")",
+            options.data.empty() ? run.data : options.data);
+    }
     Runner runner { model, device, Precision::F32, false };
     const EvalOutput out = runner.evaluate(data, int(manifest.labels.size()),
         options.batchSize > 0 ? options.batchSize : run.batchSize);

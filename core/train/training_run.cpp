@@ -185,7 +185,7 @@ void TrainingRun::prepareInputs()
 
     createRunFolder();
     const ImportEvent importEvent { .labels = m_dataset.labels,
-        .summary = summarize(m_dataset),
+        .summary = summarize(m_dataset, m_skipped),
         .skipped = m_skipped,
         .layout = m_dataset.layout,
         .maxLength = m_maxLength,

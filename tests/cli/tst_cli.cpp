@@ -684,6 +684,36 @@ private Q_SLOTS:
         QVERIFY2(d <= 1e-4, qPrintable(QString::number(d)));
     }
 
+    // Issue 17: labels and file names with terminal escape codes were printed raw. They are
+    // escaped (core::printable) on stdout and stderr, and each message stays on one line.
+    void controlCharactersAreEscaped()
+    {
+        const QString model = tmpPath("escape-model");
+        RUN_EXPECT(init,
+            (QStringList { "init-model", "--preset", "tiny", "--max-length", "100", "--labels",
+                "red\x1b[31m,bell\x07,ok", "--out", model }),
+            0);
+        RUN_EXPECT(info, (QStringList { "info", model }), 0);
+        QVERIFY2(info.out.contains("red\\x1b[31m\n") && info.out.contains("bell\\x07\n"),
+            info.out.constData());
+        RUN_EXPECT(predict, (QStringList { "predict", model, kSpeech }), 0);
+        // A random head: every label is among the top 5 (capped at 3).
+        QVERIFY2(predict.out.contains("  red\\x1b[31m\n") && predict.out.contains("  bell\\x07\n"),
+            predict.out.constData());
+
+        const QString odd = tmpPath("clear\x1b[2Jscreen\nnext.wav");
+        const QStringList args { "predict", model, odd };
+        const CliResult r = runCli(args);
+        QVERIFY2(r.exitCode == 1, qPrintable(describe(args, r)));
+        QVERIFY2(isOneLine(r.err), r.err.constData());
+        QVERIFY2(r.err.contains("clear\\x1b[2Jscreen\\nnext.wav: "), r.err.constData());
+        for (const CliResult *c : { &info, &predict, &r }) {
+            QVERIFY2(
+                !c->out.contains('\x1b') && !c->err.contains('\x1b') && !c->out.contains('\x07'),
+                c->out.constData());
+        }
+    }
+
     // Files that fail (missing; too short for one frame, which the CLI names) are one line
     // each on stderr; the others are still scored, and the exit status is 1. Without --logits
     // and --top-k: no "logits" field, and the default top 5 capped at the 3 labels.

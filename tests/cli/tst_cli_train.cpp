@@ -18,6 +18,7 @@
 //   resume a missing folder: the CLI branch of "resume without options.json"
 //   unknown layout: tst_train_flags badValues "layout"
 // resumeWithoutCheckpoint no longer trains a run of its own: it copies the main run.
+#include "audio/audio_file.h"
 #include "cli_support.h"
 #include "word_dataset.h"
 
@@ -33,6 +34,7 @@
 #include <QtTest>
 
 #include <csignal>
+#include <limits>
 #include <optional>
 #include <sys/types.h>
 #include <unistd.h>
@@ -605,6 +607,49 @@ private Q_SLOTS:
         const CliResult oldRun = runIn(kCli, tmpPath("home"), eval, m_env);
         QVERIFY2(oldRun.exitCode == 0, qPrintable(describe(eval, oldRun)));
         QCOMPARE(oldRun.out, fromElsewhere.out);
+    }
+
+    // Issue 17: eval with every clip unusable (each passes the import's probe, none decodes)
+    // reported "accuracy 0.0%" with exit status 0. It is an input error naming the first reason.
+    void evalWithNoReadableClip()
+    {
+        const QString data = tmpPath("nan-data");
+        for (const QString &word : kWords) {
+            QVERIFY(QDir().mkpath(data + "/" + word));
+            // Its header passes the import's probe; decoding it fails.
+            astpeft::core::writeAudio((data + "/" + word + "/nan.wav").toStdString(),
+                std::vector<float>(16000, std::numeric_limits<float>::quiet_NaN()), 16000, 1,
+                "FLOAT");
+        }
+        const QStringList args { "eval", m_run, "--data", data, "--split", "train" };
+        const CliResult r = run(args);
+        QVERIFY2(r.exitCode == 1, qPrintable(describe(args, r)));
+        QVERIFY2(isOneLine(r.err), r.err.constData());
+        QVERIFY2(
+            r.err.contains(
+                (data + ": no clip of the train split could be read (4 clips; first: ").toUtf8()),
+            r.err.constData());
+        QVERIFY2(r.err.contains("/nan.wav: non-finite sample (NaN)"), r.err.constData());
+        QVERIFY2(!r.out.contains("accuracy"), r.out.constData());
+    }
+
+    // Issue 17: eval on a dataset none of whose labels the adapter has said "the train split of
+    // the dataset is empty". It names a clip and its label.
+    void evalWithNoKnownLabel()
+    {
+        const QString data = tmpPath("other-labels");
+        QVERIFY(copyFolder(m_data + "/yes", data + "/Yes"));
+        QFile::remove(data + "/Yes/corrupt.wav");
+        const QStringList args { "eval", m_run, "--data", data, "--split", "train" };
+        const CliResult r = run(args);
+        QVERIFY2(r.exitCode == 1, qPrintable(describe(args, r)));
+        QVERIFY2(isOneLine(r.err), r.err.constData());
+        QVERIFY2(r.err.contains((data
+                     + ": no clip of the train split has one of the adapter's "
+                       "labels (")
+                                    .toUtf8()),
+            r.err.constData());
+        QVERIFY2(r.err.contains(": label 'Yes' is not one of the adapter's)"), r.err.constData());
     }
 
     // --- predict --adapter ------------------------------------------------------------------

@@ -93,6 +93,11 @@ private Q_SLOTS:
         QTest::addRow("label not a string") << "/labels/0"
                                             << "3"
                                             << "non-empty strings";
+        // Issue 17: eval then said "empty split" instead of naming the label.
+        QTest::addRow("duplicated label")
+            << "/labels/2"
+            << "\"yes\""
+            << "field labels: 'yes' is duplicated (labels[0] and labels[2])";
         QTest::addRow("rank zero") << "/lora/rank"
                                    << "0"
                                    << "lora.rank";

@@ -208,6 +208,10 @@ private slots:
     void malformedManifests();
     void malformedLayoutManifests_data();
     void malformedLayoutManifests();
+    void malformedRowsAreSkipped_data();
+    void malformedRowsAreSkipped();
+    void malformedLayoutRowsAreSkipped_data();
+    void malformedLayoutRowsAreSkipped();
     void esc50();
     void speechCommands();
     void urbanSound8K();
@@ -579,6 +583,7 @@ void TestDataset::tsvManifestGivenDirectly()
     QVERIFY(d.skipped.empty());
 }
 
+// A manifest that cannot be read as a table fails the import, naming the file and the line.
 void TestDataset::malformedManifests_data()
 {
     QTest::addColumn<QString>("content");
@@ -586,19 +591,8 @@ void TestDataset::malformedManifests_data()
     QTest::addColumn<QString>("reason");
     QTest::addRow("no path column") << "name,label\na.wav,x\n" << 1 << "no path column";
     QTest::addRow("no label column") << "path,split\na.wav,train\n" << 1 << "no label column";
-    QTest::addRow("too many cells") << "path,label\na.wav,x\nb.wav,y,z\n"
-                                    << 3 << "expected 2 columns, found 3";
-    QTest::addRow("too few cells, CRLF") << "path,label\r\na.wav,x\r\nb.wav\r\n"
-                                         << 3 << "expected 2 columns, found 1";
-    QTest::addRow("after a quoted line break")
-        << "path,label,note\na.wav,x,\"two\nlines\"\nb.wav,y\n"
-        << 4 << "found 2";
     QTest::addRow("unterminated quote") << "path,label\na.wav,x\n\"b.wav,y\n"
                                         << 3 << "unterminated";
-    QTest::addRow("unknown split") << "path,label,split\na.wav,x,holdout\n"
-                                   << 2 << "unknown split 'holdout'";
-    QTest::addRow("bad fold") << "path,label,fold\na.wav,x,one\n" << 2 << "fold must be an integer";
-    QTest::addRow("empty path") << "path,label\n,x\n" << 2 << "empty path";
     QTest::addRow("empty file") << "" << 1 << "empty manifest";
 }
 
@@ -618,6 +612,76 @@ void TestDataset::malformedManifests()
     QVERIFY2(qs(error->reason()).contains(reason), error->what());
 }
 
+// Issue 17: one malformed row aborted the whole import. It is skipped and reported like a bad
+// clip (the manifest, the line, the problem); the other rows import. When nothing is left, the
+// import fails with one line naming the manifest, the line and the problem.
+void TestDataset::malformedRowsAreSkipped_data()
+{
+    QTest::addColumn<QString>("header");
+    QTest::addColumn<QString>("good");
+    QTest::addColumn<QString>("bad");
+    QTest::addColumn<QString>("reason");
+    QTest::addRow("too many cells") << "path,label"
+                                    << "good.wav,x"
+                                    << "b.wav,y,z"
+                                    << "expected 2 columns, found 3";
+    QTest::addRow("too few cells") << "path,label"
+                                   << "good.wav,x"
+                                   << "b.wav"
+                                   << "expected 2 columns, found 1";
+    QTest::addRow("after a quoted line break") << "path,label,note"
+                                               << "good.wav,x,\"two\nlines\""
+                                               << "b.wav,y"
+                                               << "expected 3 columns, found 2";
+    QTest::addRow("unknown split") << "path,label,split"
+                                   << "good.wav,x,train"
+                                   << "b.wav,x,holdout"
+                                   << "unknown split 'holdout'";
+    QTest::addRow("bad fold") << "path,label,fold"
+                              << "good.wav,x,1"
+                              << "b.wav,x,one"
+                              << "fold must be an integer";
+    QTest::addRow("empty path") << "path,label"
+                                << "good.wav,x"
+                                << ",x"
+                                << "empty path";
+}
+
+void TestDataset::malformedRowsAreSkipped()
+{
+    QFETCH(QString, header);
+    QFETCH(QString, good);
+    QFETCH(QString, bad);
+    QFETCH(QString, reason);
+    const fs::path root = path("malformed-rows") / QTest::currentDataTag();
+    writeTone(root / "good.wav", 0.5);
+    writeTone(root / "b.wav", 0.5);
+    const fs::path file = root / "list.csv";
+    const int badLine = 2 + int(good.count('\n')) + 1;
+    writeText(file, (header + "\r\n" + good + "\r\n" + bad + "\r\n").toStdString());
+
+    const core::Dataset d = core::importDataset(file);
+    QCOMPARE(clipList(d, root).size(), 1);
+    QVERIFY(clipList(d, root).first().startsWith("good.wav x "));
+    QCOMPARE(d.skipped.size(), std::size_t(1));
+    QCOMPARE(d.skipped.front().file, file);
+    QVERIFY2(qs(d.skipped.front().reason).startsWith(QString("line %1: ").arg(badLine)),
+        d.skipped.front().reason.c_str());
+    QVERIFY2(qs(d.skipped.front().reason).contains(reason), d.skipped.front().reason.c_str());
+    QCOMPARE(core::summarize(d).skipped, 1);
+
+    // The bad row alone: nothing is left, one line names the manifest, line and problem.
+    writeText(file, (header + "\n" + bad + "\n").toStdString());
+    const auto error = captureError([&] { core::importDataset(file); });
+    QVERIFY(error.has_value());
+    QCOMPARE(error->kind(), core::ErrorKind::Usage);
+    const QString message = error->what();
+    QVERIFY2(!message.contains('\n'), error->what());
+    QVERIFY2(message.contains("no usable audio clip"), error->what());
+    QVERIFY2(message.contains(qs(file.string()) + ": line 2: " + reason), error->what());
+}
+
+// A file-level problem of a layout's manifest (a missing column) fails the import.
 void TestDataset::malformedLayoutManifests_data()
 {
     QTest::addColumn<QString>("manifest");
@@ -627,14 +691,6 @@ void TestDataset::malformedLayoutManifests_data()
     QTest::addRow("esc-50 without target") << "meta/esc50.csv"
                                            << "filename,fold,category\n1-1-A-0.wav,1,dog\n"
                                            << 1 << "no target column";
-    QTest::addRow("esc-50 target used twice")
-        << "meta/esc50.csv"
-        << "filename,fold,target,category\n1-1-A-0.wav,1,0,dog\n1-2-A-0.wav,1,0,cat\n"
-        << 3 << "class id 0 is 'dog'";
-    QTest::addRow("urbansound8k bad fold")
-        << "metadata/UrbanSound8K.csv"
-        << "slice_file_name,fsID,start,end,salience,fold,classID,class\nx.wav,1,0,1,1,0,0,a\n"
-        << 2 << "fold must be an integer >= 1";
     QTest::addRow("fluent without action") << "data/train_data.csv"
                                            << ",path,speakerId,object,location\n0,a.wav,s,x,y\n"
                                            << 1 << "no action column";
@@ -655,6 +711,49 @@ void TestDataset::malformedLayoutManifests()
     QCOMPARE(error->file(), file);
     QVERIFY2(qs(error->reason()).startsWith(QString("line %1: ").arg(line)), error->what());
     QVERIFY2(qs(error->reason()).contains(reason), error->what());
+}
+
+// A bad row of a layout's manifest is skipped with its line; the class it named is not added.
+void TestDataset::malformedLayoutRowsAreSkipped_data()
+{
+    QTest::addColumn<QString>("manifest");
+    QTest::addColumn<QString>("audio"); // where the good row's clip is
+    QTest::addColumn<QString>("content");
+    QTest::addColumn<QString>("reason");
+    QTest::addRow("esc-50 target used twice")
+        << "meta/esc50.csv"
+        << "audio/1-1-A-0.wav"
+        << "filename,fold,target,category\n1-1-A-0.wav,1,0,dog\n1-2-A-0.wav,1,0,cat\n"
+        << "line 3: class id 0 is 'dog'";
+    QTest::addRow("esc-50 bad target") << "meta/esc50.csv"
+                                       << "audio/1-1-A-0.wav"
+                                       << "filename,fold,target,category\n1-1-A-0.wav,1,0,dog\n"
+                                          "1-2-A-0.wav,1,x,cat\n"
+                                       << "line 3: target must be an integer";
+    QTest::addRow("urbansound8k bad fold")
+        << "metadata/UrbanSound8K.csv"
+        << "audio/fold1/g.wav"
+        << "slice_file_name,fsID,start,end,salience,fold,classID,class\ng.wav,1,0,1,1,1,0,dog\n"
+           "x.wav,1,0,1,1,0,1,cat\n"
+        << "line 3: fold must be an integer >= 1";
+}
+
+void TestDataset::malformedLayoutRowsAreSkipped()
+{
+    QFETCH(QString, manifest);
+    QFETCH(QString, audio);
+    QFETCH(QString, content);
+    QFETCH(QString, reason);
+    const fs::path root = path("malformed-layout-rows") / QTest::currentDataTag();
+    const fs::path file = root / manifest.toStdString();
+    writeText(file, content.toStdString());
+    writeTone(root / audio.toStdString(), 0.5);
+    const core::Dataset d = core::importDataset(root);
+    QCOMPARE(d.clips.size(), std::size_t(1));
+    QCOMPARE(labelList(d), QStringList({ "dog" }));
+    const QStringList skipped = skippedList(d, root);
+    QCOMPARE(skipped.size(), 1);
+    QVERIFY2(skipped.first().startsWith(manifest + ": " + reason), qPrintable(skipped.first()));
 }
 
 void TestDataset::esc50()

@@ -6,12 +6,14 @@
 #include "audio/audio_file.h"
 #include "data/feature_cache.h"
 #include "error.h"
+#include "io/fnv1a.h"
 #include "test_support.h"
 
 #include <QTemporaryDir>
 #include <QTest>
 
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -79,13 +81,54 @@ bool sameBits(const FeatureMatrix &a, const FeatureMatrix &b)
 
 using Damage = std::function<std::string(std::string)>;
 
-constexpr int kFormatVersion = 1; // the entry header's version field
+constexpr int kFormatVersion = 2; // the entry header's version field
+// magic (4), version (4), frames (8), bins (4), checksum (8): FNV-1a of the 20 bytes before it
+// and of the values.
+constexpr std::size_t kHeaderSize = 28;
+
+// The little-endian bytes of `count` copies of `value`.
+std::string floats(std::size_t count, float value)
+{
+    std::string bytes;
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto bits = std::bit_cast<std::uint32_t>(value);
+        for (int b = 0; b < 4; ++b)
+            bytes += char((bits >> (8 * b)) & 0xff);
+    }
+    return bytes;
+}
+
+// The entry's values replaced with `value`, the header kept (a stale checksum) or, with
+// `fixChecksum`, given the checksum of the new values (so that only the value check is left).
+Damage overwriteValues(float value, bool fixChecksum)
+{
+    return [value, fixChecksum](std::string bytes) {
+        const std::string values = floats((bytes.size() - kHeaderSize) / 4, value);
+        bytes.replace(kHeaderSize, std::string::npos, values);
+        if (fixChecksum) {
+            core::Fnv1a hash;
+            hash.add(bytes.data(), 20);
+            hash.add(values.data(), values.size());
+            for (std::size_t b = 0; b < 8; ++b)
+                bytes[20 + b] = char((hash.h >> (8 * b)) & 0xff);
+        }
+        return bytes;
+    };
+}
 
 Damage setByte(std::size_t index, char value)
 {
     return [index, value](std::string bytes) {
         if (index < bytes.size())
             bytes.replace(index, 1, 1, value);
+        return bytes;
+    };
+}
+
+Damage flipByte(std::size_t index)
+{
+    return [index](std::string bytes) {
+        bytes[index] = char(bytes[index] ^ 0x5a);
         return bytes;
     };
 }
@@ -106,6 +149,9 @@ private Q_SLOTS:
     void sameContentSharesKey();
     void damagedEntryMisses_data();
     void damagedEntryMisses();
+    void overwrittenEntryIsRecomputed_data();
+    void overwrittenEntryIsRecomputed();
+    void oldFormatEntryIsRecomputed();
     void putGetExactBits();
     void disabled();
     void unreadableAudio();
@@ -147,7 +193,7 @@ void TestFeatureCache::hitAfterMiss()
     QCOMPARE(key.size(), std::size_t(32));
     const fs::path entry = entryPath(cache, key);
     QVERIFY(fs::is_regular_file(entry));
-    QCOMPARE(fs::file_size(entry), std::uintmax_t(20 + 100 * 128 * 4));
+    QCOMPARE(fs::file_size(entry), std::uintmax_t(kHeaderSize + 100 * 128 * 4));
 
     const FeatureMatrix second = cache.features(m_wav, fe);
     QVERIFY(sameBits(first, second));
@@ -256,12 +302,15 @@ void TestFeatureCache::damagedEntryMisses_data()
     QTest::addRow("half a header") << Damage([](std::string b) { return b.substr(0, 10); });
     QTest::addRow("empty") << Damage([](std::string) { return std::string(); });
     QTest::addRow("extra byte") << Damage([](std::string b) { return b + '\0'; });
-    // Header bytes: magic 0-3, version 4-7, frames 8-15, bins 16-19 (little-endian).
+    // Header bytes: magic 0-3, version 4-7, frames 8-15, bins 16-19, checksum 20-27
+    // (little-endian).
     QTest::addRow("bad magic") << setByte(0, 'X');
     QTest::addRow("other version") << setByte(4, char(kFormatVersion + 1));
     QTest::addRow("frames too large") << setByte(8, char(101)); // data for 100 frames
     QTest::addRow("frames huge") << setByte(15, char(0x7f));
     QTest::addRow("negative bins") << setByte(19, char(0x80));
+    QTest::addRow("checksum") << flipByte(20);
+    QTest::addRow("one value") << flipByte(kHeaderSize + 1000);
 }
 
 void TestFeatureCache::damagedEntryMisses()
@@ -286,6 +335,66 @@ void TestFeatureCache::damagedEntryMisses()
     QVERIFY(sameBits(good, *again));
 }
 
+// Issue 17, defect 8: an entry overwritten with constants was served as features, and one of
+// NaN made training fail with "loss is not finite". Either is rejected, recomputed and rewritten.
+void TestFeatureCache::overwrittenEntryIsRecomputed_data()
+{
+    QTest::addColumn<Damage>("damage");
+    QTest::addRow("zeros") << overwriteValues(0.0f, false);
+    QTest::addRow("ones") << overwriteValues(1.0f, false);
+    QTest::addRow("NaN") << overwriteValues(std::numeric_limits<float>::quiet_NaN(), false);
+    QTest::addRow("NaN, checksum matching") // only the finiteness check catches this one
+        << overwriteValues(std::numeric_limits<float>::quiet_NaN(), true);
+    QTest::addRow("infinity, checksum matching")
+        << overwriteValues(-std::numeric_limits<float>::infinity(), true);
+}
+
+void TestFeatureCache::overwrittenEntryIsRecomputed()
+{
+    QFETCH(Damage, damage);
+    FeatureCache cache(m_root / "cache");
+    const FrontEnd fe = smallFrontEnd();
+    const FeatureMatrix good = cache.features(m_wav, fe);
+    const fs::path entry = entryPath(cache, cache.key(m_wav, fe));
+    const std::string intact = readBytes(entry);
+    const std::string damaged = damage(intact);
+    QCOMPARE(damaged.size(), intact.size());
+    QVERIFY(damaged != intact);
+    writeBytes(entry, damaged);
+
+    QVERIFY(sameBits(good, cache.features(m_wav, fe)));
+    QCOMPARE(cache.stats().rejected, std::int64_t(1));
+    QCOMPARE(cache.stats().hits, std::int64_t(0));
+    QCOMPARE(cache.stats().writes, std::int64_t(2));
+    QVERIFY(readBytes(entry) == intact); // rewritten
+    QVERIFY(sameBits(good, cache.features(m_wav, fe)));
+    QCOMPARE(cache.stats().hits, std::int64_t(1));
+    QCOMPARE(cache.stats().rejected, std::int64_t(1));
+}
+
+// An entry of format version 1 (no checksum, a 20-byte header) under a current key is
+// recomputed, never read as version 2 data.
+void TestFeatureCache::oldFormatEntryIsRecomputed()
+{
+    FeatureCache cache(m_root / "cache");
+    const FrontEnd fe = smallFrontEnd();
+    const FeatureMatrix good = cache.features(m_wav, fe);
+    const fs::path entry = entryPath(cache, cache.key(m_wav, fe));
+    const std::string intact = readBytes(entry);
+
+    std::string old = intact.substr(0, 20);
+    old[4] = char(1); // version 1
+    // 100 x 128 values after the old header, the first 8 bytes of them where the checksum is.
+    old += floats(std::size_t(good.frames) * std::size_t(good.bins), 0.25f);
+    writeBytes(entry, old);
+
+    QVERIFY(!cache.get(cache.key(m_wav, fe)));
+    QCOMPARE(cache.stats().rejected, std::int64_t(1));
+    QVERIFY(sameBits(good, cache.features(m_wav, fe)));
+    QCOMPARE(cache.stats().rejected, std::int64_t(2));
+    QVERIFY(readBytes(entry) == intact);
+}
+
 void TestFeatureCache::putGetExactBits()
 {
     FeatureCache cache(m_root / "cache");
@@ -293,7 +402,7 @@ void TestFeatureCache::putGetExactBits()
     m.frames = 2;
     m.bins = 3;
     m.data = { -0.0f, std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::max(),
-        -1.5f, std::numeric_limits<float>::infinity(), 0.4670324f };
+        -1.5f, std::numeric_limits<float>::lowest(), 0.4670324f };
     const std::string key = "0123456789abcdef0123456789abcdef";
     QVERIFY(!cache.get(key));
     cache.put(key, m);
@@ -320,6 +429,18 @@ void TestFeatureCache::putGetExactBits()
     const auto error = captureError([&] { cache.put(key, bad); });
     QVERIFY(error);
     QCOMPARE(error->kind(), core::ErrorKind::Usage);
+
+    // So are values that are not finite: features never hold them, and get() rejects them.
+    for (const float x :
+        { std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity() }) {
+        FeatureMatrix nonFinite = m;
+        nonFinite.data[4] = x;
+        const auto refused = captureError([&] { cache.put(key, nonFinite); });
+        QVERIFY(refused);
+        QCOMPARE(refused->kind(), core::ErrorKind::Usage);
+        QVERIFY2(refused->reason().find("not finite") != std::string::npos, refused->what());
+    }
+    QVERIFY(sameBits(m, *cache.get(key))); // the stored entry is untouched
 }
 
 void TestFeatureCache::disabled()

@@ -2,9 +2,9 @@
 // The training engine (core/train/trainer.h) on spoken words generated with espeak-ng and a
 // tiny random backbone: overfitting, bit-identical determinism and resume, cancel within one
 // step, pause, stop after the epoch, early stopping, the linear-probing encoder cache,
-// augmentation, evaluation of a run folder, one train() per run folder, resuming a run stopped
-// in its first epoch, a failed write that leaves the last checkpoint and whole log lines intact,
-// and the errors that must come before training starts.
+// a damaged feature cache, augmentation, evaluation of a run folder, one train() per run folder,
+// resuming a run stopped in its first epoch, a failed write that leaves the last checkpoint and
+// whole log lines intact, and the errors that must come before training starts.
 #include "audio/audio_file.h"
 #include "error.h"
 #include "inference/classifier.h"
@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -331,6 +332,71 @@ private Q_SLOTS:
             QVERIFY(std::abs(rc.epochs[e].trainLoss - rp.epochs[e].trainLoss) < 1e-4);
             QVERIFY(std::abs(rc.epochs[e].valLoss - rp.epochs[e].valLoss) < 1e-4);
         }
+    }
+
+    // Issue 17, defect 8: feature cache entries overwritten with constants were trained on, and
+    // entries of NaN failed the run with "loss is not finite". Both are recomputed: the run is
+    // bit-identical to one with an intact cache.
+    void damagedFeatureCacheTrainsIdentically()
+    {
+        TrainOptions intact = options(PeftMethod::Lora, 2);
+        intact.featureCache = std::filesystem::path(m_tmp.path().toStdString()) / "damaged-cache";
+        Recorder ri;
+        QCOMPARE(train(intact, ri).reason, FinishReason::Completed);
+
+        int damaged = 0;
+        for (const auto &entry :
+            std::filesystem::recursive_directory_iterator(intact.featureCache)) {
+            if (entry.path().extension() != ".feat")
+                continue;
+            // The values after the header: zeros in one entry, NaN (0xff bytes) in the next.
+            std::string bytes = readBytes(entry.path());
+            const std::size_t header = 28;
+            QVERIFY(bytes.size() > header);
+            bytes.replace(header, std::string::npos, bytes.size() - header,
+                damaged % 2 == 0 ? char(0) : char(0xff));
+            std::ofstream(entry.path(), std::ios::binary | std::ios::trunc) << bytes;
+            ++damaged;
+        }
+        QVERIFY(damaged >= 2);
+
+        TrainOptions again = intact;
+        again.out = freshRun();
+        Recorder ra;
+        QCOMPARE(train(again, ra).reason, FinishReason::Completed);
+        QVERIFY(!ra.failed);
+        QCOMPARE(readBytes(again.out / kAdapterWeightsFile),
+            readBytes(intact.out / kAdapterWeightsFile));
+        QCOMPARE(ra.epochs.back().trainLoss, ri.epochs.back().trainLoss);
+    }
+
+    // Issue 17: the import summary counted clips that were skipped later, when their features
+    // were made. It counts only the usable ones, and lists the others with their reason.
+    void importSummaryCountsOnlyUsableClips()
+    {
+        const std::filesystem::path data =
+            std::filesystem::path(m_tmp.path().toStdString()) / "words-with-nan";
+        std::filesystem::copy(m_data, data, std::filesystem::copy_options::recursive);
+        const std::filesystem::path nan = data / "yes" / "nan.wav";
+        // Its header passes the import's probe; decoding it fails.
+        writeAudio(nan, std::vector<float>(16000, std::numeric_limits<float>::quiet_NaN()), 16000,
+            1, "FLOAT");
+
+        TrainOptions o = options(PeftMethod::Linear, 1);
+        o.data = data;
+        Recorder r;
+        QCOMPARE(train(o, r).reason, FinishReason::Completed);
+        QVERIFY(r.import);
+        const ImportSummary &summary = r.import->summary;
+        QCOMPARE(summary.clips, 4 * 4 * 2 * 2);
+        QCOMPARE(summary.skipped, 1);
+        for (const ClassSummary &c : summary.classes)
+            QCOMPARE(c.clips, 4 * 2 * 2);
+        QCOMPARE(r.import->skipped.size(), std::size_t(1));
+        QCOMPARE(r.import->skipped.front().file, nan);
+        QVERIFY2(
+            r.import->skipped.front().reason.find("non-finite sample (NaN)") != std::string::npos,
+            r.import->skipped.front().reason.c_str());
     }
 
     void augmentationIsSeeded()

@@ -4,7 +4,8 @@
 // bundled backbone, which then loads, so that a run can start; reopening adds nothing twice;
 // missing bundled files leave no project and name the folder. Then the built studio itself:
 // --demo --quit-after exits 0 by itself with the project made, 1 when the backbone is missing;
-// --help and --version exit 0 with their text even without a display.
+// --help and --version exit 0 with their text even without a display; a corrupt --project is
+// reported on stderr.
 // The bundled files are a stand-in (ASTPEFT_RESOURCE_DIR): a tiny random backbone and the
 // source tree's demo dataset.
 #include "demo.h"
@@ -126,6 +127,33 @@ private Q_SLOTS:
         QCOMPARE(studio.exitCode(), 1);
         QVERIFY(studio.readAllStandardError().contains(path("no-backbone/backbone").toUtf8()));
         QVERIFY(!QFileInfo::exists(path("xdg3/astpeft/demo-project")));
+    }
+
+    // Issue 17, defect 9: a corrupt project given with --project is reported on stderr, one
+    // line naming project.json and the problem; under --quit-after (no one to answer a dialog)
+    // the studio then exits 1 instead of waiting.
+    void studioReportsACorruptProject()
+    {
+        const QString project = path("corrupt-project");
+        QVERIFY(QDir().mkpath(project));
+        QFile json(project + "/project.json");
+        QVERIFY(json.open(QIODevice::WriteOnly));
+        json.write("{ \"format\": ");
+        json.close();
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("QT_QPA_PLATFORM", "offscreen");
+        env.insert("HOME", path("home"));
+        env.insert("XDG_CONFIG_HOME", path("home/.config"));
+        QProcess studio;
+        studio.setProcessEnvironment(env);
+        studio.start(
+            QStringLiteral(ASTPEFT_STUDIO), { "--project", project, "--quit-after", "1500" });
+        QVERIFY(studio.waitForFinished(120000));
+        const QByteArray err = studio.readAllStandardError();
+        QCOMPARE(studio.exitCode(), 1);
+        QVERIFY2(
+            err.contains(("astpeft-studio: " + project + "/project.json: not valid JSON").toUtf8()),
+            err.constData());
     }
 
     // --help and --version answer without a display (no QT_QPA_PLATFORM, DISPLAY or

@@ -3,7 +3,8 @@
 // keeps running, its summary is shown, and a bad folder shows the core error instead; dropped
 // folders and files are imported after the summary (simulated drops with QMimeData URLs), bad
 // drops get a message naming the problem, the project saves and reopens, edits undo, and a run
-// starts from the window and lands in the runs view.
+// starts from the window and lands in the runs view; a corrupt project given at start is
+// reported and another (or none) can be chosen.
 #include "audio/audio_file.h"
 #include "data_view.h"
 #include "import_summary_dialog.h"
@@ -20,21 +21,67 @@
 #include "word_dataset.h"
 
 #include "train/train_flags.h"
+#include <QAbstractButton>
+#include <QApplication>
 #include <QLabel>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QTimer>
 #include <QUndoStack>
 
 #include <QtTest>
 
 #include <fstream>
+#include <functional>
 
 using namespace astpeft;
 
 namespace {
+
+// Calls `answer` with the next modal dialog of type T once it is shown: polled from the event
+// loop that the dialog's exec() runs (no fixed delay).
+template<typename T> void whenModal(std::function<void(T *)> answer)
+{
+    auto *poll = new QTimer;
+    poll->setInterval(10);
+    QObject::connect(poll, &QTimer::timeout, poll, [poll, answer] {
+        if (auto *dialog = qobject_cast<T *>(QApplication::activeModalWidget())) {
+            poll->stop();
+            poll->deleteLater();
+            answer(dialog);
+        }
+    });
+    poll->start();
+}
+
+// Clicks the message box's button with `text`; fails the test when there is none.
+void clickButton(QMessageBox *box, const QString &text)
+{
+    for (QAbstractButton *button : box->buttons()) {
+        if (button->text() == text) {
+            button->click();
+            return;
+        }
+    }
+    QFAIL(qPrintable("no button " + text));
+}
+
+// A main window whose folder dialog answers with `folders`, one a time (then cancels).
+class ScriptedFolderWindow : public ui::MainWindow
+{
+public:
+    QStringList folders;
+
+protected:
+    QString askProjectFolder() override
+    {
+        return folders.isEmpty() ? QString() : folders.takeFirst();
+    }
+};
+
 // Delivers a drop to the window's own event handler (dropEvent), as a real drag would.
 // QApplication::notify routes Drop events to the current target of a platform drag (none in
 // an offscreen test), so sendEvent would drop them.
@@ -385,6 +432,68 @@ private Q_SLOTS:
         const QString message = window.modelInfo()->field("message");
         QVERIFY2(message.contains(phrase), qPrintable(message));
         QVERIFY(window.modelInfo()->labels().isEmpty());
+    }
+
+    // Issue 17, defect 9: astpeft-studio --project with a corrupt project exited 1 and took its
+    // message box with it. The box names the file and the problem and offers another project
+    // (asked again while that fails too), none, or Quit.
+    void corruptStartupProjectOffersAnother()
+    {
+        QTemporaryDir tmp;
+        const QString bad = tmp.path() + "/bad";
+        QVERIFY(QDir().mkpath(bad));
+        std::ofstream((bad + "/project.json").toStdString()) << "{ not json";
+        const QString good = tmp.path() + "/good";
+        core::createProject(good.toStdString(), "good");
+
+        // The folder dialog is answered with the corrupt project again, then the good one.
+        ScriptedFolderWindow window;
+        window.folders = { bad, good };
+        window.show();
+        QStringList messages;
+        const auto answer = [&](QMessageBox *box) {
+            messages << box->text();
+            clickButton(box, "Open another project...");
+        };
+        whenModal<QMessageBox>([&](QMessageBox *box) {
+            whenModal<QMessageBox>(answer); // the second time, after the corrupt one again
+            answer(box);
+        });
+        QVERIFY(window.openStartupProject(bad));
+        QCOMPARE(messages.size(), 2);
+        for (const QString &message : messages) {
+            QVERIFY2(message.contains(bad + "/project.json: not valid JSON"), qPrintable(message));
+        }
+        QVERIFY(window.project()->isOpen());
+        QCOMPARE(window.project()->dir(), QDir(good).absolutePath());
+        QVERIFY(window.folders.isEmpty());
+    }
+
+    void corruptStartupProjectStartsWithNoneOrQuits_data()
+    {
+        QTest::addColumn<QString>("button");
+        QTest::addColumn<bool>("goesOn");
+        QTest::addRow("start without") << "Start without a project" << true;
+        QTest::addRow("quit") << "Quit" << false;
+    }
+    void corruptStartupProjectStartsWithNoneOrQuits()
+    {
+        QFETCH(QString, button);
+        QFETCH(bool, goesOn);
+        QTemporaryDir tmp;
+        std::ofstream((tmp.path() + "/project.json").toStdString()) << "[]";
+        ui::MainWindow window;
+        window.show();
+        QString message;
+        whenModal<QMessageBox>([&](QMessageBox *box) {
+            message = box->text();
+            clickButton(box, button);
+        });
+        QCOMPARE(window.openStartupProject(tmp.path()), goesOn);
+        QVERIFY2(message.startsWith(tmp.path() + "/project.json: "), qPrintable(message));
+        QVERIFY(!window.project()->isOpen());
+        // Without asking (--quit-after): no box, the failure is returned.
+        QVERIFY(!window.openStartupProject(tmp.path(), false));
     }
 
     void hasShortcutsAndAccessibleNames()
