@@ -37,6 +37,10 @@ cmake --build "$build" -j "${ASTPEFT_JOBS:-$(nproc)}" --target \
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Leaks inside third-party libraries, each with its reason.
 export LSAN_OPTIONS=suppressions=$root/tests/fuzz/lsan.supp:print_suppressions=0
+# The readers' scratch files (fuzz_support.h), in memory when /dev/shm is there.
+ASTPEFT_FUZZ_SCRATCH=$(mktemp -d /dev/shm/astpeft-fuzz.XXXXXX 2> /dev/null || mktemp -d)
+export ASTPEFT_FUZZ_SCRATCH
+trap 'rm -rf "$ASTPEFT_FUZZ_SCRATCH"' EXIT
 failed=0
 for t in "${targets[@]}"; do
   len=${max_len[$t]:?unknown target $t}

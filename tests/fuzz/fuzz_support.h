@@ -15,15 +15,18 @@
 
 namespace astpeft::fuzz {
 
-// A fresh folder under /dev/shm (memory; $TMPDIR without it), made once per process. libFuzzer
-// leaves through exit() or _exit(); the few files in it are left behind on a crash only.
+// A fresh folder under $ASTPEFT_FUZZ_SCRATCH (tools/fuzz.sh's, which it removes after the run),
+// else /dev/shm (memory) or $TMPDIR, made once per process. libFuzzer often leaves through
+// _Exit(), past the clean-up below.
 inline const std::filesystem::path &scratch()
 {
     static const std::filesystem::path dir = [] {
         namespace fs = std::filesystem;
         std::error_code ec;
-        const fs::path base =
-            fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") : fs::temp_directory_path();
+        const char *given = std::getenv("ASTPEFT_FUZZ_SCRATCH");
+        fs::path base = given && *given ? fs::path(given) : fs::path("/dev/shm");
+        if (!fs::is_directory(base, ec))
+            base = fs::temp_directory_path();
         const fs::path made = base / ("astpeft-fuzz-" + std::to_string(::getpid()));
         fs::remove_all(made, ec);
         fs::create_directories(made);
