@@ -356,9 +356,14 @@ Audio decodeAudio(const std::filesystem::path &path, const DecodeOptions &option
     audio.sampleRate = options.targetRate;
     std::vector<float> mono;
     try {
-        // An estimate may be SF_COUNT_MAX (a cut Ogg stream): reserve only plausible lengths.
-        if (info.frames > 0 && info.frames <= limit)
-            mono.reserve(std::size_t(info.frames));
+        // An estimate may be SF_COUNT_MAX (a cut Ogg stream): reserve only plausible lengths,
+        // and no more frames than the file has bytes (uncompressed audio has at least a byte a
+        // frame; compressed audio grows the vector as it decodes): a 43-byte FLAC claiming
+        // hours of audio reserved gigabytes before reading a frame (found by fuzz_audio).
+        std::error_code ec;
+        const std::uintmax_t bytes = fs::file_size(path, ec);
+        if (info.frames > 0 && info.frames <= limit && !ec)
+            mono.reserve(std::size_t(std::min<std::uintmax_t>(std::uintmax_t(info.frames), bytes)));
         std::vector<float> buffer(std::size_t(kReadChunkFrames) * std::size_t(channels));
         std::int64_t read = 0;
         while (read < limit) {

@@ -86,7 +86,7 @@ inline nlohmann::json parseFormatDocument(const std::string &text,
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error &e) {
+    } catch (const nlohmann::json::exception &e) { // parse_error, or out_of_range for 1e400
         throw Error(ErrorKind::Format, std::string("not valid JSON: ") + e.what(), file);
     }
     if (!j.is_object() || !j.contains("format") || j["format"] != format) {

@@ -4,6 +4,7 @@
 #include "error.h"
 #include "io/atomic_file.h"
 #include "io/file_chunks.h"
+#include "net/hub_response.h"
 #include "runtime/resources.h"
 
 #include <curl/curl.h>
@@ -44,20 +45,6 @@ std::string lower(std::string s)
 {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
     return s;
-}
-
-std::string trim(const std::string &s)
-{
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos)
-        return {};
-    return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
-bool isHex(const std::string &s, std::size_t length)
-{
-    return s.size() == length
-        && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c); });
 }
 
 // Percent-encodes everything but RFC 3986's unreserved characters (and '/' when kept).
@@ -103,24 +90,15 @@ using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 // The headers of the last response of a request (a followed redirect starts a new set).
 struct Response
 {
-    std::map<std::string, std::string> headers; // lower-case names
+    detail::HubHeaders headers;
 
-    std::string header(const std::string &name) const
-    {
-        const auto it = headers.find(name);
-        return it == headers.end() ? std::string() : it->second;
-    }
+    std::string header(const std::string &name) const { return detail::hubHeader(headers, name); }
 };
 
 extern "C" std::size_t onHeader(char *data, std::size_t size, std::size_t count, void *user)
 {
-    auto *response = static_cast<Response *>(user);
-    const std::string line(data, size * count);
-    if (line.rfind("HTTP/", 0) == 0) {
-        response->headers.clear();
-    } else if (const auto colon = line.find(':'); colon != std::string::npos) {
-        response->headers[lower(trim(line.substr(0, colon)))] = trim(line.substr(colon + 1));
-    }
+    detail::addHubHeaderLine(
+        static_cast<Response *>(user)->headers, std::string_view(data, size * count));
     return size * count;
 }
 
@@ -386,32 +364,17 @@ Remote lookUp(const std::string &file, Session &s)
         }
         if (status >= 400 || status < 200 || (status >= 300 && linked.empty()))
             throwHttpError(status, response, s, file);
-        // The ETag may be weak (W/"...") and is quoted.
-        auto clean = [](std::string tag) {
-            if (tag.rfind("W/", 0) == 0)
-                tag = tag.substr(2);
-            tag.erase(std::remove(tag.begin(), tag.end(), '"'), tag.end());
-            return lower(trim(tag));
-        };
-        const std::string etag = clean(linked.empty() ? response.header("etag") : linked);
-        if (!linked.empty() && isHex(etag, 64)) {
-            r.algorithm = "sha256"; // an LFS file: the Hub's X-Linked-Etag is its sha256
-        } else if (linked.empty() && isHex(etag, 40)) {
-            r.algorithm = "git-sha1"; // a regular file: the ETag is its git blob id
-        } else if (isHex(etag, 64)) {
-            r.algorithm = "sha256"; // a mirror serving an LFS file directly
-        } else {
+        const std::optional<detail::HubChecksum> checksum = detail::hubChecksum(response.headers);
+        if (!checksum) {
             throw Error(ErrorKind::Io,
                 s.endpoint + " gives no checksum for " + file + " of " + o.repo
                     + " (no X-Linked-Etag with a sha256, no ETag with a git blob id), so it "
                       "cannot be verified");
         }
-        r.hash = etag;
+        r.algorithm = checksum->algorithm;
+        r.hash = checksum->hash;
+        r.size = checksum->size;
         r.commit = response.header("x-repo-commit");
-        const std::string size =
-            response.header(linked.empty() ? "content-length" : "x-linked-size");
-        if (!size.empty())
-            r.size = std::strtoll(size.c_str(), nullptr, 10);
         return r;
     }
 }
@@ -472,11 +435,7 @@ extern "C" std::size_t onBody(char *data, std::size_t size, std::size_t count, v
         curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
         if (status == 206) {
             // "bytes N-M/T": the body must continue the file exactly.
-            const std::string range = t->response->header("content-range");
-            const auto space = range.find(' ');
-            const std::string from =
-                space == std::string::npos ? std::string() : range.substr(space + 1);
-            if (std::strtoll(from.c_str(), nullptr, 10) != t->offset) {
+            if (detail::contentRangeStart(t->response->header("content-range")) != t->offset) {
                 t->badRange = true;
                 return 0;
             }

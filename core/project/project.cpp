@@ -335,7 +335,7 @@ Project loadProject(const fs::path &dirIn)
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error &e) {
+    } catch (const json::exception &e) { // parse_error, or out_of_range for 1e400
         throw Error(ErrorKind::Format, std::string("not valid JSON: ") + e.what(), file);
     }
     if (!j.is_object() || !j.contains("format") || j["format"] != kFormat) {

@@ -154,6 +154,22 @@ private Q_SLOTS:
                                      << "2"
                                      << "preprocessing.preemphasis";
     }
+    // A number beyond double's range: nlohmann::json throws out_of_range, not parse_error,
+    // and it escaped the loader as a foreign exception. Found by fuzz_adapter_config.
+    void numberOutOfRangeIsAFormatError()
+    {
+        std::string text = adapterManifestJson(sample());
+        text.insert(text.find('{') + 1, "\"huge\": 1e3088, ");
+        QTemporaryDir tmp;
+        const fs::path dir(tmp.path().toStdString());
+        std::ofstream(dir / kAdapterConfigFile) << text;
+        const auto e = test::captureError([&] { loadAdapterManifest(dir); });
+        QVERIFY(e);
+        QCOMPARE(e->kind(), ErrorKind::Format);
+        QVERIFY2(QString(e->what()).contains("not valid JSON"), e->what());
+        QVERIFY2(QString(e->what()).contains("adapter_config.json"), e->what());
+    }
+
     void malformedFilesNameTheField()
     {
         QFETCH(QString, pointer);

@@ -171,6 +171,7 @@ private slots:
     void truncatedLossyAccepted();
     void badInputs_data();
     void badInputs();
+    void lyingLengthReservesNothing();
     void writeAudioRejects_data();
     void writeAudioRejects();
     void decodesOnlyTheSecondsAsked_data();
@@ -594,6 +595,37 @@ void TestAudio::badInputs_data()
     QTest::addRow("Inf sample") << "inf"
                                 << "inf.wav" << K::Format
                                 << "non-finite sample (Inf) at frame 12345" << false;
+}
+
+// A FLAC header claiming 24 hours at 192 kHz over 0.1 s of audio. decodeAudio reserved memory
+// for the claimed length (66 GB) before reading a frame: "too long to decode in memory", or an
+// abort under AddressSanitizer, instead of the truncation. Found by fuzz_audio (a 43-byte FLAC
+// that reserved 1 GiB).
+void TestAudio::lyingLengthReservesNothing()
+{
+    const QString file = path("lying.flac");
+    core::writeAudio(fsPath(file), sine(440.0, 192000, 0.1, 0.5), 192000, 1, "PCM_16");
+    QFile f(file);
+    QVERIFY(f.open(QIODevice::ReadWrite));
+    QByteArray bytes = f.readAll();
+    QVERIFY(bytes.startsWith("fLaC") && bytes.size() > 26);
+    // STREAMINFO's total samples: the low 36 bits of the big-endian 64 bits at offset 18
+    // ("fLaC", the block header, 10 bytes of block and frame sizes).
+    const std::uint64_t claimed = 24ull * 3600 * 192000;
+    std::uint64_t field = 0;
+    for (int i = 0; i < 8; ++i)
+        field = field << 8 | std::uint8_t(bytes[18 + i]);
+    field = (field & ~((std::uint64_t(1) << 36) - 1)) | claimed;
+    for (int i = 7; i >= 0; --i, field >>= 8)
+        bytes[18 + i] = char(field & 0xff);
+    QVERIFY(f.seek(0) && f.write(bytes) == bytes.size());
+    f.close();
+
+    QCOMPARE(core::probeAudio(fsPath(file)).frames, std::int64_t(claimed));
+    const auto error = captureError([&] { core::decodeAudio(fsPath(file)); });
+    QVERIFY(error);
+    QCOMPARE(error->kind(), core::ErrorKind::Format);
+    QVERIFY2(QString(error->what()).contains("truncated"), error->what());
 }
 
 void TestAudio::badInputs()

@@ -259,6 +259,11 @@ private Q_SLOTS:
         QTest::addRow("missing") << QString() << core::ErrorKind::Io << "missing";
         QTest::addRow("not JSON") << "{\"format\": \"astpeft-project\"," << core::ErrorKind::Format
                                   << "not valid JSON";
+        // nlohmann::json's out_of_range, not a parse_error: it escaped as a foreign exception
+        // (the same defect fuzz_adapter_config found in the adapter loader).
+        QTest::addRow("number out of range")
+            << "{\"format\": \"astpeft-project\", \"version\": 1e400}" << core::ErrorKind::Format
+            << "not valid JSON";
         QTest::addRow("other format")
             << "{\"format\": \"astpeft-train-options\"}" << core::ErrorKind::Format
             << "not an AST PEFT Studio project";
