@@ -157,7 +157,7 @@ int cmdDownload(const Args &args)
             "astpeft: download interrupted; the partial file stays in %s, run the same command "
             "again to resume it\n",
             o.dest.string().c_str());
-        return kExitInput;
+        return kExitCancelled;
     }
     if (result.offline) { // on stderr with the other notes; stdout keeps the result
         std::fprintf(stderr,

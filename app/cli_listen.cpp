@@ -26,6 +26,12 @@ namespace {
 
 using nlohmann::json;
 
+// Bounds of the stream flags: beyond them a value is a typo, and would overflow the sample
+// counts computed from it.
+constexpr double kMaxHopSeconds = 60.0;
+constexpr double kMaxSeconds = 1e6;
+constexpr int kMaxWindows = 10000;
+
 const std::set<std::string> kStreamValues = { "hop", "smooth", "threshold", "min-hits", "suppress",
     "background" };
 
@@ -33,20 +39,16 @@ core::StreamOptions streamOptions(const Args &args)
 {
     core::StreamOptions o;
     o.hopSeconds = args.doubleValue("hop", o.hopSeconds);
-    if (!(o.hopSeconds >= 0.025))
-        throw UsageError("--hop must be at least 0.025 seconds (one frame)");
-    o.smoothWindows = args.intValue("smooth", o.smoothWindows);
-    if (o.smoothWindows < 1)
-        throw UsageError("--smooth must be at least 1 window");
+    if (!(o.hopSeconds >= 0.025 && o.hopSeconds <= kMaxHopSeconds))
+        throw UsageError("--hop must be between 0.025 seconds (one frame) and 60 seconds");
+    o.smoothWindows = args.intValue("smooth", o.smoothWindows, { 1, kMaxWindows });
     o.threshold = args.doubleValue("threshold", o.threshold);
     if (!(o.threshold >= 0.0 && o.threshold <= 1.0))
         throw UsageError("--threshold must be in [0, 1]");
-    o.minHits = args.intValue("min-hits", o.minHits);
-    if (o.minHits < 1)
-        throw UsageError("--min-hits must be at least 1");
+    o.minHits = args.intValue("min-hits", o.minHits, { 1, kMaxWindows });
     o.suppressSeconds = args.doubleValue("suppress", o.suppressSeconds);
-    if (!(o.suppressSeconds >= 0.0))
-        throw UsageError("--suppress must be 0 or more seconds");
+    if (!(o.suppressSeconds >= 0.0 && o.suppressSeconds <= kMaxSeconds))
+        throw UsageError("--suppress must be between 0 and 1000000 seconds");
     o.background = args.value("background");
     return o;
 }
@@ -195,8 +197,8 @@ int cmdListen(const Args &args)
     options.input = inputDevice(args);
     if (args.has("seconds")) {
         options.seconds = args.doubleValue("seconds", 0.0);
-        if (!(options.seconds > 0.0))
-            throw UsageError("--seconds must be positive");
+        if (!(options.seconds > 0.0 && options.seconds <= kMaxSeconds))
+            throw UsageError("--seconds must be positive and at most 1000000 (11.6 days)");
     }
     core::AstClassifier model(args.value("model"), modelOptions(args));
     ConsoleListener console(model, options, asJson);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // astpeft: the command-line front end over core. Exit status: 0 success, 1 input error (one
-// line on stderr naming the file and the reason), 2 usage error, 130 a training or comparison
-// cancelled with Ctrl-C.
+// line on stderr naming the file and the reason), 2 usage error, 130 a training, comparison or
+// download cancelled with Ctrl-C.
 #include "audio/audio_file.h"
 #include "cli_args.h"
 #include "error.h"
@@ -516,8 +516,8 @@ void printUsage(std::FILE *to)
         std::fprintf(to, "  %s\n", c.synopsis.c_str());
     std::fprintf(to,
         "\n`astpeft COMMAND --help` describes a command. astpeft --version prints the version.\n"
-        "Exit status: 0 success, 1 input error, 2 usage error, 130 a training or comparison\n"
-        "cancelled with Ctrl-C.\n");
+        "Exit status: 0 success, 1 input error, 2 usage error, 130 a training, comparison or\n"
+        "download cancelled with Ctrl-C.\n");
 }
 
 } // namespace

@@ -17,6 +17,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <csignal>
 #include <memory>
 
 using namespace astpeft;
@@ -133,6 +134,31 @@ private Q_SLOTS:
         ASTPEFT_RUN_EXPECT(run, again, args, 0);
         m_served.verifyFolder(dir);
         QCOMPARE(m_server->gets("model.safetensors").back().range, std::string("bytes=60000-"));
+    }
+
+    // Issue 17: Ctrl-C ends a download with the cancelled status (130), as it does a
+    // training, not with the input error's 1; the partial file stays for a resume.
+    void interruptedByCtrlC()
+    {
+        const QString dir = freshDir();
+        m_server->setThrottle(4096, 100); // about 40 kB/s: still downloading when interrupted
+        QProcess p;
+        p.setProcessEnvironment(m_env);
+        p.start(kCli, { "download", "ast-audioset", "--endpoint", endpoint(), "--out", dir });
+        QVERIFY(p.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(
+            QFileInfo(dir + "/model.safetensors.incomplete").size() > 0, 60000);
+        ::kill(pid_t(p.processId()), SIGINT);
+        QVERIFY(p.waitForFinished(60000));
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 130, err.constData());
+        QVERIFY2(err.contains("download interrupted") && err.contains("resume"), err.constData());
+        QVERIFY(QFile::exists(dir + "/model.safetensors.incomplete"));
+        m_server->setThrottle(0, 0);
+        ASTPEFT_RUN_EXPECT(run, again,
+            (QStringList { "download", "ast-audioset", "--endpoint", endpoint(), "--out", dir }),
+            0);
+        m_served.verifyFolder(dir);
     }
 
     void offline()

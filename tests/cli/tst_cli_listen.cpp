@@ -315,7 +315,10 @@ private Q_SLOTS:
     {
         for (const QStringList &bad :
             { QStringList { "--hop", "0.01" }, QStringList { "--threshold", "2" },
-                QStringList { "--min-hits", "0" }, QStringList { "--smooth", "0" } }) {
+                QStringList { "--min-hits", "0" }, QStringList { "--smooth", "0" },
+                // Issue 17: values that would overflow the sample counts made from them.
+                QStringList { "--hop", "1e300" }, QStringList { "--suppress", "1e300" },
+                QStringList { "--seconds", "1e300" }, QStringList { "--smooth", "100000" } }) {
             ASTPEFT_RUN_EXPECT(run, r,
                 (QStringList { "listen", "--model", m_model, "--adapter", m_run } + bad), 2);
         }
