@@ -43,6 +43,19 @@ struct JsonReader
         }
         return v.get<int>();
     }
+    // A non-negative integer up to `max` (seeds, step and byte counts).
+    std::uint64_t unsignedInteger(const nlohmann::json &obj, const std::string &key,
+        const std::string &path, std::uint64_t max = UINT64_MAX) const
+    {
+        const nlohmann::json &v = at(obj, key, path);
+        if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<std::int64_t>() >= 0))
+            throw Error(ErrorKind::Format, "field " + path + " must be an integer >= 0", file);
+        if (v.get<std::uint64_t>() > max) {
+            throw Error(ErrorKind::Format,
+                "field " + path + " is " + v.dump() + ", more than " + std::to_string(max), file);
+        }
+        return v.get<std::uint64_t>();
+    }
     double number(const nlohmann::json &obj, const std::string &key, const std::string &path) const
     {
         const nlohmann::json &v = at(obj, key, path);

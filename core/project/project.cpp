@@ -72,15 +72,6 @@ template<typename F> auto nested(const std::string &prefix, const fs::path &file
     }
 }
 
-std::uint64_t unsignedField(
-    const JsonReader &r, const json &obj, const std::string &key, const std::string &path)
-{
-    const json &v = r.at(obj, key, path);
-    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<long long>() >= 0))
-        throw Error(ErrorKind::Format, "field " + path + " must be an integer >= 0", r.file);
-    return v.get<std::uint64_t>();
-}
-
 std::vector<std::string> stringArray(
     const JsonReader &r, const json &obj, const std::string &key, const std::string &path)
 {
@@ -121,7 +112,7 @@ ProjectClip readClip(const JsonReader &r, const json &j, const std::string &wher
     if (!j.is_object())
         throw Error(ErrorKind::Format, "field " + where + " must be an object", r.file);
     ProjectClip clip;
-    clip.id = unsignedField(r, j, "id", where + ".id");
+    clip.id = r.unsignedInteger(j, "id", where + ".id");
     if (clip.id == 0)
         throw Error(ErrorKind::Format, "field " + where + ".id must be > 0", r.file);
     clip.file = r.string(j, "file", where + ".file");
@@ -391,7 +382,7 @@ Project loadProject(const fs::path &dirIn)
     const json &training = r.at(j, "training", "training");
     p.training = nested("training", file, [&] { return parseTrainOptions(training.dump(), file); });
     p.runs = pathArray(r, j, "runs", "runs");
-    p.nextClipId = std::max(unsignedField(r, j, "next_clip_id", "next_clip_id"), maxId + 1);
+    p.nextClipId = std::max(r.unsignedInteger(j, "next_clip_id", "next_clip_id"), maxId + 1);
     return p;
 }
 

@@ -55,15 +55,15 @@ TrainerState parseState(const std::filesystem::path &file)
     const JsonReader r { j, file };
     TrainerState s;
     s.epoch = r.integer(j, "epoch", "epoch", 1);
-    s.step = r.at(j, "step", "step").get<std::int64_t>();
+    s.step = std::int64_t(r.unsignedInteger(j, "step", "step", INT64_MAX));
     s.bestEpoch = r.integer(j, "best_epoch", "best_epoch", 0);
     s.bestAccuracy = r.number(j, "best_val_accuracy", "best_val_accuracy");
     s.bestLoss = r.number(j, "best_val_loss", "best_val_loss");
     s.staleEpochs = r.integer(j, "stale_epochs", "stale_epochs", 0);
-    s.metricsBytes = r.at(j, "metrics_bytes", "metrics_bytes").get<std::uintmax_t>();
+    s.metricsBytes = r.unsignedInteger(j, "metrics_bytes", "metrics_bytes");
     s.seconds = r.number(j, "seconds", "seconds");
     s.lossScale = r.number(j, "loss_scale", "loss_scale");
-    s.goodSteps = r.at(j, "good_steps", "good_steps").get<std::int64_t>();
+    s.goodSteps = std::int64_t(r.unsignedInteger(j, "good_steps", "good_steps", INT64_MAX));
     return s;
 }
 

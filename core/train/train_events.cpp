@@ -215,7 +215,7 @@ TrainOptions parseTrainOptions(const std::string &text, const std::filesystem::p
     o.import.minSeconds = r.number(j, "min_seconds", "min_seconds");
     o.channel = r.integer(j, "channel", "channel", kChannelRange.min, kChannelRange.max);
     const json &s = r.at(j, "split", "split");
-    o.split.seed = r.at(s, "seed", "split.seed").get<std::uint64_t>();
+    o.split.seed = r.unsignedInteger(s, "seed", "split.seed");
     o.split.validationFraction = r.number(s, "validation_fraction", "split.validation_fraction");
     o.split.testFraction = r.number(s, "test_fraction", "split.test_fraction");
     o.split.validationFold = r.integer(s, "validation_fold", "split.validation_fold", 0);
@@ -249,7 +249,7 @@ TrainOptions parseTrainOptions(const std::string &text, const std::filesystem::p
     } catch (const Error &e) {
         throw Error(ErrorKind::Format, "field precision: " + e.reason(), file);
     }
-    o.seed = r.at(j, "seed", "seed").get<std::uint64_t>();
+    o.seed = r.unsignedInteger(j, "seed", "seed");
     const json &a = r.at(j, "augment", "augment");
     AugmentOptions &g = o.augment;
     g.freqMaskParam =

@@ -308,6 +308,11 @@ private Q_SLOTS:
         QTest::addRow("training") << "\"epochs\": 3"
                                   << "\"epochs\": \"three\""
                                   << "training";
+        // Issue 17: a seed that is not a number escaped as nlohmann's type_error ("internal
+        // error") from options.json and project.json alike.
+        QTest::addRow("seed") << "\"seed\": 10"
+                              << "\"seed\": \"ten\""
+                              << "seed must be an integer >= 0";
         QTest::addRow("duplicate id") << "\"id\": 2"
                                       << "\"id\": 1"
                                       << "used twice";
