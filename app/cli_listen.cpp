@@ -233,9 +233,10 @@ int cmdTimeline(const Args &args)
             out << '\n';
         }
         std::cout << out.str();
-        for (const core::Detection &d : t.detections)
+        for (const core::Detection &d : t.detections) {
             std::fprintf(stderr, "detection %.3f s %s %.4f\n", d.seconds,
                 core::printable(d.label).c_str(), d.score);
+        }
         return kExitOk;
     }
     const bool asJson = args.has("json");

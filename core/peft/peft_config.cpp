@@ -236,10 +236,11 @@ std::int64_t parseBudget(const std::string &text, std::int64_t backboneParameter
     }
     if (!(count >= 1.0) || !std::isfinite(count))
         throw Error(ErrorKind::Usage, "budget '" + text + "' must be at least one parameter");
-    if (count > kMaxBudget)
+    if (count > kMaxBudget) {
         throw Error(ErrorKind::Usage,
             "budget '" + text + "' is more than " + withThousands(std::int64_t(kMaxBudget))
                 + " parameters");
+    }
     return std::int64_t(std::floor(count));
 }
 
@@ -255,29 +256,33 @@ std::optional<KnobProblem> knobProblem(
     };
     switch (peft.method) {
     case PeftMethod::Lora:
-        if (peft.lora.rank > backbone.hiddenSize)
+        if (peft.lora.rank > backbone.hiddenSize) {
             return KnobProblem { "rank", "lora.rank",
                 over(peft.lora.rank, backbone.hiddenSize, "the backbone's hidden size") };
+        }
         break;
     case PeftMethod::Adapter:
-        if (peft.adapter.bottleneck > backbone.hiddenSize)
+        if (peft.adapter.bottleneck > backbone.hiddenSize) {
             return KnobProblem { "bottleneck", "adapter.bottleneck",
                 over(peft.adapter.bottleneck, backbone.hiddenSize, "the backbone's hidden size") };
+        }
         break;
     case PeftMethod::PromptShallow:
     case PeftMethod::PromptDeep:
-        if (tokens + peft.prompts > kMaxTokens)
+        if (tokens + peft.prompts > kMaxTokens) {
             return KnobProblem { "prompts", "prompts",
                 over(peft.prompts, kMaxTokens - tokens,
                     std::to_string(kMaxTokens) + " tokens with the input's "
                         + std::to_string(tokens)) };
+        }
         break;
     case PeftMethod::Prefix:
-        if (tokens + peft.prefixTokens / 2 > kMaxTokens)
+        if (tokens + peft.prefixTokens / 2 > kMaxTokens) {
             return KnobProblem { "prefix-tokens", "prefix_tokens",
                 over(peft.prefixTokens, 2 * (kMaxTokens - tokens),
                     std::to_string(kMaxTokens) + " keys with the input's " + std::to_string(tokens)
                         + " tokens") };
+        }
         break;
     default:
         break;
