@@ -21,7 +21,8 @@ extern "C" void onInterrupt(int)
 StopOnInterrupt::StopOnInterrupt()
 {
     g_interrupted = false;
-    m_previous = std::signal(SIGINT, onInterrupt);
+    m_previousInt = std::signal(SIGINT, onInterrupt);
+    m_previousTerm = std::signal(SIGTERM, onInterrupt);
     m_watcher = std::jthread([this](std::stop_token done) {
         while (!done.stop_requested()) {
             if (g_interrupted.exchange(false)) {
@@ -37,7 +38,8 @@ StopOnInterrupt::~StopOnInterrupt()
 {
     m_watcher.request_stop();
     m_watcher.join();
-    std::signal(SIGINT, m_previous);
+    std::signal(SIGINT, m_previousInt);
+    std::signal(SIGTERM, m_previousTerm);
 }
 
 } // namespace astpeft::cli

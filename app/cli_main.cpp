@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // astpeft: the command-line front end over core. Exit status: 0 success, 1 input error (one
 // line on stderr naming the file and the reason), 2 usage error, 130 a training, comparison or
-// download cancelled with Ctrl-C.
+// download cancelled with Ctrl-C (or SIGTERM).
 #include "audio/audio_file.h"
 #include "cli_args.h"
 #include "error.h"
@@ -517,7 +517,7 @@ void printUsage(std::FILE *to)
     std::fprintf(to,
         "\n`astpeft COMMAND --help` describes a command. astpeft --version prints the version.\n"
         "Exit status: 0 success, 1 input error, 2 usage error, 130 a training, comparison or\n"
-        "download cancelled with Ctrl-C.\n");
+        "download cancelled with Ctrl-C (or SIGTERM).\n");
 }
 
 } // namespace

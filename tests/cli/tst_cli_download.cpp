@@ -136,10 +136,17 @@ private Q_SLOTS:
         QCOMPARE(m_server->gets("model.safetensors").back().range, std::string("bytes=60000-"));
     }
 
-    // Issue 17: Ctrl-C ends a download with the cancelled status (130), as it does a
-    // training, not with the input error's 1; the partial file stays for a resume.
+    // Issue 17: Ctrl-C (or SIGTERM) ends a download with the cancelled status (130), as it
+    // does a training, not with the input error's 1; the partial file stays for a resume.
+    void interruptedByCtrlC_data()
+    {
+        QTest::addColumn<int>("signal");
+        QTest::addRow("SIGINT") << int(SIGINT);
+        QTest::addRow("SIGTERM") << int(SIGTERM);
+    }
     void interruptedByCtrlC()
     {
+        QFETCH(int, signal);
         const QString dir = freshDir();
         m_server->setThrottle(4096, 100); // about 40 kB/s: still downloading when interrupted
         QProcess p;
@@ -148,7 +155,7 @@ private Q_SLOTS:
         QVERIFY(p.waitForStarted());
         QTRY_VERIFY_WITH_TIMEOUT(
             QFileInfo(dir + "/model.safetensors.incomplete").size() > 0, 60000);
-        ::kill(pid_t(p.processId()), SIGINT);
+        ::kill(pid_t(p.processId()), signal);
         QVERIFY(p.waitForFinished(60000));
         const QByteArray err = p.readAllStandardError();
         QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 130, err.constData());
