@@ -9,6 +9,7 @@
 #include "runtime/resources.h"
 #include "runtime/runtime.h"
 #include "train/compare.h"
+#include "train/dist_env.h"
 #include "train/trainer.h"
 
 #include <nlohmann/json.hpp>
@@ -211,9 +212,38 @@ void printMetricsTable(const std::vector<std::string> &dataLabels,
     std::printf("\n");
 }
 
+// This process's place in a data-parallel run, from the launcher's environment (torchrun,
+// SLURM, --nproc; a plain run without one) and --dist-backend / --dist-timeout.
+core::DataParallelOptions parallelOptions(const Args &args)
+{
+    const core::DistEnv env = core::readDistEnv();
+    core::DataParallelOptions p;
+    p.rank = env.rank;
+    p.worldSize = env.worldSize;
+    p.localRank = env.localRank;
+    p.masterAddr = env.masterAddr;
+    p.masterPort = env.masterPort;
+    p.backend = args.value("dist-backend", p.backend);
+    if (p.backend != "auto" && p.backend != "gloo" && p.backend != "nccl")
+        throw UsageError("--dist-backend must be auto, gloo or nccl");
+    if (args.has("dist-timeout")) {
+        p.timeoutSeconds =
+            asUsage([&] { return core::flagNumber("dist-timeout", args.value("dist-timeout")); });
+        if (p.timeoutSeconds <= 0 || p.timeoutSeconds > 86400)
+            throw UsageError("--dist-timeout must be between 0 and 86400 seconds");
+    }
+    return p;
+}
+
 int runTraining(const core::TrainOptions &options, bool json)
 {
     const StopOnInterrupt interrupt;
+    // The other ranks of a data-parallel run train silently: rank 0 reports for the group.
+    if (options.parallel.rank != 0) {
+        core::TrainObserver quiet;
+        const core::FinishedEvent f = core::train(options, quiet, interrupt.token());
+        return f.reason == core::FinishReason::Cancelled ? kExitCancelled : kExitOk;
+    }
     ConsoleObserver observer(json);
     const core::FinishedEvent f = core::train(options, observer, interrupt.token());
     if (json)
@@ -294,9 +324,10 @@ int cmdTrain(const Args &given)
         }
         o = core::readRunOptions(args.value("out"));
         for (const auto &[k, v] : args.values) {
-            if (k != "out" && k != "epochs" && k != "device" && k != "patience") {
+            if (k != "out" && k != "epochs" && k != "device" && k != "patience"
+                && k != "dist-backend" && k != "dist-timeout") {
                 throw UsageError("--resume continues the run with its own options; only --epochs, "
-                                 "--device and --patience may be given (not --"
+                                 "--device, --patience and the --dist-* flags may be given (not --"
                     + k + ")");
             }
         }
@@ -310,6 +341,7 @@ int cmdTrain(const Args &given)
         o.peft = peftFromArgs(args);
         o.command = core::trainCommandLine(o);
     }
+    o.parallel = parallelOptions(args);
     return runTraining(o, args.has("json"));
 }
 
@@ -465,6 +497,12 @@ std::vector<Command> trainingCommands()
         "Memory: --checkpoint-activations keeps only each layer's input and recomputes the\n"
         "  layer in the backward pass (same results, far less memory, about 1/3 slower).\n"
         "--no-test skips the final test pass. --json prints the events as JSON lines.";
+    const std::string parallelHelp =
+        "Several processes (data-parallel, on c10d): started by torchrun (--no-python), srun, a\n"
+        "shell loop setting RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT, or --nproc N. The\n"
+        "global batch is --batch-size x processes; rank 0 writes the run folder.\n"
+        "  --dist-backend auto|gloo|nccl (auto: NCCL on CUDA devices, else Gloo)\n"
+        "  --dist-timeout S  a process silent this long ends the run (300)";
     return {
         { "train",
             "train --model MODEL --data PATH --method M [knobs | --budget B] --out RUN "
@@ -482,8 +520,8 @@ std::vector<Command> trainingCommands()
                 + " (--model overrides the backbone). The bundled files are\n"
                   "looked up in $ASTPEFT_RESOURCE_DIR, <program>/../share/astpeft, then the "
                   "source tree.\n\n"
-                + trainOptionsHelp,
-            unite(kKnobValues, kTrainFlags.values),
+                + trainOptionsHelp + "\n" + parallelHelp,
+            unite(withOptions(kKnobValues, { "dist-backend", "dist-timeout" }), kTrainFlags.values),
             unite(withOptions(kKnobFlags, { "json", "resume", "demo" }), kTrainFlags.switches),
             cmdTrain },
         { "eval", "eval RUN [--data PATH] [--split test|validation|train] [--json]",

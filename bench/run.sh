@@ -8,7 +8,8 @@
 #       gui (the studio's redraw time and event-loop stalls while training), stream (live
 #       classification latency and real-time factor, 1 s windows, AST-base and the bundled
 #       backbone; STREAM_SECONDS (20)), transfer (the demo task on the bundled backbone against
-#       a random one; TRANSFER_METHODS, TRANSFER_EPOCHS)
+#       a random one; TRANSFER_METHODS, TRANSFER_EPOCHS), dist (data-parallel training: 1
+#       process against 2 on c10d's Gloo, all-reduce bytes and time per step; DIST_METHODS)
 #     TRAIN_METHODS (default: full linear bitfit lora adapter prompt-deep prefix prompt-shallow),
 #     TRAIN_STEPS (8), TRAIN_WARMUP (2), TRAIN_BATCH (8), TRAIN_BF16 (yes|no; default: yes on
 #     CPUs with AVX512-BF16 or AMX), HF_METHODS (the methods of TRAIN_METHODS that the Hugging
@@ -33,14 +34,14 @@ py=/usr/bin/python3
 bench="$build/bench/astpeft-bench"
 cli="$build/app/astpeft"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-sections=,${BENCH:-fbank,forward,threads,train,checkpoint,probe,gui,stream,transfer},
+sections=,${BENCH:-fbank,forward,threads,train,checkpoint,probe,dist,gui,stream,transfer},
 want() { [[ $sections == *",$1,"* || $sections == ",all," ]]; }
 # Python and C++ alternate for ROUNDS rounds, so that drift in this machine's speed (seen here:
 # +-15 % over minutes) hits both alike; the tables take the median over rounds.
 rounds=${ROUNDS:-3}
 bf16=$("$cli" --version >/dev/null; grep -q -E 'avx512_bf16|amx_bf16' /proc/cpuinfo && echo yes || echo no)
 model="$out/ast-base"
-if want forward || want threads || want train || want checkpoint || want probe || want stream; then
+if want forward || want threads || want train || want checkpoint || want probe || want dist || want stream; then
   [ -f "$model/model.safetensors" ] || "$cli" init-model --preset base --max-length 1024 --seed 1 \
     --labels a,b,c,d,e,f,g,h,i,j --out "$model" >/dev/null
 fi
@@ -149,11 +150,9 @@ if want checkpoint; then
   done
 fi
 
-if want probe; then
-  # Linear probing without augmentation: `astpeft train` caches the frozen encoder's outputs
-  # (default) or runs the encoder every epoch (--no-encoder-cache). 64 clips of 1 s, 4 classes.
-  echo "== linear-probing epochs, AST-base, 64 clips of 1 s, encoder cache on / off"
-  data="$out/probe-data"
+# 64 clips of 1 s in 4 classes (tones, square waves, pink and brown noise) in $1, made once.
+make_clips() {
+  local data=$1
   if [ ! -f "$data/.done" ]; then
     rm -rf "$data"
     for c in tone square pink brown; do
@@ -171,6 +170,14 @@ if want probe; then
     done
     touch "$data/.done"
   fi
+}
+
+if want probe; then
+  # Linear probing without augmentation: `astpeft train` caches the frozen encoder's outputs
+  # (default) or runs the encoder every epoch (--no-encoder-cache). 64 clips of 1 s, 4 classes.
+  echo "== linear-probing epochs, AST-base, 64 clips of 1 s, encoder cache on / off"
+  data="$out/probe-data"
+  make_clips "$data"
   for mode in cached uncached; do
     run_dir="$out/probe-$mode"
     rm -rf "$run_dir"
@@ -179,6 +186,33 @@ if want probe; then
     "$cli" --threads "$threads" train --model "$model" --data "$data" --method linear --epochs 3 \
       --batch-size 8 --json --no-cache --out "$run_dir" "${extra[@]}" \
       | grep -E '"event": ?"(epoch|finished)"' | sed "s/^{/{\"probe\": \"$mode\", /" >> "$results"
+  done
+fi
+
+if want dist; then
+  # Data-parallel training on c10d's Gloo over 127.0.0.1: one process at batch 8 against two
+  # (astpeft train --nproc 2) at batch 4 each, the same global batch, the cores split between
+  # them; one epoch of AST-base on the probe section's clips (57 training clips: 8 steps). The
+  # finished event counts each process's gradient all-reduces, their bytes and time.
+  echo "== data-parallel training, AST-base, 1 s clips: 1 process x batch 8 vs 2 processes x batch 4"
+  data="$out/probe-data"
+  make_clips "$data"
+  half=$((threads / 2 > 0 ? threads / 2 : 1))
+  for method in ${DIST_METHODS:-linear lora adapter full}; do
+    for world in 1 2; do
+      run_dir="$out/dist-$method-$world"
+      rm -rf "$run_dir"
+      if [ "$world" = 1 ]; then
+        launch=(--threads "$threads" train --batch-size 8)
+      else
+        launch=(--threads "$half" train --nproc 2 --batch-size 4)
+      fi
+      "$cli" "${launch[@]}" --model "$model" --data "$data" --method "$method" --epochs 1 \
+        --max-length 100 --val-fraction 0.1 --no-encoder-cache --no-test --json \
+        --cache-dir "$out/dist-cache" --out "$run_dir" \
+        | grep -E '"event": ?"(import|step|finished)"' \
+        | sed "s/^{/{\"dist\": \"$method\", \"processes\": $world, /" >> "$results"
+    done
   done
 fi
 
@@ -399,6 +433,31 @@ if stream:
                 print(f"{model:>9} {dtype:>6} {hop:>5.2f}s {s['windows']:>8} {o['median_ms']:>7.1f} /{o['p95_ms']:>7.1f} {s['median_ms']:>6.1f} /{s['p95_ms']:>7.1f} "
                       f"{o['median_ms'] / s['median_ms']:>8.2f}x {o['rtf']:>7.3f} /{s['rtf']:>6.3f} {lo:>5.2f}-{hi:<5.2f}")
     print("  goals (issue 6, 0.25 s hop): AST-base p95 < 250 ms and real-time factor < 0.5; the bundled backbone under 20 ms")
+
+dist = [r for r in rows if "dist" in r]
+if dist:
+    print("\ndata-parallel training (c10d Gloo, 127.0.0.1), AST-base, global batch 8; baseline: one process "
+          "at batch 8 with every core. steps/s from the epoch's samples/s; all-reduce per optimizer step on "
+          "each process")
+    print(f"{'method':>8} {'trainable':>10} {'steps/s 1p':>11} {'steps/s 2p':>11} {'2p/1p':>6} "
+          f"{'all-reduce/step':>16} {'ms/step':>8} {'of step':>8}")
+    for method in dict.fromkeys(r["dist"] for r in dist):
+        def last(world, event):
+            pick = [r for r in dist if r["dist"] == method and r["processes"] == world and r["event"] == event]
+            return pick[-1] if pick else None
+        s1, s2, f2, imp = last(1, "step"), last(2, "step"), last(2, "finished"), last(1, "import")
+        if not (s1 and s2 and f2):
+            continue
+        r1, r2 = s1["samples_per_second"] / 8, s2["samples_per_second"] / 8
+        ar = f2.get("all_reduce", {})
+        count = max(1, ar.get("count", 0))
+        kb = ar.get("bytes", 0) / count / 1024
+        ms = 1000 * ar.get("seconds", 0) / count
+        trainable = imp["parameters"]["trainable"] if imp else 0
+        print(f"{method:>8} {trainable:>10} {r1:>11.3f} {r2:>11.3f} {r2 / r1:>5.2f}x {kb:>13.1f} KB {ms:>8.1f} "
+              f"{100 * ms / 1000 * r2:>7.1f}%")
+    print("  informational on a 2-core machine (two processes share its cores); the scaling goal, >= 0.9 of "
+          "linear per added GPU, is for multi-GPU machines (NCCL)")
 
 transfer = [r for r in rows if r.get("bench") == "transfer"]
 if transfer:

@@ -30,6 +30,7 @@ esac
 packages=(
   build-essential cmake ninja-build pkg-config ccache git
   libtorch-dev libopenblas0-pthread     # without the pthread OpenBLAS, matmul is ~35x slower
+  libgloo-dev                           # data-parallel training: c10d's Gloo process group
   qt6-base-dev qt6-svg-dev libqcustomplot-dev portaudio19-dev libsndfile1-dev libsamplerate0-dev
   nlohmann-json3-dev libjemalloc-dev     # jemalloc: see bench/README.md, Training
   libcurl4-openssl-dev libssl-dev        # astpeft download: HTTPS, sha256 checks

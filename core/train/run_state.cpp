@@ -43,7 +43,7 @@ std::string stateJson(const TrainerState &s)
         { "best_epoch", s.bestEpoch }, { "best_val_accuracy", s.bestAccuracy },
         { "best_val_loss", s.bestLoss }, { "stale_epochs", s.staleEpochs },
         { "metrics_bytes", s.metricsBytes }, { "seconds", s.seconds },
-        { "loss_scale", s.lossScale }, { "good_steps", s.goodSteps }
+        { "loss_scale", s.lossScale }, { "good_steps", s.goodSteps }, { "world_size", s.worldSize }
     }.dump(2)
         + "\n";
 }
@@ -64,6 +64,8 @@ TrainerState parseState(const std::filesystem::path &file)
     s.seconds = r.number(j, "seconds", "seconds");
     s.lossScale = r.number(j, "loss_scale", "loss_scale");
     s.goodSteps = std::int64_t(r.unsignedInteger(j, "good_steps", "good_steps", INT64_MAX));
+    if (j.contains("world_size")) // absent before data-parallel training: one process
+        s.worldSize = r.integer(j, "world_size", "world_size", 1, kMaxWorldSize);
     return s;
 }
 

@@ -35,21 +35,20 @@ torch::Tensor Runner::encode(const torch::Tensor &features, int batchSize, std::
     return parts.empty() ? torch::Tensor() : torch::cat(parts);
 }
 
-EvalOutput Runner::evaluate(const Prepared &data, int numClasses, int batchSize)
+ClipScores Runner::score(const Prepared &data, std::int64_t from, std::int64_t to, int batchSize)
 {
     torch::NoGradGuard noGrad;
     model->eval();
     const torch::Tensor &inputs = fromEncoded ? data.encoded : data.features;
-    std::vector<int> truth, predicted;
-    std::vector<ClipPrediction> predictions;
-    double lossSum = 0.0;
-    for (std::int64_t i = 0; i < data.size(); i += batchSize) {
-        const std::int64_t end = std::min(data.size(), i + batchSize);
+    ClipScores scores;
+    for (std::int64_t i = from; i < to; i += batchSize) {
+        const std::int64_t end = std::min(to, i + batchSize);
         const torch::Tensor logits = forward(inputs.slice(0, i, end).to(device));
         const torch::Tensor y = data.labels.slice(0, i, end).to(device);
-        lossSum += torch::nn::functional::cross_entropy(
-            logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                       .item<double>();
+        const torch::Tensor losses = torch::nn::functional::cross_entropy(
+            logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
+                                         .to(torch::kCPU, torch::kFloat64)
+                                         .contiguous();
         const torch::Tensor best = logits.argmax(1);
         const torch::Tensor argmax = best.to(torch::kCPU).contiguous();
         const torch::Tensor confidence = torch::softmax(logits, 1)
@@ -59,18 +58,35 @@ EvalOutput Runner::evaluate(const Prepared &data, int numClasses, int batchSize)
                                              .contiguous();
         const auto *p = argmax.data_ptr<std::int64_t>();
         const auto *c = confidence.data_ptr<float>();
-        const auto *t = data.labels.data_ptr<std::int64_t>();
+        const auto *l = losses.data_ptr<double>();
         for (std::int64_t k = 0; k < end - i; ++k) {
-            truth.push_back(int(t[i + k]));
-            predicted.push_back(int(p[k]));
-            predictions.push_back(
-                { data.clips[std::size_t(i + k)].file, truth.back(), predicted.back(), c[k] });
+            scores.predicted.push_back(int(p[k]));
+            scores.confidence.push_back(c[k]);
+            scores.loss.push_back(l[k]);
         }
     }
     model->train();
+    return scores;
+}
+
+EvalOutput Runner::evaluate(const Prepared &data, int numClasses, int batchSize)
+{
+    return summarizeScores(data, score(data, 0, data.size(), batchSize), numClasses);
+}
+
+EvalOutput summarizeScores(const Prepared &data, const ClipScores &scores, int numClasses)
+{
+    std::vector<int> truth;
+    double lossSum = 0.0;
     EvalOutput out;
-    out.predictions = std::move(predictions);
-    out.metrics = computeMetrics(truth, predicted, numClasses);
+    const auto *t = data.labels.data_ptr<std::int64_t>();
+    for (std::size_t i = 0; i < scores.predicted.size(); ++i) {
+        truth.push_back(int(t[i]));
+        lossSum += scores.loss[i];
+        out.predictions.push_back(
+            { data.clips[i].file, truth.back(), scores.predicted[i], scores.confidence[i] });
+    }
+    out.metrics = computeMetrics(truth, scores.predicted, numClasses);
     out.loss = data.size() ? lossSum / double(data.size()) : 0.0;
     return out;
 }

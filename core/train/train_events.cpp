@@ -89,7 +89,7 @@ std::string eventJson(const ImportEvent &e)
         { "counts", counts }, { "splits", splits }, { "clips", e.summary.clips },
         { "seconds", e.summary.seconds }, { "sample_rates", rates }, { "skipped", skipped },
         { "max_length", e.maxLength }, { "method", methodName(e.peft.method) },
-        { "device", e.device } };
+        { "device", e.device }, { "world_size", e.worldSize } };
     writePeftJson(j["peft"], e.peft);
     const ParameterBreakdown &p = e.parameters;
     j["parameters"] = { { "trainable", p.total() }, { "without_head", p.withoutHead() },
@@ -105,7 +105,7 @@ std::string eventJson(const StepEvent &e)
     json j = { { "event", "step" }, { "epoch", e.epoch }, { "step", e.step },
         { "total_steps", e.totalSteps }, { "loss", number(e.loss) },
         { "learning_rate", e.learningRate }, { "samples_per_second", e.samplesPerSecond },
-        { "eta_seconds", e.etaSeconds } };
+        { "eta_seconds", e.etaSeconds }, { "world_size", e.worldSize } };
     if (e.peakDeviceMemoryBytes > 0) {
         j["device_memory_bytes"] = e.deviceMemoryBytes;
         j["peak_device_memory_bytes"] = e.peakDeviceMemoryBytes;
@@ -139,7 +139,10 @@ std::string eventJson(const FinishedEvent &e)
         { "epochs_completed", e.epochsCompleted }, { "best_epoch", e.bestEpoch },
         { "best_val_accuracy", e.bestValAccuracy }, { "seconds", e.seconds },
         { "trainable_parameters", e.trainableParameters }, { "method", e.method },
-        { "run", e.runDir.string() } };
+        { "run", e.runDir.string() }, { "world_size", e.worldSize } };
+    if (e.worldSize > 1)
+        j["all_reduce"] = { { "count", e.allReduces }, { "bytes", e.allReduceBytes },
+            { "seconds", e.allReduceSeconds } };
     if (e.hasTest) {
         j["test_loss"] = number(e.testLoss);
         j["test_accuracy"] = e.test.accuracy;

@@ -27,6 +27,7 @@ struct ImportEvent
     PeftConfig peft; // resolved (budget applied)
     ParameterBreakdown parameters;
     std::string device;
+    int worldSize = 1; // processes of a data-parallel run (1: a plain run)
 };
 
 // Feature extraction and other long preparations, for progress bars; not logged.
@@ -63,6 +64,8 @@ struct StepEvent
     // On a CUDA device: bytes its caching allocator holds for tensors now, and the most since
     // the run (or resumption) started; 0 on the CPU.
     std::int64_t deviceMemoryBytes = 0, peakDeviceMemoryBytes = 0;
+    // Processes of a data-parallel run: loss and samples/s are the whole group's.
+    int worldSize = 1;
 };
 
 // One validation clip's outcome in an epoch (EpochEvent::predictions); not logged.
@@ -121,6 +124,11 @@ struct FinishedEvent
     std::string method;
     std::filesystem::path runDir;
     std::vector<std::string> labels;
+    int worldSize = 1;
+    // A data-parallel run's gradient all-reduces on this process (rank 0's, in metrics.jsonl):
+    // how many, the gradient bytes each rank sent into them, and the time they took.
+    std::int64_t allReduces = 0, allReduceBytes = 0;
+    double allReduceSeconds = 0.0;
 };
 
 struct FailedEvent

@@ -21,8 +21,14 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
     TrainControl *control)
 {
     detail::TrainingRun run(options, observer, std::move(stop), control);
-    run.readInputs();
-    run.loadBackbone();
+    run.joinGroup();
+    try {
+        run.readInputs();
+        run.loadBackbone();
+    } catch (const std::exception &e) {
+        run.tellPeers(e);
+        throw;
+    }
     try {
         run.attachMethod();
         run.prepareInputs();
@@ -35,7 +41,9 @@ FinishedEvent train(const TrainOptions &options, TrainObserver &observer, std::s
         }
         return run.finish();
     } catch (const std::exception &e) {
-        if (std::optional<Error> outOfMemory = run.reportFailure(e))
+        std::optional<Error> outOfMemory = run.reportFailure(e);
+        run.tellPeers(outOfMemory ? *outOfMemory : e);
+        if (outOfMemory)
             throw *outOfMemory;
         throw;
     }

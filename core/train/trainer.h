@@ -40,6 +40,22 @@
 
 namespace astpeft::core {
 
+// One process of a data-parallel run (torch.distributed's c10d): where it joins its group and
+// which collective backend it uses. The launchers' environment (torchrun, SLURM, --nproc) is read
+// by the CLI from the launcher's environment (torchrun, SLURM, --nproc); worldSize 1 is a plain
+// single-process run. Not in options.json; the checkpoint records the world size, and --resume
+// needs the same.
+struct DataParallelOptions
+{
+    int rank = 0;
+    int worldSize = 1;
+    int localRank = 0; // which GPU of its machine a CUDA process uses
+    std::string masterAddr; // the rendezvous host (rank 0 listens there)
+    int masterPort = 0;
+    std::string backend = "auto"; // "gloo", "nccl", or "auto": NCCL on CUDA devices, else Gloo
+    double timeoutSeconds = 300.0; // rendezvous and each collective: a peer silent this long fails
+};
+
 struct TrainOptions
 {
     std::filesystem::path model; // backbone: HF-layout folder or model.safetensors
@@ -93,6 +109,7 @@ struct TrainOptions
     // batches are made one at a time, in order), so options.json does not record it.
     int prefetch = -1;
     std::string command; // recorded in command.txt
+    DataParallelOptions parallel;
 };
 
 // Pause/resume and "stop after this epoch", from any thread. Cancel is the stop token.
@@ -126,6 +143,14 @@ private:
 // A run folder belongs to one train() at a time (FolderLock, io/folder_lock.h: `.lock` in the
 // folder, held until train() returns): another train() on it, in this process or another, is
 // refused at once with core::Error(Io) "the run folder is in use by process PID".
+//
+// Data-parallel (options.parallel.worldSize > 1; internal/train/training_run.h): every process
+// calls train() with the same options; the global batch is batchSize x worldSize and the
+// schedule counts its steps; the result is that of one process training on the global batch
+// (to fp32 rounding; augmentation draws per rank; BatchNorm's batch statistics are per rank).
+// Rank 0 alone locks and writes the run folder; every process emits the events to its
+// observer. An error on one rank ends the others within options.parallel.timeoutSeconds, each
+// throwing core::Error(Io) naming the rank at fault; a resumed run needs the same world size.
 //
 // A device running out of memory (CUDA's allocator, or the CPU's) ends the run the same way, with
 // a message naming the batch size, --checkpoint-activations and bf16; checkpoints/last keeps the

@@ -20,7 +20,23 @@ namespace fs = std::filesystem;
 
 bool TrainingRun::runsEpoch(int epoch) const
 {
-    return epoch <= m_options.epochs && !m_stop.stop_requested();
+    return epoch <= m_options.epochs && !stopRequested();
+}
+
+// Global batch b holds clips [b x G, (b + 1) x G) of the epoch's order, G = batchSize x world
+// size; rank r trains on its r-th batchSize of them (an empty range near the end of an epoch).
+std::pair<std::int64_t, std::int64_t> TrainingRun::shardOf(std::int64_t batch) const
+{
+    const std::int64_t n = m_trainData.size(), size = m_options.batchSize;
+    const std::int64_t from =
+        std::min(n, batch * size * m_parallel->worldSize() + m_parallel->rank() * size);
+    return { from, std::min(n, from + size) };
+}
+
+std::int64_t TrainingRun::globalBatchSize(std::int64_t batch) const
+{
+    const std::int64_t global = std::int64_t(m_options.batchSize) * m_parallel->worldSize();
+    return std::min(m_trainData.size(), (batch + 1) * global) - batch * global;
 }
 
 std::optional<EpochProgress> TrainingRun::trainEpoch(int epoch)
@@ -28,30 +44,33 @@ std::optional<EpochProgress> TrainingRun::trainEpoch(int epoch)
     EpochProgress progress { .epoch = epoch, .start = Clock::now() };
     const std::int64_t n = m_trainData.size();
     const std::vector<std::int64_t> order = epochOrder(n, m_options.seed, epoch);
-    Rng augRng = rngFor(m_options.seed, std::uint64_t(epoch), 2);
+    // Each rank its own augmentation stream (rank 0's is a plain run's).
+    Rng augRng =
+        rngFor(m_options.seed, std::uint64_t(epoch), 2 + (std::uint64_t(m_parallel->rank()) << 8));
     const BatchSource source = batchSource();
-    // Batch b on the CPU. With `prefetch` (CUDA devices by default) batch b + 1 is made on a
-    // second thread while b trains; batches are still made one at a time and in order, so the
-    // draws and the results are those of the inline path.
+    // This rank's part of global batch b, on the CPU. With `prefetch` (CUDA devices by default)
+    // batch b + 1 is made on a second thread while b trains; batches are still made one at a
+    // time and in order, so the draws and the results are those of the inline path.
     auto makeBatch = [&](std::int64_t b) {
-        const std::int64_t from = b * m_options.batchSize;
-        return source.make(order, from, std::min(n, from + m_options.batchSize), augRng);
+        const auto [from, to] = shardOf(b);
+        return from < to ? source.make(order, from, to, augRng) : Batch {};
     };
     std::future<Batch> ahead; // batch b + 1 while b trains (prefetch)
     for (std::int64_t b = 0; b < m_batches; ++b) {
-        if (m_stop.stop_requested() || !waitWhilePaused(progress))
+        if (stopRequested() || !waitWhilePaused(progress))
             break;
         Batch batch = ahead.valid() ? ahead.get() : makeBatch(b);
         if (m_prefetch && b + 1 < m_batches)
             ahead = std::async(std::launch::async, makeBatch, b + 1);
-        trainBatch(batch, progress);
+        trainBatch(batch, globalBatchSize(b), progress);
         if (progress.inStep < m_options.accumulation && b + 1 < m_batches)
             continue;
+        closeStep(progress);
         const double lr = optimizerStep();
         ++progress.stepsThisEpoch;
         reportStep(progress, lr);
     }
-    if (m_stop.stop_requested()) {
+    if (stopRequested()) {
         m_opt.zeroGrad();
         m_finished.reason = FinishReason::Cancelled;
         return std::nullopt;
@@ -72,10 +91,16 @@ bool TrainingRun::waitWhilePaused(EpochProgress &progress)
     return true;
 }
 
-// Forward and backward of one batch; the gradients add up until the optimizer step.
-void TrainingRun::trainBatch(const Batch &batch, EpochProgress &progress)
+// Forward and backward of this rank's part of one global batch of `globalSize` clips; the
+// gradients add up until the optimizer step. The rank's mean loss is scaled by its share of the
+// global batch, so that the ranks' gradients summed are those of the global batch's mean loss.
+void TrainingRun::trainBatch(const Batch &batch, std::int64_t globalSize, EpochProgress &progress)
 {
+    ++progress.inStep;
+    if (!batch.x.defined())
+        return; // nothing of this global batch for this rank
     const std::int64_t size = batch.y.size(0);
+    const double share = double(size) / double(globalSize); // 1 in a plain run
     const torch::Tensor x = batch.x.to(m_device, /*non_blocking=*/m_pinned);
     const torch::Tensor target = batch.target.defined()
         ? batch.target.to(m_device, /*non_blocking=*/m_pinned)
@@ -89,15 +114,38 @@ void TrainingRun::trainBatch(const Batch &batch, EpochProgress &progress)
         throw Error(ErrorKind::Internal,
             "the loss is not finite at epoch " + std::to_string(progress.epoch)
                 + "; lower the learning rate (--lr)");
+    if (share != 1.0)
+        loss = loss * share;
     torch::Tensor scaled = loss / double(m_options.accumulation);
     if (m_f16)
         scaled = scaled * m_state.lossScale;
     scaled.backward();
-    progress.lossSum += lossValue * double(size);
-    progress.stepLoss += lossValue;
-    progress.correct += (logits.argmax(1) == yd).sum().item<std::int64_t>();
-    progress.seen += size;
-    ++progress.inStep;
+    progress.stepLossSum += lossValue * double(size);
+    progress.stepLoss += lossValue * share;
+    progress.stepCorrect += (logits.argmax(1) == yd).sum().item<std::int64_t>();
+    progress.stepSeen += size;
+}
+
+// The end of an optimizer step's batches: in a data-parallel run the ranks sum their gradients
+// and the step's figures (and agree whether to stop); then the figures join the epoch's.
+void TrainingRun::closeStep(EpochProgress &progress)
+{
+    if (m_parallel->active()) {
+        m_parallel->sumGradients(m_opt.params);
+        const std::vector<double> total =
+            m_parallel->sum({ progress.stepLoss, progress.stepLossSum, double(progress.stepCorrect),
+                double(progress.stepSeen), m_stop.stop_requested() ? 1.0 : 0.0 });
+        progress.stepLoss = total[0];
+        progress.stepLossSum = total[1];
+        progress.stepCorrect = std::int64_t(std::llround(total[2]));
+        progress.stepSeen = std::int64_t(std::llround(total[3]));
+        m_agreedStop = m_agreedStop || total[4] > 0;
+    }
+    progress.lossSum += progress.stepLossSum;
+    progress.correct += progress.stepCorrect;
+    progress.seen += progress.stepSeen;
+    progress.stepLossSum = 0.0;
+    progress.stepCorrect = progress.stepSeen = 0;
 }
 
 // One optimizer step (skipped when fp16 gradients overflowed); returns its learning rate.
@@ -148,7 +196,8 @@ void TrainingRun::reportStep(EpochProgress &progress, double learningRate)
     const compat::DeviceMemory memory = compat::deviceMemory(m_device);
     step.deviceMemoryBytes = memory.allocated;
     step.peakDeviceMemoryBytes = memory.peak;
-    m_log.write(eventJson(step));
+    step.worldSize = m_parallel->worldSize();
+    logEvent(eventJson(step));
     m_observer.onStep(step);
     progress.stepLoss = 0.0;
     progress.inStep = 0;
@@ -165,9 +214,10 @@ bool TrainingRun::endEpoch(const EpochProgress &progress)
     e.etaSeconds = e.seconds * double(m_options.epochs - epoch);
     m_state.epoch = epoch;
     m_state.seconds += e.seconds;
-    m_log.write(eventJson(e));
+    logEvent(eventJson(e));
     m_state.metricsBytes = m_log.bytes();
-    saveCheckpoint();
+    if (leader())
+        saveCheckpoint();
     m_observer.onEpoch(e);
 
     m_finished.epochsCompleted = epoch;
@@ -198,7 +248,7 @@ EpochEvent TrainingRun::validateEpoch(const EpochProgress &progress)
     e.hasValidation = m_valData.size() > 0;
     if (e.hasValidation) {
         m_observer.onProgress({ ProgressPhase::Evaluating, 0, m_valData.size() });
-        const EvalOutput v = m_runner.evaluate(m_valData, m_numClasses, m_options.batchSize);
+        const EvalOutput v = evaluate(m_valData);
         e.validation = v.metrics;
         e.valLoss = v.loss;
         e.predictions = v.predictions;
@@ -222,12 +272,49 @@ void TrainingRun::keepIfBest(EpochEvent &e)
     m_state.bestAccuracy = accuracy;
     m_state.bestLoss = e.valLoss;
     m_state.staleEpochs = 0;
-    saveAdapter(m_model, m_manifest, m_run);
-    if (e.hasValidation)
-        writeFileAtomic(m_run / RunFiles::confusion, confusionCsv(e.validation, m_dataset.labels));
+    if (leader()) {
+        saveAdapter(m_model, m_manifest, m_run);
+        if (e.hasValidation)
+            writeFileAtomic(
+                m_run / RunFiles::confusion, confusionCsv(e.validation, m_dataset.labels));
+    }
     m_best.clear();
     for (const auto &[name, tensor] : adapterTensors(m_model))
         m_best.emplace_back(name, tensor.detach().clone());
+}
+
+// A split's loss, metrics and predictions. The ranks of a data-parallel run score a contiguous
+// part each, with rank 0's buffers (BatchNorm's running statistics, which each rank's batches
+// move), and gather every clip's scores, so each has the whole split's figures.
+EvalOutput TrainingRun::evaluate(const Prepared &data)
+{
+    if (!m_parallel->active())
+        return m_runner.evaluate(data, m_numClasses, m_options.batchSize);
+    std::vector<torch::Tensor> buffers;
+    for (const torch::Tensor &b : m_model->buffers())
+        if (b.is_floating_point())
+            buffers.push_back(b);
+    m_parallel->broadcast(buffers);
+    const std::int64_t n = data.size(), world = m_parallel->worldSize();
+    const std::int64_t from = n * m_parallel->rank() / world;
+    const std::int64_t to = n * (m_parallel->rank() + 1) / world;
+    const ClipScores part = m_runner.score(data, from, to, m_options.batchSize);
+    // Three numbers a clip, zero outside this rank's part: the sum over ranks gathers them.
+    std::vector<double> rows(std::size_t(3 * n), 0.0);
+    for (std::int64_t i = from; i < to; ++i) {
+        const auto k = std::size_t(i - from);
+        rows[std::size_t(3 * i)] = part.predicted[k];
+        rows[std::size_t(3 * i + 1)] = part.confidence[k];
+        rows[std::size_t(3 * i + 2)] = part.loss[k];
+    }
+    rows = m_parallel->sum(std::move(rows));
+    ClipScores all;
+    for (std::int64_t i = 0; i < n; ++i) {
+        all.predicted.push_back(int(std::lround(rows[std::size_t(3 * i)])));
+        all.confidence.push_back(float(rows[std::size_t(3 * i + 1)]));
+        all.loss.push_back(rows[std::size_t(3 * i + 2)]);
+    }
+    return summarizeScores(data, all, m_numClasses);
 }
 
 void TrainingRun::saveCheckpoint()

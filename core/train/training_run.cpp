@@ -5,6 +5,7 @@
 #include "train/training_run.h"
 
 #include "io/atomic_file.h"
+#include "io/fnv1a.h"
 #include "io/folder_lock.h"
 #include "io/safetensors.h"
 #include "peft/adapter_io.h"
@@ -20,6 +21,13 @@ namespace astpeft::core::detail {
 namespace {
 
 namespace fs = std::filesystem;
+
+std::uint64_t fingerprintOf(const std::string &text)
+{
+    Fnv1a hash;
+    hash.add(text);
+    return hash.h;
+}
 
 void validate(const TrainOptions &o)
 {
@@ -62,6 +70,45 @@ TrainingRun::TrainingRun(const TrainOptions &options, TrainObserver &observer, s
     , m_run(options.out)
 { }
 
+// --- The device and the process group ------------------------------------------------------
+
+// The device, and for a data-parallel run its process group: joined first, so that an input
+// error on one rank reaches the others (tellPeers) instead of leaving them waiting. A CUDA
+// process of a data-parallel run takes its machine's GPU LOCAL_RANK unless one is named.
+void TrainingRun::joinGroup()
+{
+    const DataParallelOptions &p = m_options.parallel;
+    m_deviceName = resolveDevice(m_options.device);
+    if (p.worldSize > 1 && m_deviceName.rfind("cuda", 0) == 0
+        && m_options.device.find(':') == std::string::npos)
+        m_deviceName = resolveDevice("cuda:" + std::to_string(p.localRank));
+    m_device = torch::Device(m_deviceName);
+    m_parallel = std::make_unique<DataParallel>(p, m_device);
+}
+
+void TrainingRun::tellPeers(const std::exception &e) noexcept
+{
+    m_parallel->postError(e.what());
+}
+
+bool TrainingRun::stopRequested() const
+{
+    return m_parallel->active() ? m_agreedStop : m_stop.stop_requested();
+}
+
+// The ranks agree to stop when any of them was asked to (one all-reduce).
+void TrainingRun::agreeOnStop()
+{
+    if (m_parallel->active() && !m_agreedStop)
+        m_agreedStop = m_parallel->sum({ m_stop.stop_requested() ? 1.0 : 0.0 })[0] > 0;
+}
+
+void TrainingRun::logEvent(const std::string &json)
+{
+    if (leader())
+        m_log.write(json);
+}
+
 // --- Inputs and backbone: checked before the run folder is touched -------------------------
 
 void TrainingRun::readInputs()
@@ -70,7 +117,8 @@ void TrainingRun::readInputs()
     // A folder that a run has locked before: take its lock first, so that a training running
     // there is reported as such rather than by what its files say now. Otherwise the lock is
     // taken when the folder is created (createRunFolder): an input error leaves it untouched.
-    if (fs::exists(m_run / FolderLock::kFileName))
+    // Rank 0 alone locks and writes the folder of a data-parallel run.
+    if (leader() && fs::exists(m_run / FolderLock::kFileName))
         m_lock.emplace(m_run, "run folder");
     checkRunFolder();
     m_dataset = importDataset(m_options.data, m_options.import);
@@ -121,8 +169,6 @@ void TrainingRun::loadBackbone()
             parseBudget(m_options.budget, backboneParameterCount(m_loaded.config)), m_numClasses);
     if (const auto knob = knobProblem(m_manifest.peft, m_loaded.config, m_maxLength))
         throw Error(ErrorKind::Usage, "--" + knob->flag + " " + knob->reason);
-    m_deviceName = resolveDevice(m_options.device);
-    m_device = torch::Device(m_deviceName);
     if (m_device.is_cuda())
         compat::allowTf32();
     if (m_options.precision == Precision::F16 && m_device.is_cpu())
@@ -133,6 +179,20 @@ void TrainingRun::loadBackbone()
             "in fp32 or bf16");
     if (!m_checkpoint.empty())
         m_state = parseState(m_checkpoint / kStateFile);
+    const int world = m_options.parallel.worldSize;
+    if (!m_checkpoint.empty() && m_state.worldSize != world)
+        throw Error(ErrorKind::Usage,
+            "the run trained on " + std::to_string(m_state.worldSize) + " process"
+                + (m_state.worldSize == 1 ? "" : "es") + " (a global batch of "
+                + std::to_string(m_options.batchSize) + " x " + std::to_string(m_state.worldSize)
+                + "); resume it on as many, not " + std::to_string(world),
+            m_run);
+    m_state.worldSize = world;
+    // The ranks' first meeting: none goes on to write the run folder before every rank has
+    // checked it, and all train the same thing.
+    m_parallel->checkSame(
+        fingerprintOf(trainOptionsJson(withAbsolutePaths(m_options)) + m_fingerprint),
+        "the training options or the backbone");
 }
 
 // --- Model, data and the run folder ----------------------------------------------------------
@@ -164,6 +224,7 @@ void TrainingRun::attachMethod()
             m_opt.add(item.key(), item.value());
     if (!m_checkpoint.empty())
         loadOptimizer(m_opt, m_checkpoint / kOptimizerFile);
+    m_parallel->broadcast(m_opt.params); // every rank starts from rank 0's weights
     m_trainable = countTrainable(*m_model);
 }
 
@@ -181,9 +242,14 @@ void TrainingRun::prepareInputs()
         m_testData =
             prepare(m_testClips, frontEnd, channel, cache, false, m_skipped, &m_observer, m_stop);
     m_noise = loadNoise(m_options, m_dataset.noise, frontEnd.fbank.sampleRate, m_skipped);
-    checkEveryClassTrains();
+    agreeOnStop();
+    if (!stopRequested()) {
+        checkEveryClassTrains();
+        m_parallel->checkSame(dataFingerprint(), "the data (clips, labels or unreadable files)");
+    }
 
-    createRunFolder();
+    if (leader())
+        createRunFolder();
     const ImportEvent importEvent { .labels = m_dataset.labels,
         .summary = summarize(m_dataset, m_skipped),
         .skipped = m_skipped,
@@ -191,9 +257,10 @@ void TrainingRun::prepareInputs()
         .maxLength = m_maxLength,
         .peft = m_manifest.peft,
         .parameters = countParameters(m_loaded.config, m_manifest.peft, m_numClasses),
-        .device = m_deviceName };
+        .device = m_deviceName,
+        .worldSize = m_parallel->worldSize() };
     if (m_checkpoint.empty())
-        m_log.write(eventJson(importEvent));
+        logEvent(eventJson(importEvent));
     m_observer.onImport(importEvent);
 }
 
@@ -204,7 +271,7 @@ void TrainingRun::checkEveryClassTrains() const
     std::vector<int> perClass(std::size_t(m_numClasses), 0);
     for (const Clip &c : m_trainData.clips)
         ++perClass[std::size_t(c.label)];
-    for (int c = 0; c < m_numClasses && !m_stop.stop_requested(); ++c) {
+    for (int c = 0; c < m_numClasses && !stopRequested(); ++c) {
         if (perClass[std::size_t(c)] != 0)
             continue;
         std::string example;
@@ -218,6 +285,21 @@ void TrainingRun::checkEveryClassTrains() const
                 + "' has no readable training clip after the split" + example,
             m_options.data);
     }
+}
+
+// What every rank of a data-parallel run must have read alike: the clips of each split with
+// their labels, and the files that could not be read.
+std::uint64_t TrainingRun::dataFingerprint() const
+{
+    std::string text;
+    for (const Prepared *split : { &m_trainData, &m_valData, &m_testData }) {
+        for (const Clip &c : split->clips)
+            text += c.file.string() + '\t' + std::to_string(c.label) + '\n';
+        text += "--\n";
+    }
+    for (const SkippedFile &f : m_skipped)
+        text += f.file.string() + '\n';
+    return fingerprintOf(text);
 }
 
 // The run folder, created and locked only now that the inputs are known to be usable, and its
@@ -256,9 +338,15 @@ void TrainingRun::createRunFolder()
 void TrainingRun::cacheEncoderOutputs()
 {
     m_runner = Runner { m_model, m_device, m_options.precision, false };
+    encodeOnce();
+    agreeOnStop();
+}
+
+void TrainingRun::encodeOnce()
+{
     const bool encoderCache = m_manifest.peft.method == PeftMethod::Linear
         && m_options.cacheEncoderOutputs && !m_options.augment.any();
-    if (!encoderCache || m_stop.stop_requested())
+    if (!encoderCache || stopRequested())
         return;
     const auto &c = m_loaded.config;
     const std::int64_t tokens = 2
@@ -283,7 +371,8 @@ void TrainingRun::planSteps()
     m_baseRate = m_options.learningRate > 0 ? m_options.learningRate
                                             : paperLearningRate(m_manifest.peft.method);
     const std::int64_t n = m_trainData.size();
-    m_batches = (n + m_options.batchSize - 1) / m_options.batchSize;
+    const std::int64_t globalBatch = std::int64_t(m_options.batchSize) * m_parallel->worldSize();
+    m_batches = (n + globalBatch - 1) / globalBatch;
     const std::int64_t stepsPerEpoch =
         (m_batches + m_options.accumulation - 1) / m_options.accumulation;
     m_totalSteps = stepsPerEpoch * m_options.epochs;
@@ -300,6 +389,7 @@ void TrainingRun::planSteps()
     m_finished.bestEpoch = m_state.bestEpoch;
     m_finished.bestValAccuracy = std::max(0.0, m_state.bestAccuracy);
     m_finished.reason = FinishReason::Completed;
+    m_finished.worldSize = m_parallel->worldSize();
 }
 
 BatchSource TrainingRun::batchSource() const
@@ -312,13 +402,17 @@ BatchSource TrainingRun::batchSource() const
 
 FinishedEvent TrainingRun::finish()
 {
-    if (m_stop.stop_requested())
+    if (stopRequested())
         m_finished.reason = FinishReason::Cancelled;
     if (m_finished.reason != FinishReason::Cancelled && m_testData.size() > 0
         && m_state.bestEpoch > 0)
         testBestAdapter();
     m_finished.seconds = secondsSince(m_started);
-    m_log.write(eventJson(m_finished));
+    const CollectiveTraffic &traffic = m_parallel->traffic();
+    m_finished.allReduces = traffic.gradientReductions;
+    m_finished.allReduceBytes = traffic.gradientBytes;
+    m_finished.allReduceSeconds = traffic.gradientSeconds;
+    logEvent(eventJson(m_finished));
     m_observer.onFinished(m_finished);
     return m_finished;
 }
@@ -337,7 +431,7 @@ void TrainingRun::testBestAdapter()
             now[i].second.copy_(m_best[i].second);
     }
     m_observer.onProgress({ ProgressPhase::Evaluating, 0, m_testData.size() });
-    const EvalOutput t = m_runner.evaluate(m_testData, m_numClasses, m_options.batchSize);
+    const EvalOutput t = evaluate(m_testData);
     m_finished.hasTest = true;
     m_finished.test = t.metrics;
     m_finished.testLoss = t.loss;
@@ -369,7 +463,7 @@ std::optional<Error> TrainingRun::reportFailure(const std::exception &e)
     }
     FailedEvent failed { outOfMemory ? outOfMemory->what() : e.what() };
     try {
-        m_log.write(eventJson(failed));
+        logEvent(eventJson(failed));
     } catch (...) { // the log itself failed (disk full): report the original error
     }
     m_observer.onFailed(failed);

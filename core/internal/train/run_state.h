@@ -4,6 +4,7 @@
 // Core-internal: includes torch.
 #pragma once
 
+#include "train/dist_env.h"
 #include "train/optimizer.h"
 #include "train/trainer.h"
 
@@ -26,6 +27,7 @@ struct TrainerState
     double seconds = 0.0;
     double lossScale = 65536.0;
     std::int64_t goodSteps = 0;
+    int worldSize = 1; // processes of a data-parallel run: a resumed run needs as many
 };
 
 inline constexpr const char *kStateFile = "trainer_state.json";

@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <stop_token>
 #include <vector>
 
@@ -22,6 +23,19 @@ struct EvalOutput
     double loss = 0.0;
     std::vector<ClipPrediction> predictions; // one per clip of the evaluated split, in order
 };
+
+// Each clip's outcome in a range of a split: what evaluation sums up (and what the ranks of a
+// data-parallel run gather before they do).
+struct ClipScores
+{
+    std::vector<int> predicted;
+    std::vector<float> confidence; // softmax probability of `predicted`
+    std::vector<double> loss; // cross-entropy
+};
+
+// Loss (the mean of the clips' losses, summed in order), metrics and per-clip predictions of
+// `data` from every clip's scores.
+EvalOutput summarizeScores(const Prepared &data, const ClipScores &scores, int numClasses);
 
 // The model and how batches go through it (features, or cached encoder outputs).
 struct Runner
@@ -35,7 +49,9 @@ struct Runner
     torch::Tensor forward(const torch::Tensor &input);
     // The frozen encoder's output (before the final LayerNorm) for every clip, in batches.
     torch::Tensor encode(const torch::Tensor &features, int batchSize, std::stop_token stop);
-    // Loss, metrics and per-clip predictions of `data`, in batches, in eval mode.
+    // The scores of clips [from, to) of `data`, in batches, in eval mode.
+    ClipScores score(const Prepared &data, std::int64_t from, std::int64_t to, int batchSize);
+    // Loss, metrics and per-clip predictions of `data`: every clip's score, summarized.
     EvalOutput evaluate(const Prepared &data, int numClasses, int batchSize);
 };
 
