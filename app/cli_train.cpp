@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -223,6 +224,11 @@ core::DataParallelOptions parallelOptions(const Args &args)
     p.localRank = env.localRank;
     p.masterAddr = env.masterAddr;
     p.masterPort = env.masterPort;
+    // torchrun's agent hosts the store at MASTER_PORT itself; a restarted group gets a new prefix.
+    const char *agentStore = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+    p.launcherStore = agentStore && std::string(agentStore) == "True";
+    if (const char *restart = std::getenv("TORCHELASTIC_RESTART_COUNT"); restart && *restart)
+        p.storePrefix += "/" + std::string(restart);
     p.backend = args.value("dist-backend", p.backend);
     if (p.backend != "auto" && p.backend != "gloo" && p.backend != "nccl")
         throw UsageError("--dist-backend must be auto, gloo or nccl");

@@ -9,6 +9,7 @@
 #include <torch/version.h>
 
 #if defined(ASTPEFT_DISTRIBUTED)
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #if defined(ASTPEFT_NCCL)
@@ -56,21 +57,22 @@ using GroupBase = c10d::ProcessGroup;
 
 constexpr milliseconds kBeatPeriod { 500 };
 
+// This project's keys, beside the process group's own, under the group's prefix.
 std::string beatKey(int rank)
 {
-    return "astpeft/beat/" + std::to_string(rank);
+    return "beat/" + std::to_string(rank);
 }
 std::string errorKey(int rank)
 {
-    return "astpeft/error/" + std::to_string(rank);
+    return "error/" + std::to_string(rank);
 }
 std::string abortKey(int rank)
 {
-    return "astpeft/abort/" + std::to_string(rank);
+    return "abort/" + std::to_string(rank);
 }
 std::string nameKey(int rank)
 {
-    return "astpeft/name/" + std::to_string(rank);
+    return "name/" + std::to_string(rank);
 }
 
 std::vector<std::uint8_t> bytesOf(const std::string &text)
@@ -78,17 +80,21 @@ std::vector<std::uint8_t> bytesOf(const std::string &text)
     return { text.begin(), text.end() };
 }
 
-c10::intrusive_ptr<c10d::TCPStore> connectStore(
+// The store at MASTER_ADDR:MASTER_PORT, under the group's prefix: rank 0 hosts it unless the
+// launcher does; `rendezvous` waits until every rank has connected (the heartbeat's own
+// connection does not count).
+c10::intrusive_ptr<c10d::Store> connectStore(
     const DataParallelOptions &o, milliseconds timeout, bool rendezvous)
 {
     c10d::TCPStoreOptions so;
     so.port = std::uint16_t(o.masterPort);
-    so.isServer = rendezvous && o.rank == 0;
+    so.isServer = rendezvous && o.rank == 0 && !o.launcherStore;
     if (rendezvous)
         so.numWorkers = std::size_t(o.worldSize);
     so.waitWorkers = rendezvous;
     so.timeout = timeout;
-    return c10::make_intrusive<c10d::TCPStore>(o.masterAddr, so);
+    return c10::make_intrusive<c10d::PrefixStore>(
+        o.storePrefix, c10::make_intrusive<c10d::TCPStore>(o.masterAddr, so));
 }
 
 // Adds 1 to this rank's counter in the store every kBeatPeriod, on a connection of its own, so
@@ -128,6 +134,48 @@ private:
     std::future<void> m_finished;
 };
 
+std::string rendezvousFailure(const DataParallelOptions &o, const std::string &backend)
+{
+    return "the rendezvous at " + o.masterAddr + ":" + std::to_string(o.masterPort) + " ("
+        + rankText(o.rank) + " of " + std::to_string(o.worldSize) + ", " + backend + ") failed: ";
+}
+
+// connectStore for the rendezvous, bounded by the timeout even where libtorch's client is not:
+// a store whose server speaks another protocol (torchrun's agent from another PyTorch version
+// than this program's libtorch) never answers it. The connecting thread is left behind then.
+c10::intrusive_ptr<c10d::Store> joinStore(
+    const DataParallelOptions &o, milliseconds timeout, const std::string &backend)
+{
+    auto connected = std::make_shared<std::promise<c10::intrusive_ptr<c10d::Store>>>();
+    std::future<c10::intrusive_ptr<c10d::Store>> store = connected->get_future();
+    std::thread([o, timeout, connected]() {
+        try {
+            connected->set_value(connectStore(o, timeout, true));
+        } catch (...) {
+            connected->set_exception(std::current_exception());
+        }
+    }).detach();
+    if (store.wait_for(timeout + std::chrono::seconds(5)) != std::future_status::ready) {
+        std::string why =
+            "its store did not answer within " + std::to_string(timeout.count() / 1000) + " s";
+        if (o.launcherStore)
+            why += "; it is torchrun's own (TORCHELASTIC_USE_AGENT_STORE), which a torchrun of "
+                   "another PyTorch version than this program's libtorch " TORCH_VERSION
+                   " serves in another protocol: start torchrun with "
+                   "TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 and --rdzv-backend c10d (or "
+                   "--standalone), so that rank 0 hosts the store";
+        throw Error(ErrorKind::Io, rendezvousFailure(o, backend) + why);
+    }
+    try {
+        return store.get();
+    } catch (const std::exception &e) {
+        throw Error(ErrorKind::Io,
+            rendezvousFailure(o, backend) + firstLine(e) + "; are all "
+                + std::to_string(o.worldSize)
+                + " processes started, with the same MASTER_ADDR and MASTER_PORT?");
+    }
+}
+
 std::shared_ptr<::gloo::transport::Device> glooDevice(const std::string &masterAddr)
 {
     if (const char *ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname && *ifname)
@@ -147,58 +195,61 @@ std::string hostName()
     return name;
 }
 
+// "rank 1 (pid 42 on node7)": a rank as the others name it.
+std::string who(const std::vector<std::string> &names, int rank)
+{
+    std::string text = rankText(rank);
+    if (std::size_t(rank) < names.size() && !names[std::size_t(rank)].empty())
+        text += " (" + names[std::size_t(rank)] + ")";
+    return text;
+}
+
+// Why the group failed, seen from `self`: a rank's posted error, else the ranks whose heartbeat
+// stands still (ranks that diagnose a failure themselves mark it, so as not to be taken for
+// silent once they have ended). Empty when it cannot tell. Throws when the store is unreachable.
+std::string diagnose(c10d::Store &store, const std::vector<std::string> &names, int self, int world)
+{
+    store.set(abortKey(self), bytesOf("1"));
+    auto postedError = [&]() -> std::string {
+        for (int r = 0; r < world; ++r) {
+            if (r == self || !store.check({ errorKey(r) }))
+                continue;
+            const std::vector<std::uint8_t> text = store.get(errorKey(r));
+            return who(names, r) + " failed: " + std::string(text.begin(), text.end());
+        }
+        return {};
+    };
+    if (std::string posted = postedError(); !posted.empty())
+        return posted;
+    std::vector<std::int64_t> before;
+    for (int r = 0; r < world; ++r)
+        before.push_back(store.add(beatKey(r), 0));
+    std::this_thread::sleep_for(3 * kBeatPeriod);
+    if (std::string posted = postedError(); !posted.empty())
+        return posted;
+    std::string silent;
+    for (int r = 0; r < world; ++r) {
+        if (r == self || store.check({ abortKey(r) })
+            || store.add(beatKey(r), 0) != before[std::size_t(r)])
+            continue;
+        silent += (silent.empty() ? "" : ", ") + who(names, r);
+    }
+    return silent.empty() ? std::string()
+                          : silent + " stopped responding (its process ended or hangs)";
+}
+
 } // namespace
 
 struct DataParallel::Group
 {
-    c10::intrusive_ptr<c10d::TCPStore> store;
+    c10::intrusive_ptr<c10d::Store> store;
     c10::intrusive_ptr<GroupBase> group;
+    bool hostsStore = false; // rank 0, unless the launcher hosts the store
     torch::Device commDevice { torch::kCPU };
     milliseconds timeout { 0 };
     std::vector<std::string> names; // "pid 42 on node7" by rank
     std::unique_ptr<Heartbeat> heartbeat;
     bool aborted = false; // this rank diagnosed a failed collective (posts no error of its own)
-
-    std::string who(int rank) const
-    {
-        std::string text = rankText(rank);
-        if (std::size_t(rank) < names.size() && !names[std::size_t(rank)].empty())
-            text += " (" + names[std::size_t(rank)] + ")";
-        return text;
-    }
-
-    // Why the group failed, seen from `self`: a rank's posted error, else the ranks whose
-    // heartbeat stands still. Empty when it cannot tell. Throws when the store is unreachable.
-    std::string diagnose(int self, int world) const
-    {
-        store->set(abortKey(self), bytesOf("1"));
-        auto postedError = [&]() -> std::string {
-            for (int r = 0; r < world; ++r) {
-                if (r == self || !store->check({ errorKey(r) }))
-                    continue;
-                const std::vector<std::uint8_t> text = store->get(errorKey(r));
-                return who(r) + " failed: " + std::string(text.begin(), text.end());
-            }
-            return {};
-        };
-        if (std::string posted = postedError(); !posted.empty())
-            return posted;
-        std::vector<std::int64_t> before;
-        for (int r = 0; r < world; ++r)
-            before.push_back(store->add(beatKey(r), 0));
-        std::this_thread::sleep_for(3 * kBeatPeriod);
-        if (std::string posted = postedError(); !posted.empty())
-            return posted;
-        std::string silent;
-        for (int r = 0; r < world; ++r) {
-            if (r == self || store->check({ abortKey(r) })
-                || store->add(beatKey(r), 0) != before[std::size_t(r)])
-                continue;
-            silent += (silent.empty() ? "" : ", ") + who(r);
-        }
-        return silent.empty() ? std::string()
-                              : silent + " stopped responding (its process ended or hangs)";
-    }
 };
 
 DataParallel::DataParallel() = default;
@@ -230,9 +281,10 @@ DataParallel::DataParallel(const DataParallelOptions &o, const torch::Device &de
     auto group = std::make_unique<Group>();
     group->timeout = milliseconds(std::int64_t(std::ceil(o.timeoutSeconds * 1000.0)));
     group->commDevice = m_backend == "nccl" ? device : torch::Device(torch::kCPU);
+    group->hostsStore = !o.launcherStore;
     // The rendezvous: the store, then the backend's connections between every pair of ranks.
+    group->store = joinStore(o, group->timeout, m_backend);
     try {
-        group->store = connectStore(o, group->timeout, true);
         group->store->set(
             nameKey(m_rank), bytesOf("pid " + std::to_string(::getpid()) + " on " + hostName()));
         if (m_backend == "gloo") {
@@ -254,9 +306,7 @@ DataParallel::DataParallel(const DataParallelOptions &o, const torch::Device &de
         }
     } catch (const std::exception &e) {
         throw Error(ErrorKind::Io,
-            "the rendezvous at " + o.masterAddr + ":" + std::to_string(o.masterPort) + " ("
-                + rankText(m_rank) + " of " + std::to_string(m_world) + ", " + m_backend
-                + ") failed: " + firstLine(e) + "; are all " + std::to_string(m_world)
+            rendezvousFailure(o, m_backend) + firstLine(e) + "; are all " + std::to_string(m_world)
                 + " processes started, with the same MASTER_ADDR and MASTER_PORT?");
     }
     group->heartbeat = std::make_unique<Heartbeat>(o, group->timeout);
@@ -287,22 +337,27 @@ void DataParallel::fail(const char *what, const std::exception &e)
 {
     Group &g = *m_group;
     g.aborted = true;
+    // On a thread of its own that owns what it reads: a diagnosis that outlives the wait (a
+    // store whose host hangs) must not touch this object once the error below has ended it.
+    const std::string storeHost = g.hostsStore ? who(g.names, 0) : std::string();
     auto verdict = std::make_shared<std::promise<std::string>>();
     std::future<std::string> answer = verdict->get_future();
-    std::thread([&g, verdict, self = m_rank, world = m_world]() {
+    std::thread([store = g.store, names = g.names, verdict, storeHost, self = m_rank,
+                    world = m_world]() {
+        std::string cause;
         try {
-            verdict->set_value(g.diagnose(self, world));
+            cause = diagnose(*store, names, self, world);
         } catch (...) {
-            verdict->set_value(self == 0
-                    ? std::string()
-                    : g.who(0) + ", which hosts the rendezvous store, stopped responding");
+            if (self != 0 && !storeHost.empty())
+                cause = storeHost + ", which hosts the rendezvous store, stopped responding";
         }
+        verdict->set_value(cause);
     }).detach();
     std::string cause;
     if (answer.wait_for(std::chrono::seconds(10)) == std::future_status::ready)
         cause = answer.get();
-    else if (m_rank != 0)
-        cause = g.who(0) + ", which hosts the rendezvous store, stopped responding";
+    else if (m_rank != 0 && !storeHost.empty())
+        cause = storeHost + ", which hosts the rendezvous store, stopped responding";
     const std::string detail = std::string(what) + " failed: " + firstLine(e);
     throw Error(ErrorKind::Io,
         (cause.empty() ? detail : cause + "; " + detail) + " (this is " + rankText(m_rank) + " of "

@@ -54,6 +54,12 @@ struct DataParallelOptions
     int masterPort = 0;
     std::string backend = "auto"; // "gloo", "nccl", or "auto": NCCL on CUDA devices, else Gloo
     double timeoutSeconds = 300.0; // rendezvous and each collective: a peer silent this long fails
+    // The launcher hosts the store at masterAddr:masterPort (torchrun's agent,
+    // TORCHELASTIC_USE_AGENT_STORE): rank 0 joins it as the others do instead of listening.
+    bool launcherStore = false;
+    // The group's keys in the store start with it: a restarted group (torchrun's
+    // TORCHELASTIC_RESTART_COUNT) must not read its predecessor's.
+    std::string storePrefix = "astpeft";
 };
 
 struct TrainOptions
