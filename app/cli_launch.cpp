@@ -2,6 +2,7 @@
 #include "cli_launch.h"
 
 #include "cli_interrupt.h"
+#include "error.h"
 #include "train/dist_env.h"
 #include "train/local_launch.h"
 
@@ -38,20 +39,24 @@ std::optional<std::string> takeNproc(const Command &train, std::vector<std::stri
     return value;
 }
 
-// --nproc starts the workers itself: refused in a process that a launcher started as one.
+// --nproc starts the workers itself: refused in a process that a launcher started as one, in
+// one line (a core::Error, not a UsageError: the command line is not what is wrong).
 void refuseInsideAWorker()
 {
     for (const char *name : { "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE" }) {
         if (const char *value = std::getenv(name); value && *value) {
-            throw UsageError(std::string("--nproc starts its own workers, but ") + name
-                + " is set: this process is already one (torchrun, a shell loop or --nproc)");
+            throw core::Error(core::ErrorKind::Usage,
+                std::string("--nproc starts its own workers, but ") + name
+                    + " is set: this process is already one (torchrun, a shell loop or --nproc)");
         }
     }
     if (const core::DistEnv env = core::readDistEnv(); env.distributed()) {
-        throw UsageError("--nproc starts its own workers, but this is task "
-            + std::to_string(env.rank) + " of " + std::to_string(env.worldSize)
-            + " of an srun step (SLURM_PROCID, SLURM_NTASKS): let srun start the tasks, or give "
-              "--nproc to a step of one task");
+        throw core::Error(core::ErrorKind::Usage,
+            "--nproc starts its own workers, but this is task " + std::to_string(env.rank) + " of "
+                + std::to_string(env.worldSize)
+                + " of an srun step (SLURM_PROCID, SLURM_NTASKS): let srun start the tasks, or "
+                  "give "
+                  "--nproc to a step of one task");
     }
 }
 

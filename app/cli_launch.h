@@ -18,8 +18,9 @@ namespace astpeft::cli {
 // worker's). Each worker gets `threads` intra-op threads when it is above 0 (the global
 // --threads or ASTPEFT_THREADS), else an equal share of the hardware threads. Without --nproc or
 // with N = 1 returns nothing: train runs in this process with `args`. Throws UsageError for N
-// outside 1..256 and when this process is itself a worker (RANK, WORLD_SIZE, LOCAL_RANK or
-// LOCAL_WORLD_SIZE set, or an srun step of several tasks).
+// outside 1..256, core::Error(Usage) when this process is itself a worker (RANK, WORLD_SIZE,
+// LOCAL_RANK or LOCAL_WORLD_SIZE set, or an srun step of several tasks) or the launcher's
+// variables are malformed.
 std::optional<int> launchTrainWorkers(
     const Command &train, std::vector<std::string> &args, int threads);
 
