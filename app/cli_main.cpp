@@ -4,6 +4,7 @@
 // download cancelled with Ctrl-C (or SIGTERM).
 #include "audio/audio_file.h"
 #include "cli_args.h"
+#include "cli_launch.h"
 #include "error.h"
 #include "features/fbank.h"
 #include "human_format.h"
@@ -19,6 +20,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -509,13 +511,26 @@ const std::vector<Command> &allCommands()
     return all;
 }
 
+// A thread count, 0..1024 (0: one per core); nothing when malformed. Unset (null): 0.
+std::optional<int> threadCount(const char *text)
+{
+    if (!text)
+        return 0;
+    char *end = nullptr;
+    const long n = std::strtol(text, &end, 10);
+    if (!*text || *end != '\0' || n < 0 || n > 1024)
+        return std::nullopt;
+    return int(n);
+}
+
 void printUsage(std::FILE *to)
 {
     std::fprintf(to, "usage: astpeft [--threads N] COMMAND [ARGS]\n\ncommands:\n");
     for (const Command &c : allCommands())
         std::fprintf(to, "  %s\n", c.synopsis.c_str());
     std::fprintf(to,
-        "\n`astpeft COMMAND --help` describes a command. astpeft --version prints the version.\n"
+        "\n--threads N: intra-op threads (default: $ASTPEFT_THREADS, else 0 = one per core).\n"
+        "`astpeft COMMAND --help` describes a command. astpeft --version prints the version.\n"
         "Exit status: 0 success, 1 input error, 2 usage error, 130 a training, comparison or\n"
         "download cancelled with Ctrl-C (or SIGTERM).\n");
 }
@@ -526,7 +541,15 @@ int main(int argc, char **argv)
 {
     core::ensurePassiveOpenMp(argv);
     int first = 1;
-    int threads = 0;
+    // ASTPEFT_THREADS is --threads' default (`train --nproc` sets it in each worker).
+    const char *threadsVariable = std::getenv("ASTPEFT_THREADS");
+    const std::optional<int> threadsFromEnv =
+        threadCount(threadsVariable && *threadsVariable ? threadsVariable : nullptr);
+    if (!threadsFromEnv) {
+        std::fprintf(stderr, "astpeft: ASTPEFT_THREADS needs a count (0 = one per core)\n");
+        return kExitUsage;
+    }
+    int threads = *threadsFromEnv;
     while (first < argc && std::string(argv[first]).rfind("-", 0) == 0) {
         const std::string a = argv[first];
         if (a == "--help" || a == "-h") {
@@ -539,14 +562,12 @@ int main(int argc, char **argv)
             return kExitOk;
         }
         if (a == "--threads") {
-            const std::string value = first + 1 < argc ? argv[first + 1] : "";
-            char *end = nullptr;
-            const long n = std::strtol(value.c_str(), &end, 10);
-            if (value.empty() || *end != '\0' || n < 0 || n > 1024) {
+            const std::optional<int> n = threadCount(first + 1 < argc ? argv[first + 1] : "");
+            if (!n) {
                 std::fprintf(stderr, "astpeft: --threads needs a count (0 = one per core)\n");
                 return kExitUsage;
             }
-            threads = int(n);
+            threads = *n;
             first += 2;
             continue;
         }
@@ -576,7 +597,15 @@ int main(int argc, char **argv)
         }
     }
     try {
-        const Args args = parseArgs(*cmd, argc, argv, first + 1);
+        std::vector<std::string> rest(argv + first + 1, argv + argc);
+        if (cmd->name == "train") {
+            if (const std::optional<int> status = launchTrainWorkers(*cmd, rest, threads))
+                return *status;
+        }
+        std::vector<char *> restArgv;
+        for (std::string &a : rest)
+            restArgv.push_back(a.data());
+        const Args args = parseArgs(*cmd, int(restArgv.size()), restArgv.data(), 0);
         core::configureThreads(threads);
         return cmd->run(args);
     } catch (const UsageError &e) {

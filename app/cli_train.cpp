@@ -520,6 +520,9 @@ std::vector<Command> trainingCommands()
             "[--epochs N]` continues from the last finished epoch exactly as if it had not\n"
             "stopped, or from the start when no epoch had finished. One training at a time per\n"
             "run folder: another one on it is refused (exit status 1).\n"
+            "--nproc N trains data-parallel in N processes of this machine (one GPU each, or an\n"
+            "equal share of the CPU threads; astpeft --threads T gives each T), started and\n"
+            "stopped together; torchrun, a shell loop or srun may start them instead.\n"
             "--demo trains on the bundled demo dataset (ten spoken words and background noise)\n"
             "with the bundled pretrained backbone; unless given: --method adapter --epochs "
                 + std::string(kDemoEpochs) + "\n--out ./" + kDemoRun
