@@ -3,12 +3,16 @@
 // steps, an epoch, a line written in two parts, finished) updates its row and curve as it grows,
 // a half-written line is never shown as an error, a log cut back (a resumed run) is read again,
 // a folder that disappears shows its error, and following stops when the run finishes or its row
-// goes. Run folders are added from a folder of runs and by a simulated drop.
+// goes. Run folders are added from a folder of runs and by a simulated drop. The Training view
+// shows such a run read-only and its curves grow with the log.
+#include "plots/curves_plot.h"
 #include "plots/runs_plot.h"
+#include "plots/training_plots.h"
 #include "runs_view.h"
 #include "train/metrics.h"
 #include "train/run_log.h"
 #include "train/trainer.h"
+#include "training_view.h"
 
 #include <QApplication>
 #include <QDir>
@@ -274,6 +278,43 @@ private Q_SLOTS:
             QPoint(5, 5), Qt::CopyAction, &other, Qt::LeftButton, Qt::NoModifier);
         static_cast<QObject &>(view).event(&ignored);
         QVERIFY(!ignored.isAccepted());
+    }
+
+    // The Training view follows an unfinished run it shows (a double-click in the Runs view).
+    void trainingViewFollowsRun()
+    {
+        const QString run = newRun(), log = metrics(run);
+        append(log, importLine() + "\n" + stepLine(1, 1) + "\n");
+        ui::TrainingView view;
+        view.showRun(run);
+        QCOMPARE(view.shownRun(), run);
+        QVERIFY(view.isFollowing());
+        const ui::CurvesPlot *curves = view.plots()->curves();
+        QCOMPARE(curves->rawLoss().size(), 1);
+        QVERIFY2(view.phaseText().contains("following"), qPrintable(view.phaseText()));
+
+        const std::string epoch = epochLine(1, 0.5);
+        append(log, stepLine(1, 2) + "\n" + epoch.substr(0, 40));
+        QTRY_COMPARE(curves->rawLoss().size(), 2);
+        QCOMPARE(curves->validationAccuracy().size(), 0);
+        QVERIFY2(view.message().isEmpty(), qPrintable(view.message())); // no error
+        append(log, epoch.substr(40) + "\n");
+        QTRY_COMPARE(curves->validationAccuracy().size(), 1);
+        QCOMPARE(curves->validationAccuracy()[0], QPointF(2, 0.5)); // at the epoch's last step
+
+        // Cut back to the first step (resumed), then on to the end.
+        {
+            std::ofstream(log.toStdString(), std::ios::binary | std::ios::trunc)
+                << importLine() + "\n" + stepLine(1, 1) + "\n";
+        }
+        QTRY_COMPARE(curves->rawLoss().size(), 1);
+        QCOMPARE(curves->validationAccuracy().size(), 0);
+        append(log, stepLine(1, 2) + "\n" + epoch + "\n" + finishedLine() + "\n");
+        QTRY_VERIFY(!view.isFollowing());
+        QCOMPARE(curves->rawLoss().size(), 2);
+        QCOMPARE(curves->validationAccuracy().size(), 1);
+        QVERIFY2(view.message().contains("lora"), qPrintable(view.message()));
+        QVERIFY2(view.phaseText().contains("completed"), qPrintable(view.phaseText()));
     }
 };
 
