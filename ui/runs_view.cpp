@@ -72,12 +72,14 @@ RunsView::RunsView(QWidget *parent)
         m_watcher, &QFileSystemWatcher::directoryChanged, this, [this] { m_sliceTimer.start(); });
 
     m_table->setHorizontalHeaderLabels({ tr("Run"), tr("Method"), tr("Trainable parameters"),
-        tr("Best val accuracy"), tr("Test accuracy"), tr("Epochs"), tr("Time"), tr("Finished") });
+        tr("Best val accuracy"), tr("Test accuracy"), tr("Epochs"), tr("Time"), tr("Status") });
     m_table->horizontalHeaderItem(BestAccuracyColumn)
         ->setToolTip(tr("Validation accuracy of the best epoch (the adapter that was kept)"));
     m_table->horizontalHeaderItem(TestAccuracyColumn)
         ->setToolTip(tr("Accuracy of the best adapter on the test split, when there is one"));
     m_table->horizontalHeaderItem(EpochsColumn)->setToolTip(tr("Finished of planned epochs"));
+    m_table->horizontalHeaderItem(StatusColumn)
+        ->setToolTip(tr("How the run ended; a run in progress is followed live"));
     m_table->setAccessibleName(tr("Training runs"));
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
@@ -88,7 +90,8 @@ RunsView::RunsView(QWidget *parent)
     m_table->verticalHeader()->setVisible(false);
     m_table->horizontalHeader()->setStretchLastSection(true);
     m_table->setToolTip(tr("Select runs to compare their validation accuracy; double-click a "
-                           "run to open it"));
+                           "run to open it in the Training view (a run in progress there is "
+                           "followed as it grows)"));
     connect(m_table, &QTableWidget::itemSelectionChanged, this, &RunsView::updatePlot);
     connect(m_table, &QTableWidget::itemActivated, this,
         [this](QTableWidgetItem *item) { Q_EMIT runActivated(qs(history(item->row()).dir)); });
@@ -282,6 +285,8 @@ QString RunsView::statusText(const Run &run) const
         return tr("reading...");
     }
     if (run.running) {
+        if (h.plannedEpochs > 0 && !h.epochs.empty() && h.epochs.back().epoch >= h.plannedEpochs)
+            return tr("running, finishing"); // the test split, the last files
         int epoch = h.steps.empty() ? int(h.epochs.size()) + 1 : h.steps.back().epoch;
         if (!h.epochs.empty() && h.epochs.back().epoch >= epoch)
             epoch = h.epochs.back().epoch + 1; // between epochs

@@ -43,7 +43,7 @@ public:
         TestAccuracyColumn, // Qt::UserRole: the accuracy, or -1 without a test split
         EpochsColumn,
         TimeColumn,
-        StatusColumn, // the finished reason, or the error of an unreadable run
+        StatusColumn, // the finished reason, "running, epoch 2 / 10", or an unreadable run's error
         ColumnCount
     };
 

@@ -150,7 +150,9 @@ private Q_SLOTS:
         QCOMPARE(view.plot()->curve(0).accuracy, QVector<double>({ 0.5, 0.625 }));
         QCOMPARE(view.text(0, ui::RunsView::BestAccuracyColumn), QString("62.5%"));
 
-        append(log, stepLine(3, 4) + "\n" + epochLine(3, 0.75) + "\n" + finishedLine() + "\n");
+        append(log, stepLine(3, 4) + "\n" + epochLine(3, 0.75) + "\n");
+        QTRY_COMPARE(view.text(0, ui::RunsView::StatusColumn), QString("running, finishing"));
+        append(log, finishedLine() + "\n");
         QTRY_COMPARE(view.text(0, ui::RunsView::StatusColumn), QString("completed"));
         QCOMPARE(view.text(0, ui::RunsView::EpochsColumn), QString("3 / 3"));
         QVERIFY(view.followedRuns().isEmpty());
