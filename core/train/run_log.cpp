@@ -377,7 +377,8 @@ RunLogReader::Update RunLogReader::update(std::uintmax_t maxBytes)
             result = Update::Reread;
             continue;
         }
-        const bool eof = from + text.size() >= size;
+        // A short read is the end too (a file system that reports a size before the bytes).
+        const bool eof = text.size() < want || from + text.size() >= size;
         const std::uintmax_t offsetBefore = m_offset;
         m_lineError.clear(); // a bad line is read again once the file changed
         if (parse(text, m_tail.size(), eof) && result == Update::Unchanged)
