@@ -281,9 +281,8 @@ bool RunsView::isRunning(int row) const
 QString RunsView::statusText(const Run &run) const
 {
     const core::RunLog &h = run.reader->log();
-    if (!run.reader->atEnd()) {
+    if (!run.reader->atEnd())
         return tr("reading...");
-    }
     if (run.running) {
         if (h.plannedEpochs > 0 && !h.epochs.empty() && h.epochs.back().epoch >= h.plannedEpochs)
             return tr("running, finishing"); // the test split, the last files
@@ -360,10 +359,11 @@ void RunsView::fillRow(int index, int row)
         done, true);
     set(TimeColumn, formatDuration(h.seconds()), h.seconds(), true);
     set(StatusColumn, statusText(r), 0, false);
-    if (!h.failure.empty())
+    if (!h.failure.empty()) {
         m_table->item(row, StatusColumn)->setToolTip(qs(h.failure));
-    else if (r.following)
+    } else if (r.following) {
         m_table->item(row, StatusColumn)->setToolTip(tr("Followed live: read again as it grows"));
+    }
 }
 
 void RunsView::updateSummary()
@@ -407,14 +407,16 @@ void RunsView::updateFollowing()
         if (!watched.contains(path))
             m_watcher->addPath(path); // may fail (a file system without notification)
     }
-    if (watch.isEmpty())
+    if (watch.isEmpty()) {
         m_pollTimer.stop();
-    else if (!m_pollTimer.isActive())
+    } else if (!m_pollTimer.isActive()) {
         m_pollTimer.start();
-    if (!reading)
+    }
+    if (!reading) {
         m_sliceTimer.stop();
-    else if (!m_sliceTimer.isActive())
+    } else if (!m_sliceTimer.isActive()) {
         m_sliceTimer.start();
+    }
 }
 
 bool RunsView::readSlice(int index)

@@ -649,12 +649,13 @@ void TrainingView::readShownRun()
     } else {
         setMessage({}, false);
     }
-    if (!m_shown->atEnd())
+    if (!m_shown->atEnd()) {
         m_followTimer.start(0);
-    else if (following)
+    } else if (following) {
         m_followTimer.start(kFollowMs);
-    else
+    } else {
         m_followTimer.stop();
+    }
 }
 
 // --- Click-through, smoothing, normalisation ----------------------------------------------------

@@ -306,14 +306,15 @@ void RunLogReader::composeError()
     m_log.plannedEpochs = m_optionsEpochs > 0 ? m_optionsEpochs : m_eventEpochs;
     if (m_log.method.empty())
         m_log.method = m_methodFromOptions;
-    if (!m_fileError.empty())
+    if (!m_fileError.empty()) {
         m_log.error = m_fileError;
-    else if (!m_lineError.empty())
+    } else if (!m_lineError.empty()) {
         m_log.error = m_lineError;
-    else if (m_atEnd && !m_imported)
+    } else if (m_atEnd && !m_imported) {
         m_log.error = m_file.string() + ": no import event; not a training run's log";
-    else
+    } else {
         m_log.error = m_optionsError;
+    }
 }
 
 RunLogReader::Update RunLogReader::update(std::uintmax_t maxBytes)
