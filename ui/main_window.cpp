@@ -247,6 +247,13 @@ void MainWindow::connectViews()
         m_training->showRun(run);
         showPage(Page::Train);
     });
+    // Opened or dropped run folders: remembered in the project (absolute paths when outside it);
+    // without a project, for this session.
+    connect(m_runs, &RunsView::runsAdded, this, [this](const QStringList &runs) {
+        for (const QString &run : runs)
+            m_project->addRun(run);
+        m_live->setRuns(m_runs->runs());
+    });
     connect(m_runs, &RunsView::compareRequested, this, [this] {
         CompareDialog dialog(m_method->budgetText(), this);
         if (dialog.exec() == QDialog::Accepted)
@@ -287,6 +294,12 @@ void MainWindow::buildMenus()
         file->addAction(tr("Open &backbone folder..."), this, &MainWindow::chooseModel);
     model->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
     model->setToolTip(tr("Open a Hugging Face AST folder (config.json + model.safetensors)"));
+    QAction *openRun = file->addAction(tr("Open r&un folder..."), this, [this] {
+        showPage(Page::Runs);
+        m_runs->chooseRunFolders();
+    });
+    openRun->setToolTip(tr("List a run folder trained elsewhere (the command line, a cluster) "
+                           "in the Runs view; a run in progress is followed live"));
     QAction *getAst = file->addAction(tr("&Get the AST AudioSet checkpoint..."), this, [this] {
         auto *dialog = new DownloadDialog(QStringLiteral("ast-audioset"), this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);

@@ -74,7 +74,9 @@ public:
     void setPeft(const core::PeftConfig &peft, const QString &budget);
     void setTraining(const core::TrainOptions &options);
     void setBackbone(const QString &path); // stored relative when inside the project
-    void addRun(const QString &runDir); // stored relative (runs/<name>); listed once
+    // Stored relative when inside the project (runs/<name>), else absolute (a run folder opened
+    // from elsewhere); listed once.
+    void addRun(const QString &runDir);
 
     const core::ProjectClip *clip(quint64 id) const; // nullptr: no such clip
 

@@ -2,7 +2,9 @@
 // The Training view: runs core::train in a worker thread and shows it live (progress, phase,
 // speed, ETA, loss and accuracy curves, per-class accuracy, the confusion matrix with
 // click-through to the validation clips), with pause/resume, stop after this epoch and cancel,
-// and exports of the plots and the per-epoch metrics. Also shows a finished run from its folder.
+// and exports of the plots and the per-epoch metrics. Also shows a run from its folder, read-only;
+// a run still in progress there (trained by the command line, here or on a cluster over a shared
+// file system) is followed: its metrics.jsonl is read on every kFollowMs and the curves grow.
 // GUI thread only.
 #pragma once
 
@@ -11,8 +13,10 @@
 #include "workers/worker_thread.h"
 
 #include <QString>
+#include <QTimer>
 #include <QWidget>
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -28,12 +32,21 @@ namespace astpeft::ui {
 class TrainingPlots;
 struct TrainingControls;
 
+} // namespace astpeft::ui
+
+namespace astpeft::core {
+class RunLogReader;
+} // namespace astpeft::core
+
+namespace astpeft::ui {
+
 class TrainingView : public QWidget
 {
     Q_OBJECT
 
 public:
     enum class Plot { Curves, ClassAccuracy, Confusion };
+    static constexpr int kFollowMs = 1000;
 
     explicit TrainingView(QWidget *parent = nullptr);
     // Cancels a run in progress and waits for it (within one training step; a feature
@@ -69,6 +82,10 @@ public:
     QAction *pauseAction() const { return m_pause; } // toggles pause and resume
     QAction *stopAfterEpochAction() const { return m_stopAfterEpoch; }
     QAction *cancelAction() const { return m_cancel; }
+    // The run folder shown by showRun() (empty while training or before), and whether it is
+    // followed (unfinished: read on as its log grows).
+    QString shownRun() const;
+    bool isFollowing() const { return m_followTimer.isActive(); }
     // Every epoch shown so far (predictions only in the last one).
     const std::vector<core::EpochEvent> &epochs() const { return m_epochs; }
 
@@ -90,7 +107,8 @@ public Q_SLOTS:
     // run can be resumed. The worker then reports finished() with reason "cancelled".
     void cancel();
     // Shows a run folder read from its metrics.jsonl (no training); refused while running.
-    // Clip lists are unavailable (predictions are not logged).
+    // Clip lists are unavailable (predictions are not logged). An unfinished run is followed
+    // until it finishes or fails, another run is shown, or a training starts.
     void showRun(const QString &runDir);
     // Lists the validation clips of the last epoch with this (true, predicted) pair.
     void showCellClips(int truth, int predicted);
@@ -129,6 +147,8 @@ private:
     void updateActions();
     void setMessage(const QString &text, bool error);
     void chooseMetricsExport();
+    void readShownRun(); // what the shown run's log added since the last read
+    void stopShowingRun();
 
     TrainingPlots *m_plots;
     QProgressBar *m_progress;
@@ -148,6 +168,12 @@ private:
     int m_lastStepEpoch = 0; // the epoch of the last step event
     std::vector<core::EpochEvent> m_epochs;
     int m_cellTruth = -1, m_cellPredicted = -1;
+
+    // showRun(): the folder's log, how much of it is plotted, each epoch's last step.
+    std::unique_ptr<core::RunLogReader> m_shown;
+    std::size_t m_shownSteps = 0, m_shownEpochs = 0;
+    std::map<int, qint64> m_shownLastStep;
+    QTimer m_followTimer;
 };
 
 } // namespace astpeft::ui

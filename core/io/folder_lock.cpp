@@ -70,4 +70,26 @@ FolderLock::~FolderLock()
     ::close(m_fd); // drops the lock
 }
 
+bool isFolderLocked(const std::filesystem::path &dir)
+{
+    struct stat folder = {};
+    if (::stat(dir.c_str(), &folder) != 0)
+        return false;
+    // Held here: asked without opening the lock file, since closing a descriptor of it would
+    // drop this process's lock. The mutex keeps a FolderLock from being taken meanwhile.
+    const std::lock_guard<std::mutex> guard(g_mutex);
+    if (g_held.contains({ folder.st_dev, folder.st_ino }))
+        return true;
+    const std::filesystem::path file = dir / FolderLock::kFileName;
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct flock probe = {};
+    probe.l_type = F_WRLCK;
+    probe.l_whence = SEEK_SET;
+    const bool locked = ::fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+    ::close(fd);
+    return locked;
+}
+
 } // namespace astpeft::core

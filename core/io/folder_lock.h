@@ -30,4 +30,9 @@ private:
     unsigned long long m_device = 0, m_inode = 0;
 };
 
+// Whether a FolderLock holds `dir` now, in this process or another one (fcntl F_GETLK on its
+// lock file; never takes nor disturbs a lock). false without a lock file, and on a file system
+// whose locks other machines cannot see (NFS without lockd, ...). Never throws.
+bool isFolderLocked(const std::filesystem::path &dir);
+
 } // namespace astpeft::core

@@ -68,7 +68,9 @@ struct Project
     std::string budget {}; // "" = knobs as given; else a parseBudget() text
     // Hyper-parameters; model, data and out are set when a run starts (stored as given).
     TrainOptions training {};
-    std::vector<std::filesystem::path> runs {}; // run folders, relative (runs/<name>)
+    // Run folders: relative inside the project (runs/<name>), absolute outside it (opened in the
+    // Runs view: trained by the CLI elsewhere).
+    std::vector<std::filesystem::path> runs {};
     std::uint64_t nextClipId = 1; // only grows, so an id is never reused for another clip
 };
 

@@ -14,6 +14,9 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <string_view>
+
+#include <sys/stat.h>
 
 namespace astpeft::core {
 
@@ -144,8 +147,9 @@ FinishedEvent finishedEvent(const json &o, const std::vector<std::string> &label
     return e;
 }
 
-// One event line into the log; `imported` turns true at the import event.
-void addEvent(RunLog &log, const json &o, bool &imported)
+// One event line into the log; `imported` turns true at the import event; `epochs`: the most
+// epochs an epoch event planned.
+void addEvent(RunLog &log, const json &o, bool &imported, int &epochs)
 {
     const std::string event = value<std::string>(o, "event");
     if (event == "import") {
@@ -162,7 +166,7 @@ void addEvent(RunLog &log, const json &o, bool &imported)
         log.steps.push_back(stepEvent(o));
     } else if (event == "epoch") {
         log.epochs.push_back(epochEvent(o, log.labels));
-        log.plannedEpochs = std::max(log.plannedEpochs, log.epochs.back().epochs);
+        epochs = std::max(epochs, log.epochs.back().epochs);
     } else if (event == "finished") {
         log.finished = finishedEvent(o, log.labels);
         if (log.method.empty())
@@ -174,40 +178,10 @@ void addEvent(RunLog &log, const json &o, bool &imported)
     }
 }
 
-// metrics.jsonl into `log`; returns the problem ("" when none).
-std::string readMetricsFile(RunLog &log, const fs::path &file)
-{
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        return file.string() + ": cannot read the metrics log (" + std::strerror(errno) + ")";
-    std::stringstream whole;
-    whole << in.rdbuf();
-    const std::string text = whole.str();
-    bool imported = false;
-    std::size_t start = 0;
-    for (int number = 1; start < text.size(); ++number) {
-        const std::size_t end = text.find('\n', start);
-        const bool last = end == std::string::npos; // no newline: a line cut short by a crash
-        const std::string line = text.substr(start, last ? std::string::npos : end - start);
-        start = last ? text.size() : end + 1;
-        if (line.find_first_not_of(" \t\r") == std::string::npos)
-            continue;
-        json o = json::parse(line, nullptr, false);
-        if (!o.is_object()) {
-            if (last)
-                break; // everything before it is good
-            return file.string() + ": line " + std::to_string(number) + " is not a JSON object";
-        }
-        try {
-            addEvent(log, o, imported);
-        } catch (const std::exception &e) {
-            return file.string() + ": line " + std::to_string(number) + ": " + e.what();
-        }
-    }
-    if (!imported)
-        return file.string() + ": no import event; not a training run's log";
-    return {};
-}
+// How many bytes before the read offset are compared on each update: a log cut back and written
+// again past the offset between two updates differs there (a resumed run's step lines differ
+// from the first attempt's in their speed and ETA), so it is read again from the start.
+constexpr std::size_t kTailBytes = 4096;
 
 } // namespace
 
@@ -244,29 +218,183 @@ double RunLog::seconds() const
 
 RunLog readRunLog(const fs::path &runDir)
 {
-    RunLog log;
-    log.dir = runDir;
+    RunLogReader reader(runDir);
+    reader.update();
+    return reader.log();
+}
+
+RunLogReader::RunLogReader(fs::path runDir)
+    : m_file(runDir / RunFiles::metrics)
+{
+    m_log.dir = std::move(runDir);
+}
+
+void RunLogReader::restart()
+{
+    RunLog fresh;
+    fresh.dir = std::move(m_log.dir);
+    m_log = std::move(fresh);
+    m_haveFile = false;
+    m_offset = 0;
+    m_tail.clear();
+    m_newlines = 0;
+    m_imported = false;
+    m_atEnd = false;
+    m_optionsRead = false;
+    m_optionsEpochs = m_eventEpochs = 0;
+    m_methodFromOptions.clear();
+    m_lineError.clear();
+    m_optionsError.clear();
+}
+
+// options.json: the planned epochs (absent in a folder copied without it, or before the trainer
+// wrote it); read once it is there.
+bool RunLogReader::readOptions()
+{
+    const fs::path options = m_log.dir / RunFiles::options;
     std::error_code ec;
-    if (!fs::is_directory(runDir, ec)) {
-        log.error = runDir.string() + ": no such run folder";
-        return log;
+    if (m_optionsRead || !fs::exists(options, ec))
+        return false;
+    m_optionsRead = true;
+    try {
+        const TrainOptions o = parseTrainOptions(readTextFile(options), options);
+        m_optionsEpochs = o.epochs;
+        m_methodFromOptions = methodName(o.peft.method);
+    } catch (const std::exception &e) {
+        m_optionsError = e.what();
     }
-    log.error = readMetricsFile(log, runDir / RunFiles::metrics);
-    if (!log.error.empty())
-        return log;
-    // options.json: the planned epochs (absent in a folder copied without it).
-    const fs::path options = runDir / RunFiles::options;
-    if (fs::exists(options, ec)) {
-        try {
-            const TrainOptions o = parseTrainOptions(readTextFile(options), options);
-            log.plannedEpochs = o.epochs;
-            if (log.method.empty())
-                log.method = methodName(o.peft.method);
-        } catch (const std::exception &e) {
-            log.error = e.what();
+    return true;
+}
+
+bool RunLogReader::parse(const std::string &text, std::size_t pos, bool eof)
+{
+    bool added = false;
+    while (pos < text.size()) {
+        const std::size_t end = text.find('\n', pos);
+        const bool whole = end != std::string::npos;
+        if (!whole && !eof)
+            break; // the rest of the line is beyond this slice
+        const std::string_view line(text.data() + pos, (whole ? end : text.size()) - pos);
+        const std::size_t next = whole ? end + 1 : text.size();
+        const std::string where = m_file.string() + ": line " + std::to_string(m_newlines + 1);
+        if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
+            json o = json::parse(line, nullptr, false);
+            if (!o.is_object()) {
+                if (whole)
+                    m_lineError = where + " is not a JSON object";
+                break; // a partial last line waits for its rest
+            }
+            try {
+                addEvent(m_log, o, m_imported, m_eventEpochs);
+            } catch (const std::exception &e) {
+                m_lineError = where + ": " + e.what();
+                break;
+            }
+            added = true;
         }
+        m_offset += next - pos;
+        m_newlines += whole ? 1 : 0;
+        pos = next;
     }
-    return log;
+    const std::size_t keep = std::min(kTailBytes, pos);
+    m_tail.assign(text, pos - keep, keep);
+    return added;
+}
+
+void RunLogReader::composeError()
+{
+    m_log.plannedEpochs = m_optionsEpochs > 0 ? m_optionsEpochs : m_eventEpochs;
+    if (m_log.method.empty())
+        m_log.method = m_methodFromOptions;
+    if (!m_fileError.empty()) {
+        m_log.error = m_fileError;
+    } else if (!m_lineError.empty()) {
+        m_log.error = m_lineError;
+    } else if (m_atEnd && !m_imported) {
+        m_log.error = m_file.string() + ": no import event; not a training run's log";
+    } else {
+        m_log.error = m_optionsError;
+    }
+}
+
+RunLogReader::Update RunLogReader::update(std::uintmax_t maxBytes)
+{
+    const std::string errorBefore = m_log.error;
+    Update result = Update::Unchanged;
+    const auto finish = [&] {
+        if (readOptions() && result == Update::Unchanged)
+            result = Update::Appended;
+        composeError();
+        if (result == Update::Unchanged && m_log.error != errorBefore)
+            result = Update::Appended;
+        return result;
+    };
+
+    std::error_code ec;
+    if (!fs::is_directory(m_log.dir, ec)) {
+        m_fileError = m_log.dir.string() + ": no such run folder";
+        m_atEnd = true;
+        return finish();
+    }
+    struct stat st = {};
+    if (::stat(m_file.c_str(), &st) != 0) {
+        m_fileError =
+            m_file.string() + ": cannot read the metrics log (" + std::strerror(errno) + ")";
+        m_atEnd = true;
+        return finish();
+    }
+    m_fileError.clear();
+    const auto size = std::uintmax_t(st.st_size);
+    const long long mtime = st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
+    const bool sameFile = m_haveFile && st.st_dev == m_device && st.st_ino == m_inode;
+    if (!sameFile || size < m_offset) {
+        restart(); // a new file, or cut back (a resumed run)
+        result = Update::Reread;
+    } else if (m_atEnd && size == m_size && mtime == m_mtimeNs) {
+        return finish();
+    }
+
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        const std::uintmax_t from = m_offset - m_tail.size();
+        const std::uintmax_t available = size > from ? size - from : 0;
+        const std::uintmax_t want =
+            maxBytes >= available - std::min<std::uintmax_t>(available, m_tail.size())
+            ? available
+            : m_tail.size() + maxBytes;
+        std::ifstream in(m_file, std::ios::binary);
+        if (!in) {
+            m_fileError =
+                m_file.string() + ": cannot read the metrics log (" + std::strerror(errno) + ")";
+            m_atEnd = true;
+            return finish();
+        }
+        std::string text(std::size_t(want), '\0');
+        in.seekg(std::streamoff(from));
+        in.read(text.data(), std::streamsize(text.size()));
+        text.resize(std::size_t(std::max<std::streamsize>(in.gcount(), 0)));
+        if (text.compare(0, m_tail.size(), m_tail) != 0) {
+            // Cut back and written again past the offset since the last update: read it again.
+            restart();
+            result = Update::Reread;
+            continue;
+        }
+        // A short read is the end too (a file system that reports a size before the bytes).
+        const bool eof = text.size() < want || from + text.size() >= size;
+        const std::uintmax_t offsetBefore = m_offset;
+        m_lineError.clear(); // a bad line is read again once the file changed
+        if (parse(text, m_tail.size(), eof) && result == Update::Unchanged)
+            result = Update::Appended;
+        m_atEnd = eof || !m_lineError.empty();
+        if (m_atEnd || m_offset != offsetBefore)
+            break;
+        maxBytes = kAll; // a line longer than the slice: read it whole
+    }
+    m_haveFile = true;
+    m_device = st.st_dev;
+    m_inode = st.st_ino;
+    m_size = size;
+    m_mtimeNs = mtime;
+    return finish();
 }
 
 } // namespace astpeft::core

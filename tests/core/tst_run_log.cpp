@@ -3,12 +3,17 @@
 // field of step, epoch and finished events survives the round trip, a line cut short by a crash
 // is ignored, and each way a run folder can be unreadable gives one message naming the file.
 #include "io/atomic_file.h"
+#include "io/folder_lock.h"
 #include "train/metrics.h"
 #include "train/run_log.h"
 #include "train/trainer.h"
 
+#include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -100,6 +105,11 @@ std::vector<std::string> wholeRun()
         core::eventJson(stepEvent(2)), core::eventJson(epochEvent(1)),
         core::eventJson(stepEvent(3)), core::eventJson(stepEvent(4)),
         core::eventJson(epochEvent(2)), core::eventJson(finishedEvent()) };
+}
+
+void append(const fs::path &file, const std::string &text)
+{
+    std::ofstream(file, std::ios::binary | std::ios::app) << text;
 }
 
 void compareMetrics(const core::ClassificationMetrics &got, const core::ClassificationMetrics &want)
@@ -290,6 +300,188 @@ private Q_SLOTS:
         const core::RunLog log = core::readRunLog(run);
         QVERIFY2(log.error.find("options.json") != std::string::npos, log.error.c_str());
         QVERIFY(log.finished); // what was read before the problem stays
+    }
+
+    // RunLogReader: a log read while the trainer appends to it, line by line and then byte by
+    // byte, ends as readRunLog() reads the finished file; only new lines are parsed.
+    void readerFollowsGrowth()
+    {
+        using Update = core::RunLogReader::Update;
+        const fs::path run = newRun(), file = run / core::RunFiles::metrics;
+        const std::vector<std::string> lines = wholeRun();
+        core::RunLogReader reader(run);
+        QVERIFY(reader.update() != Update::Unchanged); // no file yet: an error
+        QVERIFY(reader.log().error.find("cannot read the metrics log") != std::string::npos);
+
+        append(file, lines[0] + "\n");
+        QCOMPARE(reader.update(), Update::Reread); // the file appeared
+        QVERIFY2(reader.log().error.empty(), reader.log().error.c_str());
+        QCOMPARE(reader.log().labels, kLabels);
+        QCOMPARE(reader.update(), Update::Unchanged);
+
+        append(file, lines[1] + "\n" + lines[2] + "\n");
+        QCOMPARE(reader.update(), Update::Appended);
+        QCOMPARE(reader.log().steps.size(), std::size_t(2));
+        QCOMPARE(reader.offset(), std::uintmax_t(fs::file_size(file)));
+
+        // The epoch line arrives a byte at a time: no prefix of it is an event or an error.
+        const std::uintmax_t before = reader.offset();
+        const std::string &epoch = lines[3];
+        for (std::size_t n = 0; n + 1 < epoch.size(); ++n) {
+            append(file, epoch.substr(n, 1));
+            reader.update();
+            QVERIFY2(reader.log().error.empty(), reader.log().error.c_str());
+            QVERIFY(reader.log().epochs.empty());
+            QCOMPARE(reader.offset(), before);
+        }
+        append(file, epoch.substr(epoch.size() - 1)); // its closing brace, no newline yet
+        QCOMPARE(reader.update(), Update::Appended);
+        QCOMPARE(reader.log().epochs.size(), std::size_t(1));
+        append(file, "\n"); // the newline alone adds nothing
+        QCOMPARE(reader.update(), Update::Unchanged);
+        QCOMPARE(reader.log().epochs.size(), std::size_t(1));
+
+        for (std::size_t i = 4; i < lines.size(); ++i)
+            append(file, lines[i] + "\n");
+        QCOMPARE(reader.update(), Update::Appended);
+        const core::RunLog whole = core::readRunLog(run);
+        QVERIFY(reader.log().finished);
+        QCOMPARE(reader.log().steps.size(), whole.steps.size());
+        QCOMPARE(reader.log().epochs.size(), whole.epochs.size());
+        QCOMPARE(reader.log().status(), whole.status());
+        QCOMPARE(reader.log().plannedEpochs, whole.plannedEpochs);
+
+        // A bad whole line names its number, counted across the updates.
+        append(file, "not json\n");
+        QCOMPARE(reader.update(), Update::Appended);
+        QVERIFY2(reader.log().error.find("line 9 is not a JSON object") != std::string::npos,
+            reader.log().error.c_str());
+    }
+
+    // A resumed run cuts its log back to its checkpoint and appends again, possibly past the
+    // offset already read before the next update: the reader starts over either way.
+    void readerRereadsCutBackLog()
+    {
+        using Update = core::RunLogReader::Update;
+        const fs::path run = newRun(), file = run / core::RunFiles::metrics;
+        const std::vector<std::string> lines = wholeRun();
+        writeLines(file, { lines.begin(), lines.begin() + 6 });
+        core::RunLogReader reader(run);
+        reader.update();
+        QCOMPARE(reader.log().steps.size(), std::size_t(4));
+
+        // Cut back, then longer than before with other bytes where the reader had stopped.
+        core::StepEvent other = stepEvent(3);
+        other.loss = 9.0;
+        writeLines(file,
+            { lines[0], lines[1], lines[2], lines[3], core::eventJson(other),
+                core::eventJson(stepEvent(4)), lines[6], lines[7] });
+        QCOMPARE(reader.update(), Update::Reread);
+        QCOMPARE(reader.log().steps.size(), std::size_t(4));
+        QCOMPARE(reader.log().steps[2].loss, 9.0);
+        QVERIFY(reader.log().finished);
+
+        writeLines(file, { lines.begin(), lines.begin() + 4 }); // shorter
+        QCOMPARE(reader.update(), Update::Reread);
+        QCOMPARE(reader.log().steps.size(), std::size_t(2));
+        QCOMPARE(reader.log().epochs.size(), std::size_t(1));
+        QVERIFY(!reader.log().finished);
+        append(file, lines[4] + "\n"); // the same bytes before the offset: read on
+        QCOMPARE(reader.update(), Update::Appended);
+        QCOMPARE(reader.log().steps.size(), std::size_t(3));
+
+        fs::remove_all(run); // the folder is gone: an error, and what was read stays
+        QCOMPARE(reader.update(), Update::Appended);
+        QCOMPARE(reader.log().error, run.string() + ": no such run folder");
+    }
+
+    // A large log read in slices gives what one read gives. ASTPEFT_RUN_LOG_LINES sets the size
+    // (the time of a whole read is printed).
+    void readerSlices()
+    {
+        const fs::path run = newRun(), file = run / core::RunFiles::metrics;
+        const int count = qEnvironmentVariableIsSet("ASTPEFT_RUN_LOG_LINES")
+            ? qEnvironmentVariableIntValue("ASTPEFT_RUN_LOG_LINES")
+            : 5000;
+        {
+            std::ofstream out(file, std::ios::binary);
+            out << core::eventJson(importEvent()) << '\n';
+            for (int i = 1; i <= count; ++i) {
+                core::StepEvent step = stepEvent(i);
+                step.epoch = 1 + i / 1000;
+                out << core::eventJson(step) << '\n';
+                if (i % 1000 == 0)
+                    out << core::eventJson(epochEvent(i / 1000)) << '\n';
+            }
+        }
+        QElapsedTimer clock;
+        clock.start();
+        const core::RunLog whole = core::readRunLog(run);
+        const qint64 wholeMs = clock.elapsed();
+        QVERIFY2(whole.error.empty(), whole.error.c_str());
+        QCOMPARE(whole.steps.size(), std::size_t(count));
+
+        core::RunLogReader reader(run);
+        int slices = 0;
+        qint64 longest = 0;
+        do {
+            clock.restart();
+            reader.update(256 * 1024);
+            longest = std::max(longest, clock.elapsed());
+            ++slices;
+        } while (!reader.atEnd());
+        qInfo("%d lines, %.1f MB: read whole in %lld ms; in %d slices of 256 KiB, %lld ms at most",
+            count, double(fs::file_size(file)) / 1e6, wholeMs, slices, longest);
+        QVERIFY2(reader.log().error.empty(), reader.log().error.c_str());
+        QCOMPARE(reader.log().steps.size(), whole.steps.size());
+        QCOMPARE(reader.log().epochs.size(), whole.epochs.size());
+        QCOMPARE(reader.log().steps.back().loss, whole.steps.back().loss);
+        QCOMPARE(reader.offset(), std::uintmax_t(fs::file_size(file)));
+    }
+
+    // isFolderLocked sees a lock another process holds, and asking does not drop this process's.
+    void folderLocked()
+    {
+        const fs::path run = newRun();
+        QVERIFY(!core::isFolderLocked(run));
+        int ready[2], done[2];
+        QCOMPARE(::pipe(ready), 0);
+        QCOMPARE(::pipe(done), 0);
+        const pid_t child = ::fork();
+        if (child == 0) {
+            char c = 0;
+            {
+                const core::FolderLock lock(run, "run");
+                [[maybe_unused]] const auto w = ::write(ready[1], "x", 1);
+                [[maybe_unused]] const auto r = ::read(done[0], &c, 1);
+            }
+            ::_exit(0);
+        }
+        char c = 0;
+        QCOMPARE(::read(ready[0], &c, 1), ssize_t(1));
+        QVERIFY(core::isFolderLocked(run));
+        QCOMPARE(::write(done[1], "x", 1), ssize_t(1));
+        int status = 0;
+        ::waitpid(child, &status, 0);
+        QVERIFY(!core::isFolderLocked(run));
+
+        const core::FolderLock mine(run, "run");
+        QVERIFY(core::isFolderLocked(run));
+        QVERIFY(core::isFolderLocked(run)); // twice: the first probe dropped nothing
+        const pid_t other = ::fork();
+        if (other == 0) {
+            try {
+                const core::FolderLock lock(run, "run");
+                ::_exit(1); // got it: the lock was dropped
+            } catch (...) {
+                ::_exit(0);
+            }
+        }
+        ::waitpid(other, &status, 0);
+        QVERIFY(WIFEXITED(status));
+        QCOMPARE(WEXITSTATUS(status), 0);
+        for (int fd : { ready[0], ready[1], done[0], done[1] })
+            ::close(fd);
     }
 };
 

@@ -3,8 +3,9 @@
 // keeps running, its summary is shown, and a bad folder shows the core error instead; dropped
 // folders and files are imported after the summary (simulated drops with QMimeData URLs), bad
 // drops get a message naming the problem, the project saves and reopens, edits undo, and a run
-// starts from the window and lands in the runs view; a corrupt project given at start is
-// reported and another (or none) can be chosen.
+// starts from the window and lands in the runs view; a run folder opened from elsewhere (a
+// cluster's) is kept in the project; a corrupt project given at start is reported and another
+// (or none) can be chosen.
 #include "audio/audio_file.h"
 #include "data_view.h"
 #include "import_summary_dialog.h"
@@ -253,6 +254,32 @@ private Q_SLOTS:
         QCOMPARE(reopened.dataView()->classLines().size(), 3);
         QVERIFY(reopened.dataView()->classLines()[1].startsWith("stop: 3 clips"));
         QVERIFY(ui::ProjectModel::recentProjects().contains(dir));
+    }
+
+    // A run folder outside the project, opened in the Runs view, is stored in project.json (as an
+    // absolute path) and listed again when the project is reopened.
+    void opensARunFolderIntoTheProject()
+    {
+        const QString dir = m_dir.filePath("p-runs");
+        const QString run = m_dir.filePath("cluster/run-1");
+        QVERIFY(QDir().mkpath(run));
+        std::ofstream(QDir(run).filePath("metrics.jsonl").toStdString())
+            << "{\"event\": \"import\", \"classes\": [\"a\", \"b\"], \"method\": \"lora\"}\n";
+        {
+            ui::MainWindow window;
+            QVERIFY(window.newProject(dir, "runs"));
+            QSignalSpy added(window.runsView(), &ui::RunsView::runsAdded);
+            QCOMPARE(window.runsView()->addRuns({ run }), QStringList { run });
+            QCOMPARE(added.count(), 1);
+            QCOMPARE(window.project()->project().runs.size(), std::size_t(1));
+            QCOMPARE(window.project()->project().runs[0], std::filesystem::path(run.toStdString()));
+            QVERIFY(window.runsView()->followedRuns().contains(run));
+            QVERIFY(window.project()->save());
+        }
+        ui::MainWindow reopened;
+        QVERIFY(reopened.openProject(dir));
+        QCOMPARE(reopened.runsView()->runs(), QStringList { run });
+        QCOMPARE(reopened.runsView()->text(0, ui::RunsView::MethodColumn), QString("lora"));
     }
 
     void trainsFromTheWindow()
