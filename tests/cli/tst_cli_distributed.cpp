@@ -320,6 +320,77 @@ private Q_SLOTS:
             QCOMPARE(b[i].value("loss").toDouble(), a[i].value("loss").toDouble());
     }
 
+    void stopOnOneRankStopsTheGroup()
+    {
+        // SIGTERM (or Ctrl-C) reaching one rank only: the ranks agree at the next optimizer
+        // step, both end resumable with exit status 130, and the resumed pair ends where the
+        // uninterrupted one did.
+        const QString out = tmpPath("stopped");
+        const QStringList args = QStringList { "--threads", "1" } + trainArgs(out, 5);
+        const int port = freePort();
+        auto rank0 = startRank(0, 2, port, args);
+        auto rank1 = startRank(1, 2, port, args);
+        QVERIFY(waitForEpochs(out, 1));
+        ::kill(pid_t(rank1->processId()), SIGTERM);
+        const CliResult r1 = collect(*rank1, 60000);
+        const CliResult r0 = collect(*rank0, 60000);
+        QVERIFY2(r0.exitCode == 130, qPrintable(describe(args, r0)));
+        QVERIFY2(r1.exitCode == 130 && r1.err.isEmpty(), qPrintable(describe(args, r1)));
+        QCOMPARE(eventsNamed(out, "finished").value(0).value("reason").toString(),
+            QStringLiteral("cancelled"));
+        const QStringList resume { "--threads", "1", "train", "--resume", "--out", out };
+        for (const CliResult &g : runGroup(2, resume))
+            QVERIFY2(g.exitCode == 0, qPrintable(describe(resume, g)));
+        QCOMPARE(adapterDifference(m_pair, out), 0.0);
+    }
+
+    void nprocStartsTheGroupItself()
+    {
+        const QString out = tmpPath("nproc");
+        const QStringList args =
+            QStringList { "--threads", "1", "train", "--nproc", "2" } + trainArgs(out, 5).mid(1);
+        const CliResult r = run(args);
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(args, r)));
+        QCOMPARE(eventsNamed(out, "import").value(0).value("world_size").toInt(), 2);
+        // The same group as the pair started by hand: the same adapter, bit for bit.
+        QCOMPARE(adapterDifference(m_pair, out), 0.0);
+    }
+
+    // torchrun (ASTPEFT_TORCHRUN: its path; .ci/run gives the torch 2.x build's) starting the
+    // ranks: with rank 0 hosting the store, and with torchrun's own store when torchrun's
+    // PyTorch is this program's libtorch version (another one is refused within the timeout,
+    // with the way out).
+    void torchrunStartsTheGroup()
+    {
+        const QString torchrun = qEnvironmentVariable("ASTPEFT_TORCHRUN");
+        if (torchrun.isEmpty() || !QFileInfo(torchrun).isExecutable())
+            QSKIP("no torchrun: set ASTPEFT_TORCHRUN to one");
+        const QString python = QFileInfo(torchrun).dir().filePath("python3");
+        const CliResult theirs =
+            runIn(python, m_tmp.path(), { "-c", "import torch; print(torch.__version__)" }, m_env);
+        const CliResult ours = run({ "--version" });
+        const QString theirVersion = QString::fromUtf8(theirs.out).section('.', 0, 1);
+        const bool sameVersion = !theirVersion.isEmpty()
+            && QString::fromUtf8(ours.out).contains("libtorch " + theirVersion + ".");
+        for (const bool agentStore : { false, true }) {
+            const QString out = tmpPath(agentStore ? "torchrun-agent" : "torchrun");
+            QProcessEnvironment env = m_env;
+            if (!agentStore)
+                env.insert("TORCH_DISABLE_SHARE_RDZV_TCP_STORE", "1");
+            const QStringList args = QStringList {
+                "--standalone", "--nproc-per-node", "2", "--no-python", kCli, "--threads", "1"
+            } + trainArgs(out, 5, { "--dist-timeout", "10" });
+            const CliResult r = runIn(torchrun, m_tmp.path(), args, env, 300000);
+            if (agentStore && !sameVersion) {
+                QVERIFY2(r.exitCode != 0 && r.err.contains("TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1"),
+                    qPrintable(describe(args, r)));
+                continue;
+            }
+            QVERIFY2(r.exitCode == 0, qPrintable(describe(args, r)));
+            QCOMPARE(adapterDifference(m_pair, out), 0.0);
+        }
+    }
+
     void hungRankEndsTheOtherWithinTheTimeout()
     {
         const QString out = tmpPath("hung");
