@@ -3,11 +3,13 @@
 #pragma once
 
 #include <QByteArray>
+#include <QDir>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QList>
 #include <QProcess>
+#include <QProcessEnvironment>
 #include <QString>
 #include <QStringList>
 
@@ -31,6 +33,17 @@ inline void capAddressSpace(QProcess &p, rlim_t bytes = rlim_t(4) << 30)
         const rlimit limit { bytes, bytes };
         ::setrlimit(RLIMIT_AS, &limit);
     });
+}
+
+// The system environment with HOME (and the XDG cache) in `home`, created: nothing the
+// programs a test starts write reaches the user's files.
+inline QProcessEnvironment isolatedEnvironment(const QString &home)
+{
+    QDir().mkpath(home);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("HOME", home);
+    env.insert("XDG_CACHE_HOME", home + "/.cache");
+    return env;
 }
 
 // Waits for a started CLI process (killing it after `timeoutMs`) and collects what it gave.

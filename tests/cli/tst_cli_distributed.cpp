@@ -184,13 +184,27 @@ class TestCliDistributed : public QObject
         return false;
     }
 
+    struct Pair
+    {
+        std::unique_ptr<QProcess> rank0, rank1;
+    };
+    // A pair of ranks on `args` training into `out`; once its first epoch is logged, `signal`
+    // goes to rank 1.
+    Pair startPairThenSignal(const QString &out, const QStringList &args, int signal) const
+    {
+        const int port = freePort();
+        Pair pair { startRank(0, 2, port, args), startRank(1, 2, port, args) };
+        if (waitForEpochs(out, 1))
+            ::kill(pid_t(pair.rank1->processId()), signal);
+        return pair;
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
         QVERIFY(m_tmp.isValid());
         QVERIFY2(QFileInfo(kCli).isExecutable(), qPrintable(kCli));
-        m_env = QProcessEnvironment::systemEnvironment();
-        m_env.insert("HOME", tmpPath("home"));
+        m_env = isolatedEnvironment(tmpPath("home"));
         m_env.insert("OMP_NUM_THREADS", "1"); // two ranks on two cores
         for (const char *name :
             { "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
@@ -295,15 +309,11 @@ private Q_SLOTS:
         const QString out = tmpPath("killed");
         const QStringList args =
             QStringList { "--threads", "1" } + trainArgs(out, 5, { "--dist-timeout", "30" });
-        const int port = freePort();
-        auto rank0 = startRank(0, 2, port, args);
-        auto rank1 = startRank(1, 2, port, args);
-        QVERIFY(waitForEpochs(out, 1));
-        ::kill(pid_t(rank1->processId()), SIGKILL);
+        const Pair pair = startPairThenSignal(out, args, SIGKILL);
         QElapsedTimer t;
         t.start();
-        const CliResult r0 = collect(*rank0, 60000);
-        collect(*rank1, 10000);
+        const CliResult r0 = collect(*pair.rank0, 60000);
+        collect(*pair.rank1, 10000);
         QVERIFY2(r0.exitCode == 1, qPrintable(describe(args, r0)));
         QVERIFY2(t.elapsed() < 30000, qPrintable(QString::number(t.elapsed())));
         QVERIFY2(endsWithOneError(r0.err) && r0.err.contains("rank 1 (pid"), r0.err.constData());
@@ -327,13 +337,9 @@ private Q_SLOTS:
         // uninterrupted one did.
         const QString out = tmpPath("stopped");
         const QStringList args = QStringList { "--threads", "1" } + trainArgs(out, 5);
-        const int port = freePort();
-        auto rank0 = startRank(0, 2, port, args);
-        auto rank1 = startRank(1, 2, port, args);
-        QVERIFY(waitForEpochs(out, 1));
-        ::kill(pid_t(rank1->processId()), SIGTERM);
-        const CliResult r1 = collect(*rank1, 60000);
-        const CliResult r0 = collect(*rank0, 60000);
+        const Pair pair = startPairThenSignal(out, args, SIGTERM);
+        const CliResult r1 = collect(*pair.rank1, 60000);
+        const CliResult r0 = collect(*pair.rank0, 60000);
         QVERIFY2(r0.exitCode == 130, qPrintable(describe(args, r0)));
         QVERIFY2(r1.exitCode == 130 && r1.err.isEmpty(), qPrintable(describe(args, r1)));
         QCOMPARE(eventsNamed(out, "finished").value(0).value("reason").toString(),
@@ -396,17 +402,13 @@ private Q_SLOTS:
         const QString out = tmpPath("hung");
         const QStringList args = QStringList { "--threads", "1" }
             + trainArgs(out, 5, { "--epochs", "50", "--dist-timeout", "4" });
-        const int port = freePort();
-        auto rank0 = startRank(0, 2, port, args);
-        auto rank1 = startRank(1, 2, port, args);
-        QVERIFY(waitForEpochs(out, 1));
-        ::kill(pid_t(rank1->processId()), SIGSTOP);
+        const Pair pair = startPairThenSignal(out, args, SIGSTOP);
         QElapsedTimer t;
         t.start();
-        const CliResult r0 = collect(*rank0, 60000);
+        const CliResult r0 = collect(*pair.rank0, 60000);
         const qint64 ms = t.elapsed();
-        ::kill(pid_t(rank1->processId()), SIGKILL);
-        collect(*rank1, 10000);
+        ::kill(pid_t(pair.rank1->processId()), SIGKILL);
+        collect(*pair.rank1, 10000);
         QVERIFY2(r0.exitCode == 1, qPrintable(describe(args, r0)));
         QVERIFY2(ms < 20000, qPrintable(QString::number(ms)));
         QVERIFY2(endsWithOneError(r0.err) && r0.err.contains("rank 1 (pid")

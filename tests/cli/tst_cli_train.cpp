@@ -316,10 +316,7 @@ private Q_SLOTS:
     {
         QVERIFY(m_tmp.isValid());
         QVERIFY2(QFileInfo(kCli).isExecutable(), qPrintable(kCli));
-        m_env = QProcessEnvironment::systemEnvironment();
-        m_env.insert("HOME", tmpPath("home"));
-        m_env.insert("XDG_CACHE_HOME", tmpPath("home/.cache"));
-        QVERIFY(QDir().mkpath(tmpPath("home")));
+        m_env = isolatedEnvironment(tmpPath("home"));
         m_cache = tmpPath("cache");
         m_data = tmpPath("words");
         QCOMPARE(astpeft::test::writeWordDataset(m_data), kClasses * kClipsPerWord);
