@@ -140,9 +140,10 @@ std::string eventJson(const FinishedEvent &e)
         { "best_val_accuracy", e.bestValAccuracy }, { "seconds", e.seconds },
         { "trainable_parameters", e.trainableParameters }, { "method", e.method },
         { "run", e.runDir.string() }, { "world_size", e.worldSize } };
-    if (e.worldSize > 1)
+    if (e.worldSize > 1) {
         j["all_reduce"] = { { "count", e.allReduces }, { "bytes", e.allReduceBytes },
             { "seconds", e.allReduceSeconds } };
+    }
     if (e.hasTest) {
         j["test_loss"] = number(e.testLoss);
         j["test_accuracy"] = e.test.accuracy;

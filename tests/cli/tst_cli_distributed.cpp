@@ -55,9 +55,10 @@ int freePort()
 QList<QJsonObject> eventsNamed(const QString &run, const QString &name)
 {
     QList<QJsonObject> out;
-    for (const QJsonObject &e : jsonLines(readAll(run + "/metrics.jsonl")))
+    for (const QJsonObject &e : jsonLines(readAll(run + "/metrics.jsonl"))) {
         if (e.value("event").toString() == name)
             out.append(e);
+    }
     return out;
 }
 
@@ -104,10 +105,11 @@ double adapterDifference(const QString &a, const QString &b)
         const auto it = y.find(name);
         if (it == y.end() || it->second.size() != values.size())
             return -1;
-        for (std::size_t i = 0; i < values.size(); ++i)
+        for (std::size_t i = 0; i < values.size(); ++i) {
             worst = std::max(worst,
                 std::abs(double(values[i]) - double(it->second[i]))
                     / std::max(1.0, std::abs(double(values[i]))));
+        }
     }
     return worst;
 }
@@ -260,7 +262,7 @@ private Q_SLOTS:
         const QList<QJsonObject> epochsTwo = eventsNamed(m_pair, "epoch");
         QCOMPARE(epochsTwo.size(), kEpochs);
         for (int i = 0; i < kEpochs; ++i) {
-            for (const char *key : { "train_loss", "train_accuracy", "val_loss", "val_accuracy" })
+            for (const char *key : { "train_loss", "train_accuracy", "val_loss", "val_accuracy" }) {
                 QVERIFY2(
                     close(epochsTwo[i].value(key).toDouble(), epochsOne[i].value(key).toDouble()),
                     qPrintable(QStringLiteral("epoch %1 %2: %3 vs %4")
@@ -268,6 +270,7 @@ private Q_SLOTS:
                                    .arg(key)
                                    .arg(epochsTwo[i].value(key).toDouble())
                                    .arg(epochsOne[i].value(key).toDouble())));
+            }
             QCOMPARE(epochsTwo[i].value("confusion"), epochsOne[i].value("confusion"));
         }
         const double difference = adapterDifference(m_single, m_pair);
