@@ -211,6 +211,10 @@ int cmdInitModel(const Args &args)
         throw UsageError("init-model needs --out DIR and no positional arguments");
     core::RandomModelOptions o;
     o.preset = args.value("preset", "tiny");
+    o.hiddenSize = args.intValue("hidden", 0, { 1, 4096 });
+    o.numHiddenLayers = args.intValue("layers", 0, { 1, 48 });
+    o.numAttentionHeads = args.intValue("heads", 0, { 1, 64 });
+    o.intermediateSize = args.intValue("ffn", 0, { 1, 16384 });
     o.maxLength = args.intValue("max-length", 0, core::kMaxLengthRange);
     if (args.has("labels")) {
         o.labels = splitList(args.value("labels"));
@@ -473,15 +477,20 @@ const std::vector<Command> &commands()
             withOptions(kKnobValues, { "labels", "max-length" }),
             withOptions(kKnobFlags, { "json" }), cmdParams },
         { "init-model",
-            "init-model --preset tiny|small|base [--max-length N] [--stride F,T] [--labels a,b,c] "
-            "[--seed S] --out DIR",
+            "init-model --preset tiny|small|base [--hidden N --layers N --heads N --ffn N] "
+            "[--max-length N] [--stride F,T] [--labels a,b,c] [--seed S] --out DIR",
             "Writes a randomly initialised AST checkpoint in the Hugging Face layout. The same "
             "seed\n"
             "gives the same weights on every platform and libtorch version. --head "
             "hf|mean-tokens.\n"
             "--stride F,T sets the patch strides in mel bins and frames (default 10,10, AST's\n"
-            "overlapping patches; 16,16 has no overlap and about 2.3x fewer tokens).",
-            { "preset", "max-length", "stride", "labels", "seed", "out", "head" }, {},
+            "overlapping patches; 16,16 has no overlap and about 2.3x fewer tokens).\n"
+            "--hidden, --layers, --heads and --ffn override the preset's width, depth, attention\n"
+            "heads and feed-forward width (tiny 64/2/2/128, small 192/6/3/768, base "
+            "768/12/12/3072).",
+            { "preset", "hidden", "layers", "heads", "ffn", "max-length", "stride", "labels", "seed",
+                "out", "head" },
+            {},
             cmdInitModel },
         { "selfcheck", "selfcheck [--device auto|cpu|cuda|cuda:N] [--model MODEL] [--json]",
             "Prints the libtorch build (CUDA and cuDNN versions) and the GPUs it sees (name,\n"

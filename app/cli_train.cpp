@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -399,9 +400,14 @@ int cmdExport(const Args &args)
     if (args.positional.size() != 1 || !args.has("out"))
         throw UsageError("export needs one RUN folder and --out DIR");
     const std::filesystem::path out = args.value("out");
-    core::exportMergedRun(args.positional[0], args.value("model"), out);
-    std::printf(
-        "wrote %s (config.json, model.safetensors): use it as --model\n", out.string().c_str());
+    const std::string dtype = args.value("dtype", "fp32");
+    const std::map<std::string, core::DType> dtypes = { { "fp32", core::DType::F32 },
+        { "bf16", core::DType::BF16 }, { "fp16", core::DType::F16 } };
+    if (!dtypes.contains(dtype))
+        throw UsageError("--dtype must be fp32, bf16 or fp16, not '" + dtype + "'");
+    core::exportMergedRun(args.positional[0], args.value("model"), out, dtypes.at(dtype));
+    std::printf("wrote %s (config.json, model.safetensors in %s): use it as --model\n",
+        out.string().c_str(), dtype.c_str());
     return kExitOk;
 }
 
@@ -539,13 +545,15 @@ std::vector<Command> trainingCommands()
             "macro-F1, per-class precision/recall/F1 and, with --json, the confusion matrix.\n"
             "--model MODEL overrides the backbone path (it must be the same backbone).",
             { "data", "split", "model", "device", "batch-size" }, { "json" }, cmdEval },
-        { "export", "export RUN --out DIR [--model MODEL]",
+        { "export", "export RUN --out DIR [--model MODEL] [--dtype fp32|bf16|fp16]",
             "Merges a run's adapter into its backbone and writes a plain Hugging Face-layout\n"
             "checkpoint (config.json with the run's labels, model.safetensors) to DIR, usable\n"
             "as --model everywhere. Full, linear, BitFit and LoRA runs merge; adapters, prompts\n"
             "and prefixes cannot (use --adapter RUN instead). tools/make_backbone.sh makes the\n"
-            "bundled backbone this way. --model MODEL overrides the run's backbone path.",
-            { "out", "model" }, {}, cmdExport },
+            "bundled backbone this way. --model MODEL overrides the run's backbone path.\n"
+            "--dtype bf16 or fp16 stores the weights in half the space (loaded as float32;\n"
+            "bf16 keeps float32's range, fp16 three more bits of precision).",
+            { "out", "model", "dtype" }, {}, cmdExport },
         { "compare",
             "compare --model MODEL --data PATH --methods m1,m2,... --budget B --out DIR [options]",
             "Trains each method at the same budget (its size knob solved for B; methods that\n"

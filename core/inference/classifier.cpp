@@ -303,6 +303,20 @@ AstConfig presetConfig(const std::string &preset)
 void writeRandomModel(const std::filesystem::path &dir, const RandomModelOptions &options)
 {
     AstConfig c = presetConfig(options.preset);
+    const auto override = [](int &field, int value) {
+        if (value > 0)
+            field = value;
+    };
+    override(c.hiddenSize, options.hiddenSize);
+    override(c.numHiddenLayers, options.numHiddenLayers);
+    override(c.numAttentionHeads, options.numAttentionHeads);
+    override(c.intermediateSize, options.intermediateSize);
+    if (c.hiddenSize % c.numAttentionHeads != 0) {
+        throw Error(ErrorKind::Usage,
+            "the hidden size (" + std::to_string(c.hiddenSize)
+                + ") must be a multiple of the number of attention heads ("
+                + std::to_string(c.numAttentionHeads) + ")");
+    }
     if (options.maxLength > 0)
         c.maxLength = options.maxLength;
     c.frequencyStride = options.frequencyStride;

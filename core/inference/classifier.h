@@ -107,6 +107,8 @@ AstConfig presetConfig(const std::string &preset);
 struct RandomModelOptions
 {
     std::string preset = "tiny";
+    // 0 keeps the preset's; hiddenSize must be a multiple of numAttentionHeads
+    int hiddenSize = 0, numHiddenLayers = 0, numAttentionHeads = 0, intermediateSize = 0;
     int maxLength = 0; // 0 keeps the preset's (1024)
     int frequencyStride = 10, timeStride = 10; // patch strides in mel bins and in frames
     std::vector<std::string> labels; // empty: a bare backbone without head

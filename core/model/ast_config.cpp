@@ -438,7 +438,7 @@ std::string astConfigJson(const AstConfig &c)
     }
     if (!c.problemType.empty())
         j["problem_type"] = c.problemType;
-    j["torch_dtype"] = "float32";
+    j["torch_dtype"] = c.torchDtype;
     // Keys come out sorted, as HF writes them (sort_keys=True).
     return dumpJson(j);
 }

@@ -65,6 +65,7 @@ struct AstConfig
     std::vector<std::string> labels; // id2label in id order; may be empty for a bare backbone
     std::string problemType; // "single_label_classification", "multi_label_classification" or ""
     std::vector<std::string> architectures;
+    std::string torchDtype = "float32"; // config.json's record of the stored weights' dtype
 
     // Feature extraction (preprocessor_config.json; AudioSet statistics by default).
     int samplingRate = 16000; // Hz

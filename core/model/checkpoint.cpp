@@ -218,12 +218,17 @@ void saveAstCheckpoint(AstForAudioClassification &model, const AstConfig &config
 {
     createDirectories(dir);
     torch::ScalarType type = torch::kFloat32;
-    if (dtype == DType::F16)
+    AstConfig stored = config;
+    stored.torchDtype = "float32";
+    if (dtype == DType::F16) {
         type = torch::kFloat16;
-    else if (dtype == DType::BF16)
+        stored.torchDtype = "float16";
+    } else if (dtype == DType::BF16) {
         type = torch::kBFloat16;
-    else if (dtype != DType::F32)
+        stored.torchDtype = "bfloat16";
+    } else if (dtype != DType::F32) {
         throw Error(ErrorKind::Usage, "checkpoints are saved as F32, F16 or BF16");
+    }
     std::vector<torch::Tensor> keep; // owns the bytes the spans point to
     std::vector<TensorToWrite> tensors;
     for (const auto &item : model->named_parameters()) {
@@ -234,7 +239,7 @@ void saveAstCheckpoint(AstForAudioClassification &model, const AstConfig &config
                 static_cast<const std::byte *>(t.data_ptr()), std::size_t(t.nbytes())) });
     }
     writeSafetensors(dir / "model.safetensors", tensors, { { "format", "pt" } });
-    saveAstConfig(config, dir);
+    saveAstConfig(stored, dir);
 }
 
 void randomInitialize(torch::nn::Module &model, double std, std::uint64_t seed)

@@ -199,7 +199,7 @@ void mergePeft(AstForAudioClassification &model, PeftMethod method)
 }
 
 void saveMergedCheckpoint(AstForAudioClassification &model, const AdapterManifest &manifest,
-    const std::filesystem::path &dir)
+    const std::filesystem::path &dir, DType dtype)
 {
     mergePeft(model, manifest.peft.method);
     AstConfig config = model->audio_spectrogram_transformer->config;
@@ -209,7 +209,7 @@ void saveMergedCheckpoint(AstForAudioClassification &model, const AdapterManifes
     config.featureMean = manifest.frontEnd.mean;
     config.featureStd = manifest.frontEnd.std;
     config.doNormalize = manifest.frontEnd.normalize;
-    saveAstCheckpoint(model, config, dir);
+    saveAstCheckpoint(model, config, dir, dtype);
 }
 
 AdapterSet::AdapterSet(const std::filesystem::path &backbone, const CheckpointLoadOptions &options)

@@ -165,10 +165,10 @@ EvalResult evaluateRun(const EvalOptions &options, TrainObserver *observer)
 }
 
 void exportMergedRun(const std::filesystem::path &run, const std::filesystem::path &model,
-    const std::filesystem::path &out)
+    const std::filesystem::path &out, DType dtype)
 {
     LoadedRun loaded = loadRun(run, model);
-    saveMergedCheckpoint(loaded.model, loaded.manifest, out);
+    saveMergedCheckpoint(loaded.model, loaded.manifest, out, dtype);
 }
 
 } // namespace astpeft::core

@@ -23,6 +23,7 @@
 
 #include "data/dataset.h"
 #include "inference/classifier.h"
+#include "io/safetensors.h"
 #include "peft/peft_config.h"
 #include "train/augment.h"
 #include "train/metrics.h"
@@ -219,8 +220,9 @@ EvalResult evaluateRun(const EvalOptions &options, TrainObserver *observer = nul
 // both written atomically): how the bundled backbone is made from a full fine-tuning run
 // (tools/make_backbone.sh). Full, linear, BitFit and LoRA runs merge; adapters, prompts and
 // prefixes add computation a plain AST cannot express: ErrorKind::Usage "cannot be merged",
-// before anything is written. `model` empty: the run's backbone.
+// before anything is written. `model` empty: the run's backbone. `dtype` (F32, F16 or BF16) is
+// how the weights are stored; loading converts them back to float32.
 void exportMergedRun(const std::filesystem::path &run, const std::filesystem::path &model,
-    const std::filesystem::path &out);
+    const std::filesystem::path &out, DType dtype = DType::F32);
 
 } // namespace astpeft::core

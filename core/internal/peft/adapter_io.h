@@ -61,9 +61,9 @@ void mergePeft(AstForAudioClassification &model, PeftMethod method);
 // mergePeft(model, manifest.peft.method), then saveAstCheckpoint() into `dir`: an HF-layout
 // folder whose config.json has manifest.labels and manifest.frontEnd's normalisation, with the
 // paper's head as classifier.dense.* (loadAstCheckpoint() detects HeadKind::MeanTokens).
-// Modifies `model` (the merge).
+// Modifies `model` (the merge). `dtype` (F32, F16 or BF16) is how the weights are stored.
 void saveMergedCheckpoint(AstForAudioClassification &model, const AdapterManifest &manifest,
-    const std::filesystem::path &dir);
+    const std::filesystem::path &dir, DType dtype = DType::F32);
 
 // One backbone, loaded once, and N adapters on it. Each adapter gets its own model whose
 // backbone parameters that the adapter does not store SHARE the backbone's tensors (same
