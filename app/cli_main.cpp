@@ -488,10 +488,9 @@ const std::vector<Command> &commands()
             "--hidden, --layers, --heads and --ffn override the preset's width, depth, attention\n"
             "heads and feed-forward width (tiny 64/2/2/128, small 192/6/3/768, base "
             "768/12/12/3072).",
-            { "preset", "hidden", "layers", "heads", "ffn", "max-length", "stride", "labels", "seed",
-                "out", "head" },
-            {},
-            cmdInitModel },
+            { "preset", "hidden", "layers", "heads", "ffn", "max-length", "stride", "labels",
+                "seed", "out", "head" },
+            {}, cmdInitModel },
         { "selfcheck", "selfcheck [--device auto|cpu|cuda|cuda:N] [--model MODEL] [--json]",
             "Prints the libtorch build (CUDA and cuDNN versions) and the GPUs it sees (name,\n"
             "memory, compute capability), then checks the device: two LoRA training steps there\n"

@@ -241,6 +241,10 @@ private Q_SLOTS:
                                     << "--stride needs F,T";
         QTest::addRow("stride 0,10") << QStringList { "init-model", "--stride", "0,10", "--out",
             out } << "--stride values must be positive";
+        QTest::addRow("heads do not divide hidden") << QStringList { "init-model", "--hidden",
+            "100", "--heads", "3", "--out", out } << "hidden size (100) must be a multiple";
+        QTest::addRow("layers 0") << QStringList { "init-model", "--layers", "0", "--out", out }
+                                  << "--layers";
         QTest::addRow("bad positions") << QStringList { "predict", m_model, kSpeech, "--positions",
             "random" } << "--positions must be one of adapt, zero";
         // A knob core's flag table refuses: one of tst_train_flags' badValues.
@@ -310,6 +314,23 @@ private Q_SLOTS:
     }
 
     // --- init-model ----------------------------------------------------------------------
+
+    // --hidden/--layers/--heads/--ffn override the preset's shape, and config.json says so.
+    void initModelShape()
+    {
+        const QString dir = tmpPath("shaped-model");
+        RUN_EXPECT(init,
+            (initModelArgs(dir)
+                + QStringList { "--hidden", "48", "--layers", "3", "--heads", "4", "--ffn", "96" }),
+            0);
+        const AstConfig c = loadAstConfig(toPath(dir));
+        QCOMPARE(c.hiddenSize, 48);
+        QCOMPARE(c.numHiddenLayers, 3);
+        QCOMPARE(c.numAttentionHeads, 4);
+        QCOMPARE(c.intermediateSize, 96);
+        RUN_EXPECT(info, (QStringList { "info", dir, "--json" }), 0);
+        QVERIFY2(info.out.contains("48"), info.out.constData());
+    }
 
     void initModelWritesCheckpoint()
     {

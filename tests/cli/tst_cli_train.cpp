@@ -738,6 +738,39 @@ private Q_SLOTS:
         QVERIFY(!QFileInfo::exists(out + "2"));
     }
 
+    // --dtype bf16 stores every weight as BF16 (half the file) and says so in config.json; the
+    // logits stay within bf16's rounding of the float32 export's.
+    void exportInBf16()
+    {
+        const QString full = tmpPath("exported-f32"), half = tmpPath("exported-bf16");
+        RUN_EXPECT(a, (QStringList { "export", m_run, "--out", full }), 0);
+        RUN_EXPECT(b, (QStringList { "export", m_run, "--out", half, "--dtype", "bf16" }), 0);
+        const qint64 fullSize = QFileInfo(full + "/model.safetensors").size();
+        const qint64 halfSize = QFileInfo(half + "/model.safetensors").size();
+        QVERIFY2(halfSize < fullSize * 0.55 && halfSize > fullSize * 0.45,
+            qPrintable(QString("%1 vs %2 bytes").arg(halfSize).arg(fullSize)));
+        const QByteArray header = readAll(half + "/model.safetensors").mid(8, 4000);
+        QVERIFY2(header.contains("\"BF16\"") && !header.contains("\"F32\""), header.constData());
+        const QJsonObject config = QJsonDocument::fromJson(readAll(half + "/config.json")).object();
+        QCOMPARE(config.value("torch_dtype").toString(), QString("bfloat16"));
+        const QStringList clips = validClips().mid(0, 2);
+        RUN_EXPECT(pf, (QStringList { "predict", full, "--json", "--logits" } + clips), 0);
+        RUN_EXPECT(ph, (QStringList { "predict", half, "--json", "--logits" } + clips), 0);
+        const QList<QJsonObject> lf = jsonLines(pf.out), lh = jsonLines(ph.out);
+        QCOMPARE(lh.size(), clips.size());
+        double diff = 0;
+        for (int i = 0; i < lf.size(); ++i) {
+            const QJsonArray x = lf[i].value("logits").toArray(),
+                             y = lh[i].value("logits").toArray();
+            for (int k = 0; k < x.size(); ++k)
+                diff = qMax(diff, qAbs(x[k].toDouble() - y[k].toDouble()));
+        }
+        QVERIFY2(diff > 0 && diff < 0.1, qPrintable(QString::number(diff)));
+        RUN_EXPECT(
+            bad, (QStringList { "export", m_run, "--out", tmpPath("x"), "--dtype", "int4" }), 2);
+        QVERIFY2(bad.err.contains("--dtype must be fp32, bf16 or fp16"), bad.err.constData());
+    }
+
     // --- resume -----------------------------------------------------------------------------
 
     // Ctrl-C after the first finished epoch, then --resume: the same adapter, bit for bit, and
