@@ -257,7 +257,7 @@ if want transfer; then
   # $OUT/transfer/transfer.md, and its finished runs are reused when OUT is kept.
   echo "== transfer: the bundled backbone vs a random one on held-out tasks (tools/transfer.sh)"
   ASTPEFT_BUILD_DIR=$build "$root/tools/transfer.sh" "${TRANSFER_BACKBONE:-$root/resources/backbone}" \
-    "$out/transfer" --threads "$threads" | sed 's/^/   /'
+    "$out/transfer" --threads "$threads" | sed -u 's/^/   /'
   cat "$out/transfer/transfer.jsonl" >> "$results"
 fi
 

@@ -30,8 +30,9 @@
 # Output: OUT_DIR/transfer.md (a markdown table: task, clips/class, method, trainable
 # parameters, bundled and random accuracy, gain, seconds) and OUT_DIR/transfer.jsonl (one line
 # per run), for this configuration. Resumable and cheap to rerun: each finished run's result is
-# kept in OUT_DIR/results/, keyed by task, shots, method, recipe and a hash of the backbone's
-# files, and not run again; an interrupted run starts over. OUT_DIR defaults to
+# kept in OUT_DIR/results/, keyed by task, shots, method, recipe and hashes of the task's and
+# the backbone's files, and not run again; an interrupted run starts over. Delete
+# OUT_DIR/tasks to remake the tasks (another TRANSFER_TASK_SEED). OUT_DIR defaults to
 # BUILD_DIR/transfer.
 # Env: ASTPEFT_BUILD_DIR (the build with app/astpeft; default ./build of the source tree),
 # ASTPEFT_THREADS or THREADS (threads per run, default nproc; --threads overrides).
@@ -76,6 +77,10 @@ recipe_text="$epochs epochs of batch $batch, seed $seed, --max-length from confi
 # The short hash that names a backbone's results: its weights and config.
 fingerprint() {
   cat "$1/config.json" "$1/model.safetensors" | sha256sum | cut -c1-12
+}
+# ... and a task's: every file of it (names and contents).
+data_fingerprint() {
+  (cd "$1" && find . -type f ! -name '*.md' ! -name '*.txt' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-8
 }
 
 # init-model's arguments for a random backbone of BACKBONE's architecture (one per line).
@@ -132,13 +137,15 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "   ($((SECONDS - start)) s)"
 fi
 
-echo "== transfer: $backbone (${fp[bundled]}) against random (${fp[random]}), $recipe, $threads threads"
+echo "== transfer: $backbone (${fp[bundled]}) against random (${fp[random]}), $recipe, threads $threads"
 keys=()
 for task in $tasks; do
   if [ "$task" = demo ]; then
     data=(--data "$root/resources/demo" --val-fraction 0.25)
+    data_fp=$(data_fingerprint "$root/resources/demo")
   else
     data=(--data "$out/tasks/$task/manifest.csv")
+    data_fp=$(data_fingerprint "$out/tasks/$task")
   fi
   for shots in $shot_list; do
     few=()
@@ -147,7 +154,7 @@ for task in $tasks; do
       for init in bundled random; do
         model=$backbone
         [ "$init" = random ] && model=$random
-        key="$task-$shots-$method-$recipe-${fp[$init]}"
+        key="$task-$data_fp-$shots-$method-$recipe-${fp[$init]}"
         keys+=("$key:$init")
         result="$out/results/$key.json"
         if [ -s "$result" ]; then
@@ -196,7 +203,7 @@ with open(os.path.join(out, "transfer.jsonl"), "w") as f:
         f.write(json.dumps(r) + "\n")
 lines = [f"Transfer of `{backbone}` against a random backbone of the same architecture "
          f"(`{random}`): best validation accuracy after the same training ({recipe}; "
-         f"{threads} threads).", "",
+         f"threads {threads}).", "",
          "| task | clips/class | method | trainable | bundled | random | gain | seconds b/r |",
          "|---|---|---|---:|---:|---:|---:|---:|"]
 seen = []
