@@ -55,6 +55,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ ${#positional[@]} -lt 1 ] || [ ${#positional[@]} -gt 2 ]; then usage; fi
+[ -d "${positional[0]}" ] || { echo "transfer.sh: no backbone folder ${positional[0]}" >&2; exit 1; }
 backbone=$(cd "${positional[0]}" && pwd)
 build=${ASTPEFT_BUILD_DIR:-$root/build}
 out=${positional[1]:-$build/transfer}
