@@ -55,7 +55,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ ${#positional[@]} -lt 1 ] || [ ${#positional[@]} -gt 2 ]; then usage; fi
-[ -d "${positional[0]}" ] || { echo "transfer.sh: no backbone folder ${positional[0]}" >&2; exit 1; }
+if [ ! -d "${positional[0]}" ]; then
+  echo "transfer.sh: no backbone folder ${positional[0]}" >&2
+  exit 1
+fi
 backbone=$(cd "${positional[0]}" && pwd)
 build=${ASTPEFT_BUILD_DIR:-$root/build}
 out=${positional[1]:-$build/transfer}
@@ -81,7 +84,8 @@ fingerprint() {
 }
 # ... and a task's: every file of it (names and contents).
 data_fingerprint() {
-  (cd "$1" && find . -type f ! -name '*.md' ! -name '*.txt' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-8
+  (cd "$1" && find . -type f ! -name '*.md' ! -name '*.txt' -print0 | LC_ALL=C sort -z \
+    | xargs -0 sha256sum) | sha256sum | cut -c1-8
 }
 
 # init-model's arguments for a random backbone of BACKBONE's architecture (one per line).
@@ -108,13 +112,16 @@ print("\n".join(str(a) for a in args))
 PY
 )
 mapfile -t init_args <<<"$arch_args"
-max_length=$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1])).get("max_length", 1024))' "$backbone/config.json")
+max_length=$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1])).get("max_length", 1024))' \
+  "$backbone/config.json")
 random="$out/random-$(printf '%s\n' "${init_args[@]}" | sha256sum | cut -c1-12)"
 if [ ! -f "$random/model.safetensors" ]; then
   rm -rf "$random"
   "$cli" init-model "${init_args[@]}" --out "$random" >/dev/null
 fi
-params() { "$cli" info "$1" --json | "$py" -c 'import json, sys; print(json.load(sys.stdin)["backbone_parameters"])'; }
+params() {
+  "$cli" info "$1" --json | "$py" -c 'import json, sys; print(json.load(sys.stdin)["backbone_parameters"])'
+}
 if [ "$(params "$backbone")" != "$(params "$random")" ]; then
   echo "transfer.sh: the random backbone $random does not have $backbone's parameter count" >&2
   exit 1
@@ -138,7 +145,8 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "   ($((SECONDS - start)) s)"
 fi
 
-echo "== transfer: $backbone (${fp[bundled]}) against random (${fp[random]}), $recipe, threads $threads"
+echo "== transfer: $backbone (${fp[bundled]}) against random (${fp[random]}), $recipe," \
+  "threads $threads"
 keys=()
 for task in $tasks; do
   if [ "$task" = demo ]; then
@@ -181,9 +189,11 @@ train = [s.get("train", 0) for s in imp["splits"].values()]
 val = [s.get("validation", 0) for s in imp["splits"].values()]
 row = {"bench": "transfer", "task": task, "shots": shots, "method": method, "init": init,
        "backbone": model, "backbone_hash": fp, "epochs": int(epochs), "batch": int(batch),
-       "seed": int(seed), "classes": len(imp["classes"]), "train_per_class": [min(train), max(train)],
+       "seed": int(seed), "classes": len(imp["classes"]),
+       "train_per_class": [min(train), max(train)],
        "validation_clips": sum(val)}
-row.update({k: fin[k] for k in ("best_val_accuracy", "best_epoch", "trainable_parameters", "seconds", "reason")})
+row.update({k: fin[k] for k in ("best_val_accuracy", "best_epoch", "trainable_parameters",
+                                "seconds", "reason")})
 print(json.dumps(row))
 PY
         mv "$result.tmp" "$result"
