@@ -5,8 +5,11 @@
 #      most 1 s: espeak-ng and espeak words, Hedgewars' recorded voice actors, ten languages,
 #      recorded game and desktop sounds, sox and FluidSynth sounds, each under a random
 #      recording condition; flite, festival and wesnoth's sounds are held out);
-#   2. `astpeft init-model` writes a random AST of the chosen shape (ARCH, below), seed 1;
-#   3. `astpeft train --method full` trains all of it on the corpus (90/5/5 split, seed 1) with
+#   2. the starting point: with START=DIR, tools/grow_backbone.py stacks that checkpoint's
+#      layers into a LAYERS-deep backbone (the bundled backbone started from the previous,
+#      6-layer one, git show 49afdeb:resources/backbone); without START, `astpeft init-model`
+#      writes a random AST of the shape ARCH, seed 1;
+#   3. `astpeft train --method full` trains all of it on the corpus (85/10/5 split, seed 1) with
 #      SpecAugment and mixup, one linear warm-up and cosine decay over EPOCHS epochs, in bf16
 #      autocast where the CPU has native bf16 (AVX512-BF16 or AMX), else in fp32;
 #   4. `astpeft export --dtype bf16` writes the best epoch as a plain Hugging Face-layout
@@ -16,16 +19,18 @@
 # WORK_DIR (`astpeft train --resume`), so the pretraining can take as many sittings as needed.
 # Usage: tools/make_backbone.sh [WORK_DIR] (default: a temporary folder). Environment:
 #   ASTPEFT_BUILD_DIR as for tools/bootstrap.sh; OUT=DIR writes somewhere else than
-#   resources/backbone; EPOCHS (24); ARCH (init-model flags; default below);
-#   PRECISION (auto: bf16 on CPUs with native bf16, else fp32); DEVICE (cpu; cuda on a GPU).
+#   resources/backbone; EPOCHS (20); START and LAYERS (12); ARCH (init-model flags, default
+#   below);
+#   PRECISION (auto: bf16 on CPUs with native bf16, else fp32); DEVICE (cpu; cuda on a GPU);
+#   THREADS (2: the same thread count gives the same weights).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${ASTPEFT_BUILD_DIR:-$root/build}
 cli="$build/app/astpeft"
 work=${1:-$(mktemp -d)}
 out=${OUT:-$root/resources/backbone}
-epochs=${EPOCHS:-24}
-read -r -a arch <<< "${ARCH:---hidden 384 --layers 6 --heads 6 --ffn 1536 --stride 16,16}"
+epochs=${EPOCHS:-20}
+read -r -a arch <<< "${ARCH:---hidden 192 --layers 12 --heads 3 --ffn 768 --stride 16,16}"
 
 packages=(espeak-ng espeak sox libsox-fmt-all fluidsynth timgm6mb-soundfont python3-numpy
   hedgewars-data openarena-data warzone2100-data extremetuxracer-data frozen-bubble-data
@@ -49,14 +54,19 @@ if [ "$precision" = auto ]; then
 fi
 
 [ -d "$work/corpus" ] || python3 "$root/tools/make_corpus.py" "$work/corpus" --seed 2024
-[ -d "$work/random" ] || "$cli" init-model --preset small "${arch[@]}" --max-length 100 \
-  --seed 1 --out "$work/random"
+if [ ! -d "$work/start" ]; then
+  if [ -n "${START:-}" ]; then
+    python3 "$root/tools/grow_backbone.py" "$START" "$work/start" --layers "${LAYERS:-12}"
+  else
+    "$cli" init-model --preset small "${arch[@]}" --max-length 100 --seed 1 --out "$work/start"
+  fi
+fi
 resume=()
 [ -d "$work/pretrain/checkpoints/last" ] && resume=(--resume)
 if [ ! -f "$work/pretrain-done" ]; then
-  "$cli" train --model "$work/random" --data "$work/corpus" --method full \
-    --epochs "$epochs" --batch-size 32 --lr 5e-4 --warmup 800 --weight-decay 0.05 \
-    --max-length 100 --val-fraction 0.05 --test-fraction 0.05 --freq-mask 24 --time-mask 24 \
+  "$cli" --threads "${THREADS:-2}" train --model "$work/start" --data "$work/corpus" --method full \
+    --epochs "$epochs" --batch-size 32 --lr 3e-4 --warmup 500 --weight-decay 0.05 \
+    --max-length 100 --val-fraction 0.1 --test-fraction 0.05 --freq-mask 24 --time-mask 24 \
     --mixup 0.3 --precision "$precision" --device "${DEVICE:-cpu}" --seed 1 \
     --cache-dir "$work/cache" --out "$work/pretrain" "${resume[@]}"
   touch "$work/pretrain-done"

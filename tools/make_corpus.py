@@ -25,9 +25,12 @@ clip count, and every source package with its version and licence. --per-class c
              pingus-data, sound-theme-freedesktop; and synthetic ones made by sox (noises, tones,
              sweeps, hum, clicks) and FluidSynth (16 General MIDI instrument families, drums).
   conditions every clip passes through a random recording condition: speed perturbation
-             (0.9-1.1), gain (-24..0 dB), a room (synthetic impulse response, RT60 0.15-0.9 s),
-             a channel (telephone 300-3400 Hz, laptop microphone, or none), and noise (white,
-             pink, brown or a recorded ambience) at 0-30 dB SNR, and a random start offset.
+             (0.9-1.1, half the clips), a start offset (0-40 ms), gain (-12..0 dB), a room (a
+             quarter: synthetic impulse response, RT60 0.15-0.6 s, direct-to-reverberant
+             3-15 dB), a channel (a fifth: telephone 300-3400 Hz or laptop microphone), noise
+             (a third: white, pink, brown or a recorded ambience, at 10-30 dB SNR for speech,
+             5-30 dB for other sounds) and always a microphone noise floor 40-60 dB below the
+             clip: no clip has digital silence.
 
 Held out on purpose, so that transfer can be measured on audio the backbone never heard
 (tools/make_transfer_tasks.py, tools/transfer.sh): the flite and festival speech engines and
@@ -197,12 +200,13 @@ def condition(x, c, ambience):
     x = x[:MAX_SAMPLES - c["offset"]]
     x = np.concatenate([np.zeros(c["offset"], np.float32), x])
     if c["rt60"] > 0:
+        # A synthetic room: the direct path, then an exponentially decaying noise tail whose
+        # energy is drr_db below it (direct-to-reverberant ratio).
         n = int(c["rt60"] * RATE)
-        t = np.arange(n) / RATE
-        ir = rng.standard_normal(n) * np.exp(-6.9 * t / c["rt60"])
-        ir[0] = 1.0 / c["wet"]
-        ir = (ir * c["wet"]).astype(np.float32)
-        size = 1 << int(np.ceil(np.log2(len(x) + n)))
+        tail = rng.standard_normal(n) * np.exp(-6.9 * np.arange(n) / RATE / c["rt60"])
+        tail *= 10 ** (-c["drr_db"] / 20) / (np.sqrt(np.sum(tail * tail)) + 1e-12)
+        ir = np.concatenate([[1.0], tail]).astype(np.float32)
+        size = 1 << int(np.ceil(np.log2(len(x) + len(ir))))
         x = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(ir, size), size)[:len(x)]
         x = x.astype(np.float32)
     if c["channel"] == "phone":
@@ -212,32 +216,37 @@ def condition(x, c, ambience):
     peak = np.max(np.abs(x)) if len(x) else 0
     if peak > 0:
         x = x / peak * 10 ** (c["gain_db"] / 20)
+    level = np.sqrt(np.mean(x * x)) if peak > 0 else 0.003
     if c["noise"]:
-        level = np.sqrt(np.mean(x * x)) / 10 ** (c["snr_db"] / 20) if peak > 0 else 0.003
         if c["noise"] == "ambience" and len(ambience):
             start = int(c["noise_at"] * max(1, len(ambience) - len(x)))
             n = ambience[start:start + len(x)]
             n = np.resize(n, len(x)) / (np.sqrt(np.mean(n * n)) + 1e-9)
         else:
             n = pink(rng, len(x), {"white": 0, "pink": 1, "brown": 2, "ambience": 1}[c["noise"]])
-        x = x + level * n
+        x = x + level / 10 ** (c["snr_db"] / 20) * n
+    # A microphone's own noise floor, so that no clip has digital silence: a real recording
+    # never does, and log-mel features of exact zeros are an artefact a model could learn.
+    x = x + level / 10 ** (c["floor_db"] / 20) * rng.standard_normal(len(x)).astype(np.float32)
     return np.clip(x, -1.0, 1.0)
 
 
 def draw_condition(rng, speech):
-    """One random recording condition; speech gets less extreme noise."""
+    """One random recording condition; speech gets less extreme noise. About 40 % of clips get
+    no room, channel or noise (only speed, offset, gain and the noise floor)."""
     return {
         "seed": rng.randrange(2 ** 32),
-        "speed": round(rng.uniform(0.9, 1.1), 3) if rng.random() < 0.6 else 1.0,
-        "offset": int(rng.uniform(0, 0.15) * RATE),
-        "rt60": round(rng.uniform(0.15, 0.9), 3) if rng.random() < 0.35 else 0.0,
-        "wet": round(rng.uniform(0.1, 0.5), 3),
-        "channel": rng.choice(["phone", "laptop"]) if rng.random() < 0.3 else "",
-        "gain_db": round(rng.uniform(-24, 0), 1),
-        "noise": (rng.choice(["white", "pink", "brown", "ambience"]) if rng.random() < 0.45
+        "speed": round(rng.uniform(0.9, 1.1), 3) if rng.random() < 0.5 else 1.0,
+        "offset": int(rng.uniform(0, 0.04) * RATE),
+        "rt60": round(rng.uniform(0.15, 0.6), 3) if rng.random() < 0.25 else 0.0,
+        "drr_db": round(rng.uniform(3, 15), 1),
+        "channel": rng.choice(["phone", "laptop"]) if rng.random() < 0.2 else "",
+        "gain_db": round(rng.uniform(-12, 0), 1),
+        "noise": (rng.choice(["white", "pink", "brown", "ambience"]) if rng.random() < 0.35
                   else ""),
-        "snr_db": round(rng.uniform(5 if speech else 0, 30), 1),
+        "snr_db": round(rng.uniform(10 if speech else 5, 30), 1),
         "noise_at": rng.random(),
+        "floor_db": round(rng.uniform(40, 60), 1),
     }
 
 

@@ -10,6 +10,7 @@
 #include "cli_support.h"
 
 #include <QDir>
+#include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -39,6 +40,7 @@ private:
     QTemporaryDir m_tmp;
     QProcessEnvironment m_env;
     QString m_random;
+    QString m_maxLength; // the bundled backbone's: clips are padded to it, as in pretraining
 
     CliResult run(const QStringList &args) const
     {
@@ -48,9 +50,9 @@ private:
     // The finished event's best validation accuracy of one training run.
     double bestAccuracy(const QString &model, const QString &method, const QString &out) const
     {
-        const QStringList args =
-            QStringList { "train", "--model", model, "--data", kResources + "/demo", "--method",
-                method, "--cache-dir", m_tmp.filePath("cache"), "--out", out }
+        const QStringList args = QStringList { "train", "--model", model, "--data",
+            kResources + "/demo", "--method", method, "--cache-dir", m_tmp.filePath("cache"),
+            "--max-length", m_maxLength, "--out", out }
             + kRecipe;
         const CliResult r = run(args);
         if (r.exitCode != 0) {
@@ -75,8 +77,17 @@ private Q_SLOTS:
         m_env = QProcessEnvironment::systemEnvironment();
         m_env.insert("HOME", m_tmp.filePath("home"));
         m_random = m_tmp.filePath("random");
-        const QStringList args = { "init-model", "--preset", "small", "--max-length", "100",
-            "--stride", "16,16", "--seed", "1", "--out", m_random };
+        // The random backbone takes the bundled one's shape from its config.json.
+        QFile file(kResources + "/backbone/config.json");
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QJsonObject c = QJsonDocument::fromJson(file.readAll()).object();
+        const auto number = [&](const char *key) { return QString::number(c.value(key).toInt()); };
+        m_maxLength = number("max_length");
+        const QStringList args = { "init-model", "--preset", "small", "--hidden",
+            number("hidden_size"), "--layers", number("num_hidden_layers"), "--heads",
+            number("num_attention_heads"), "--ffn", number("intermediate_size"), "--max-length",
+            m_maxLength, "--stride", number("frequency_stride") + "," + number("time_stride"),
+            "--seed", "1", "--out", m_random };
         const CliResult r = run(args);
         QVERIFY2(r.exitCode == 0, qPrintable(describe(args, r)));
     }
